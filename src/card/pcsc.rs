@@ -1,0 +1,292 @@
+//! The PC/SC reader: the real [`Transmit`] over pcsc-lite (or WinSCard).
+//!
+//! PC/SC habits that matter at a desk, all kept here:
+//! - every multi-APDU sequence runs inside one transaction, so another program (a face-auth
+//!   reader driver, a vendor tool) cannot slip a SELECT between ours;
+//! - the card is released with `LeaveCard`: the `pcsc` crate resets on drop, which would throw
+//!   away a verified PIN and make other programs re-select;
+//! - a `ResetCard` from PC/SC means someone reset the card: reconnect, and re-run the sequence
+//!   if it is safe to (reads are; a VERIFY is not, it may have cost a try);
+//! - pcsc errors become [`CardError`]s in one function, [`map_error`].
+
+use std::ffi::{CStr, CString};
+use std::time::Duration;
+
+use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
+
+use super::error::CardError;
+use super::transport::{Channel, Transmit};
+
+/// Response buffer: 256 data bytes + SW, with room for readers that add more.
+const RESPONSE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
+
+/// A PC/SC context: the connection to pcscd.
+pub struct Pcsc {
+    ctx: Context,
+}
+
+/// One reader and whether a card is on it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ReaderInfo {
+    pub name: String,
+    pub card_present: bool,
+    /// The ATR the reader reports (hex), for diagnostics only: cards are never identified by it.
+    pub atr: Option<String>,
+}
+
+impl Pcsc {
+    pub fn establish() -> Result<Self, CardError> {
+        let ctx = Context::establish(Scope::User).map_err(map_error)?;
+        Ok(Self { ctx })
+    }
+
+    /// Lists the readers and their card presence, without waiting.
+    pub fn readers(&self) -> Result<Vec<ReaderInfo>, CardError> {
+        let names = reader_names(&self.ctx)?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut states: Vec<ReaderState> = names
+            .iter()
+            .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+            .collect();
+        self.ctx
+            .get_status_change(Duration::ZERO, &mut states)
+            .map_err(map_error)?;
+        Ok(states.iter().map(reader_info).collect())
+    }
+
+    /// Connects to the card on `reader` (shared mode: other desk software may use it too).
+    pub fn connect(&self, reader: &str) -> Result<PcscCard, CardError> {
+        let name = CString::new(reader).map_err(|_| CardError::ReaderNotFound(reader.into()))?;
+        let card = self
+            .ctx
+            .connect(&name, ShareMode::Shared, Protocols::ANY)
+            .map_err(|e| match e {
+                pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => CardError::NoCard,
+                pcsc::Error::UnknownReader => CardError::ReaderNotFound(reader.into()),
+                other => map_error(other),
+            })?;
+        Ok(PcscCard {
+            card: Some(card),
+            ctx: self.ctx.clone(),
+            reader: name,
+        })
+    }
+}
+
+/// The reader names pcscd knows; none is an empty list, not an error.
+pub(crate) fn reader_names(ctx: &Context) -> Result<Vec<CString>, CardError> {
+    match ctx.list_readers_owned() {
+        Ok(names) => Ok(names),
+        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+        Err(e) => Err(map_error(e)),
+    }
+}
+
+pub(crate) fn reader_info(state: &ReaderState) -> ReaderInfo {
+    let present = card_present(state.event_state());
+    ReaderInfo {
+        name: state.name().to_string_lossy().into_owned(),
+        card_present: present,
+        atr: present.then(|| super::apdu::hex_upper(state.atr())),
+    }
+}
+
+/// A card is usable when present and answering (a MUTE card gave no ATR).
+pub(crate) fn card_present(state: State) -> bool {
+    state.contains(State::PRESENT) && !state.contains(State::MUTE)
+}
+
+/// A connected card.
+pub struct PcscCard {
+    /// Always `Some` until dropped; an `Option` so `Drop` can disconnect by value.
+    card: Option<pcsc::Card>,
+    ctx: Context,
+    reader: CString,
+}
+
+impl PcscCard {
+    pub fn reader(&self) -> String {
+        self.reader.to_string_lossy().into_owned()
+    }
+
+    /// Runs `op` inside one PC/SC transaction and returns its result with the APDU count.
+    ///
+    /// When the card was reset by someone else, the handle is reconnected; `op` is run again
+    /// once if `idempotent` (reads), otherwise [`CardError::CardReset`] is returned (a VERIFY
+    /// interrupted by a reset may or may not have cost a try: the caller must ask again).
+    pub fn transaction<R>(
+        &mut self,
+        idempotent: bool,
+        mut op: impl FnMut(&mut Channel<&mut dyn Transmit>) -> Result<R, CardError>,
+    ) -> Result<(R, u32), CardError> {
+        let mut apdus = 0;
+        for attempt in 0..2 {
+            match self.run_once(&mut op) {
+                Ok((r, n)) => return Ok((r, apdus + n)),
+                Err((CardError::CardReset, n)) if attempt == 0 => {
+                    apdus += n;
+                    tracing::info!(reader = ?self.reader, "card reset by another program; reconnecting");
+                    self.reconnect()?;
+                    if !idempotent {
+                        return Err(CardError::CardReset);
+                    }
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+        Err(CardError::CardReset)
+    }
+
+    fn run_once<R>(
+        &mut self,
+        op: &mut impl FnMut(&mut Channel<&mut dyn Transmit>) -> Result<R, CardError>,
+    ) -> Result<(R, u32), (CardError, u32)> {
+        let card = self.card.as_mut().ok_or((CardError::CardRemoved, 0))?;
+        let tx = card
+            .transaction()
+            .map_err(|e| (transmit_error(&self.ctx, &self.reader, e), 0))?;
+        let mut transport = TxTransport {
+            tx: &tx,
+            ctx: &self.ctx,
+            reader: &self.reader,
+        };
+        let mut channel = Channel::new(&mut transport as &mut dyn Transmit);
+        let result = op(&mut channel);
+        let n = channel.apdu_count();
+        // Ending the transaction can fail if the card just left; the result already says so.
+        if let Err((_, e)) = tx.end(Disposition::LeaveCard) {
+            tracing::debug!(error = %e, "end transaction");
+        }
+        result.map(|r| (r, n)).map_err(|e| (e, n))
+    }
+
+    /// Resets the card (SCardReconnect with reset). A verified PIN is forgotten by the card,
+    /// so the desk can close a patient's session for sure; other programs sharing the card
+    /// see `ResetCard` on their next call.
+    pub fn reset(&mut self) -> Result<(), CardError> {
+        let card = self.card.as_mut().ok_or(CardError::CardRemoved)?;
+        card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
+            .map_err(|e| transmit_error(&self.ctx, &self.reader, e))
+    }
+
+    fn reconnect(&mut self) -> Result<(), CardError> {
+        let card = self.card.as_mut().ok_or(CardError::CardRemoved)?;
+        card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+            .map_err(|e| transmit_error(&self.ctx, &self.reader, e))
+    }
+}
+
+impl Drop for PcscCard {
+    fn drop(&mut self) {
+        if let Some(card) = self.card.take() {
+            if let Err((_, e)) = card.disconnect(Disposition::LeaveCard) {
+                tracing::debug!(error = %e, "disconnect");
+            }
+        }
+    }
+}
+
+struct TxTransport<'a, 'tx> {
+    tx: &'a pcsc::Transaction<'tx>,
+    ctx: &'a Context,
+    reader: &'a CStr,
+}
+
+impl Transmit for TxTransport<'_, '_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
+        let mut buf = vec![0u8; RESPONSE_BUFFER];
+        match self.tx.transmit(command, &mut buf) {
+            // vpcd (and some real drivers) report a card that vanished mid-command as a
+            // "successful" transmit with no bytes at all: only the reader state tells.
+            Ok(r) if r.len() < 2 && !card_still_there(self.ctx, self.reader, REMOVAL_SETTLE) => {
+                Err(CardError::CardRemoved)
+            }
+            Ok(r) => Ok(r.to_vec()),
+            Err(e) => Err(transmit_error(self.ctx, self.reader, e)),
+        }
+    }
+}
+
+/// Asks pcscd whether a card is still on `reader`, waiting up to `settle` for a removal to
+/// show: a driver notices a vanished card on its next presence poll, a moment after the
+/// transmit that failed. When pcscd cannot say, assume the card is there (the caller then
+/// reports the raw failure rather than guessing "removed").
+fn card_still_there(ctx: &Context, reader: &CStr, settle: Duration) -> bool {
+    let mut state = [ReaderState::new(reader.to_owned(), State::UNAWARE)];
+    if ctx.get_status_change(Duration::ZERO, &mut state).is_err() {
+        return true;
+    }
+    if !card_present(state[0].event_state()) {
+        return false;
+    }
+    state[0].sync_current_state();
+    match ctx.get_status_change(settle, &mut state) {
+        Ok(()) => card_present(state[0].event_state()),
+        Err(_) => true,
+    }
+}
+
+/// How long a failed or empty transmit waits for pcscd to confirm a removal.
+const REMOVAL_SETTLE: Duration = Duration::from_millis(1500);
+
+/// A transmit failure: when the card is gone, say so plainly whatever error the driver chose
+/// (vpcd and real readers report a card sliding off the antenna in different ways).
+fn transmit_error(ctx: &Context, reader: &CStr, e: pcsc::Error) -> CardError {
+    let mapped = map_error(e);
+    if matches!(mapped, CardError::Transport(_)) && !card_still_there(ctx, reader, REMOVAL_SETTLE) {
+        tracing::debug!(error = %e, "transmit failed and the card is gone");
+        return CardError::CardRemoved;
+    }
+    mapped
+}
+
+/// The one mapping from PC/SC errors to card errors.
+pub fn map_error(e: pcsc::Error) -> CardError {
+    use pcsc::Error as E;
+    match e {
+        E::NoReadersAvailable => CardError::NoReader,
+        E::NoService | E::ServiceStopped | E::InvalidHandle => {
+            CardError::ServiceUnavailable(e.to_string())
+        }
+        E::RemovedCard | E::NoSmartcard => CardError::CardRemoved,
+        E::ResetCard => CardError::CardReset,
+        E::UnknownReader | E::ReaderUnavailable => CardError::ReaderNotFound(e.to_string()),
+        E::Cancelled => CardError::Cancelled,
+        E::Timeout => CardError::NoCard,
+        other => CardError::Transport(format!("{other:?}: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcsc_errors_map_to_desk_errors() {
+        assert_eq!(
+            map_error(pcsc::Error::NoService).kind(),
+            "service_unavailable"
+        );
+        assert_eq!(
+            map_error(pcsc::Error::ServiceStopped).kind(),
+            "service_unavailable"
+        );
+        assert_eq!(
+            map_error(pcsc::Error::NoReadersAvailable),
+            CardError::NoReader
+        );
+        assert_eq!(map_error(pcsc::Error::RemovedCard), CardError::CardRemoved);
+        assert_eq!(map_error(pcsc::Error::ResetCard), CardError::CardReset);
+        assert_eq!(map_error(pcsc::Error::Cancelled), CardError::Cancelled);
+        assert_eq!(map_error(pcsc::Error::CommError).kind(), "transport");
+    }
+
+    #[test]
+    fn a_mute_card_is_not_present() {
+        assert!(card_present(State::PRESENT));
+        assert!(!card_present(State::PRESENT | State::MUTE));
+        assert!(!card_present(State::EMPTY));
+    }
+}

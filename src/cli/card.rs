@@ -1,0 +1,369 @@
+//! `onshi-desk card …`: readers, certificate, PIN and card-info diagnostics.
+
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use super::{print_json, Failure};
+use crate::card::{self, CardError, Pcsc, Pin, PinStatus, ReaderEvent, ReaderWatcher};
+use crate::domain::expiry::{jst_date, CertificateExpiry, GraceEnd};
+
+#[derive(Subcommand, Debug)]
+pub enum CardCommand {
+    /// List readers and whether a card is on each (リーダー一覧).
+    Readers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait for a card and read its user-authentication certificate (no PIN needed).
+    Read {
+        #[command(flatten)]
+        target: Target,
+        /// Check date for the expiry state, YYYY-MM-DD (default: today in Japan).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// How the grace period after expiry ends.
+        #[arg(long, default_value = "end-of-month", value_parser = parse_grace)]
+        grace_end: GraceEnd,
+    },
+    /// Tries left on the user-authentication PIN (spends none).
+    PinStatus {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Verify the PIN, read from standard input (never from arguments or logs).
+    VerifyPin {
+        #[command(flatten)]
+        target: Target,
+        /// Allow the last try. Without it, a card with one try left is not touched, so a
+        /// mistyped PIN cannot lock it (staff can switch to visual check instead).
+        #[arg(long)]
+        last_try: bool,
+    },
+    /// Read the basic four items (基本4情報) after the PIN from standard input.
+    BasicInfo {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Print reader and card events as they happen (diagnostics).
+    Watch {
+        /// Stop after this many seconds (default: run until interrupted).
+        #[arg(long = "for")]
+        duration: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which reader, how long to wait for a card, and the output form.
+#[derive(Args, Debug)]
+pub struct Target {
+    /// Reader name (exact, or the start of it). Default: the first reader with a card.
+    #[arg(long)]
+    reader: Option<String>,
+    /// Seconds to wait for a card to be placed (default 0: it must already be there).
+    #[arg(long, default_value_t = 0.0)]
+    wait: f64,
+    /// Seconds the card may take to answer once found; a card or driver that stops
+    /// answering is reported instead of hanging the desk.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs card I/O on its own thread and gives up after `limit`. PC/SC has no transmit timeout
+/// (a wedged driver blocks SCardTransmit for good), so the bound has to live above it; the
+/// stuck thread is left behind and ends with the process.
+fn bounded<T: Send + 'static>(
+    limit: f64,
+    work: impl FnOnce() -> Result<T, CardError> + Send + 'static,
+) -> Result<T, Failure> {
+    let limit = seconds(limit)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("card-io".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| Failure::new("internal", "内部エラーが発生しました。", e.to_string(), 1))?;
+    match rx.recv_timeout(limit) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(CardError::Unresponsive(limit).into()),
+    }
+}
+
+pub fn run(command: CardCommand) -> Result<(), Failure> {
+    match command {
+        CardCommand::Readers { json } => readers(json).map_err(|f| f.json(json)),
+        CardCommand::Read {
+            target,
+            as_of,
+            grace_end,
+        } => {
+            let json = target.json;
+            read(target, as_of, grace_end).map_err(|f| f.json(json))
+        }
+        CardCommand::PinStatus { target } => {
+            let json = target.json;
+            pin_status(target).map_err(|f| f.json(json))
+        }
+        CardCommand::VerifyPin { target, last_try } => {
+            let json = target.json;
+            verify_pin(target, last_try).map_err(|f| f.json(json))
+        }
+        CardCommand::BasicInfo { target } => {
+            let json = target.json;
+            basic_info(target).map_err(|f| f.json(json))
+        }
+        CardCommand::Watch { duration, json } => watch(duration, json),
+    }
+}
+
+fn readers(json: bool) -> Result<(), Failure> {
+    let readers = Pcsc::establish()?.readers()?;
+    if json {
+        return print_json(&serde_json::json!({ "readers": readers }));
+    }
+    if readers.is_empty() {
+        println!("カードリーダーが接続されていません。");
+    }
+    for r in readers {
+        let state = if r.card_present {
+            "カードあり"
+        } else {
+            "カードなし"
+        };
+        println!("{}\t{state}", r.name);
+    }
+    Ok(())
+}
+
+/// Waits for a card as the target says and returns the reader it is on.
+fn find_card(target: &Target) -> Result<String, Failure> {
+    let wait = seconds(target.wait)?;
+    let mut watcher = ReaderWatcher::new();
+    Ok(watcher.wait_for_card(target.reader.as_deref(), wait)?)
+}
+
+fn seconds(s: f64) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(s).map_err(|e| {
+        Failure::new(
+            "invalid_input",
+            "待ち時間は0以上の秒数で指定してください。",
+            e.to_string(),
+            2,
+        )
+    })
+}
+
+#[derive(Serialize)]
+struct ReadOutput {
+    reader: String,
+    serial_hex: String,
+    serial_dec: String,
+    not_before: String,
+    not_after: String,
+    issuer: String,
+    subject_cn: String,
+    expiry: &'static str,
+    expiry_detail: CertificateExpiry,
+    as_of: String,
+    apdu_count: u32,
+    elapsed_ms: f64,
+}
+
+fn read(target: Target, as_of: Option<Date>, grace: GraceEnd) -> Result<(), Failure> {
+    let reader = find_card(&target)?;
+    let read = bounded(target.timeout, move || {
+        card::read_certificate(&Pcsc::establish()?, &reader)
+    })?;
+    let cert = &read.certificate;
+    let today = as_of.unwrap_or_else(|| jst_date(OffsetDateTime::now_utc()));
+    let expiry = CertificateExpiry::on(jst_date(cert.not_after), today, grace);
+    let out = ReadOutput {
+        reader: read.reader.clone(),
+        serial_hex: cert.serial.hex(),
+        serial_dec: cert.serial.decimal(),
+        not_before: rfc3339(cert.not_before)?,
+        not_after: rfc3339(cert.not_after)?,
+        issuer: cert.issuer.clone(),
+        subject_cn: cert.subject_cn.clone(),
+        expiry: expiry.name(),
+        expiry_detail: expiry,
+        as_of: today.to_string(),
+        apdu_count: read.apdu_count,
+        elapsed_ms: read.elapsed.as_secs_f64() * 1000.0,
+    };
+    if target.json {
+        return print_json(&out);
+    }
+    println!("リーダー\t{}", out.reader);
+    println!("シリアル番号\t{} ({})", out.serial_hex, out.serial_dec);
+    println!("有効期間\t{} 〜 {}", out.not_before, out.not_after);
+    println!("発行者\t{}", out.issuer);
+    println!("主体CN\t{}", out.subject_cn);
+    println!("状態\t{}", expiry.desk_message());
+    println!("APDU\t{} 回, {:.1} ms", out.apdu_count, out.elapsed_ms);
+    Ok(())
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, Failure> {
+    t.format(&Rfc3339).map_err(|e| {
+        Failure::new(
+            "malformed_certificate",
+            CardError::MalformedCertificate(String::new()).desk_message(),
+            e.to_string(),
+            1,
+        )
+    })
+}
+
+fn pin_status(target: Target) -> Result<(), Failure> {
+    let reader = find_card(&target)?;
+    let r = reader.clone();
+    let status = bounded(target.timeout, move || {
+        card::pin_status(&Pcsc::establish()?, &r)
+    })?;
+    if target.json {
+        return print_json(&serde_json::json!({ "reader": reader, "pin": status }));
+    }
+    match status {
+        PinStatus::Remaining(n) => println!("暗証番号の残り回数: {n}回"),
+        PinStatus::Blocked => println!("{}", CardError::PinBlocked.desk_message()),
+    }
+    Ok(())
+}
+
+/// Reads the PIN from standard input: one line, nothing echoed, nothing logged.
+fn read_pin_from_stdin() -> Result<Pin, Failure> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::new(
+            "invalid_input",
+            "暗証番号を標準入力から読めませんでした。",
+            e.to_string(),
+            2,
+        )
+    })?;
+    let pin = Pin::parse(&line);
+    // Overwrite the copy of the digits in the line buffer before it is freed.
+    line.clear();
+    line.extend(std::iter::repeat_n(' ', line.capacity()));
+    Ok(pin?)
+}
+
+fn verify_pin(target: Target, last_try: bool) -> Result<(), Failure> {
+    let pin = read_pin_from_stdin()?;
+    let reader = find_card(&target)?;
+    let r = reader.clone();
+    let status = bounded(target.timeout, move || {
+        card::pin_status(&Pcsc::establish()?, &r)
+    })?;
+    match status {
+        PinStatus::Blocked => return Err(CardError::PinBlocked.into()),
+        PinStatus::Remaining(1) if !last_try => {
+            return Err(Failure::new(
+                "last_try_protected",
+                "暗証番号の残り回数が1回のため、照合しませんでした。職員による目視確認に切り替えてください(最後の1回を使う場合は --last-try)。",
+                "one try left and --last-try not given",
+                3,
+            ))
+        }
+        PinStatus::Remaining(_) => {}
+    }
+    let r = reader.clone();
+    bounded(target.timeout, move || {
+        card::verify_pin(&Pcsc::establish()?, &r, &pin)
+    })?;
+    if target.json {
+        return print_json(&serde_json::json!({ "reader": reader, "verified": true }));
+    }
+    println!("暗証番号を確認しました。");
+    Ok(())
+}
+
+fn basic_info(target: Target) -> Result<(), Failure> {
+    let pin = read_pin_from_stdin()?;
+    let reader = find_card(&target)?;
+    let r = reader.clone();
+    let info = bounded(target.timeout, move || {
+        card::read_basic_info(&Pcsc::establish()?, &r, &pin)
+    })?;
+    if target.json {
+        return print_json(&serde_json::json!({ "reader": reader, "basic_info": info }));
+    }
+    println!("氏名\t{}", info.name);
+    println!("住所\t{}", info.address);
+    println!("生年月日\t{}", info.birth_date);
+    println!("性別\t{:?}", info.sex);
+    Ok(())
+}
+
+fn watch(duration: Option<f64>, json: bool) -> Result<(), Failure> {
+    let deadline = duration
+        .map(seconds)
+        .transpose()?
+        .map(|d| Instant::now() + d);
+    let mut watcher = ReaderWatcher::new();
+    loop {
+        let step = match deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1)),
+            None => Duration::from_secs(1),
+        };
+        for event in watcher.wait(step) {
+            print_event(&event, json)?;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(());
+        }
+    }
+}
+
+fn print_event(event: &ReaderEvent, json: bool) -> Result<(), Failure> {
+    let (kind, reader, text) = match event {
+        ReaderEvent::ServiceRestored => (
+            "service_restored",
+            None,
+            "pcscd に再接続しました".to_owned(),
+        ),
+        ReaderEvent::ServiceLost(why) => (
+            "service_lost",
+            None,
+            format!("pcscd に接続できません: {why}"),
+        ),
+        ReaderEvent::ReaderAdded(r) => ("reader_added", Some(r), format!("リーダー接続: {r}")),
+        ReaderEvent::ReaderRemoved(r) => ("reader_removed", Some(r), format!("リーダー切断: {r}")),
+        ReaderEvent::CardInserted { reader } => (
+            "card_inserted",
+            Some(reader),
+            format!("カード検出: {reader}"),
+        ),
+        ReaderEvent::CardRemoved { reader } => (
+            "card_removed",
+            Some(reader),
+            format!("カード取り外し: {reader}"),
+        ),
+    };
+    if json {
+        return print_json(&serde_json::json!({ "event": kind, "reader": reader }));
+    }
+    println!("{text}");
+    Ok(())
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}
+
+fn parse_grace(s: &str) -> Result<GraceEnd, String> {
+    s.parse()
+}
