@@ -1,0 +1,170 @@
+//! Helpers for the end-to-end tests: the test PKI, a reader from the vpcd pool, virtual cards.
+//!
+//! The card tests run through the real stack: pcscd, the vpcd driver, and the project's
+//! virtual My Number card on the vpcd socket. `scripts/test` starts pcscd with a pool of vpcd
+//! readers and lists them in `ONSHI_TEST_READERS` (`name=port,…`). Each test takes a reader
+//! for itself with a file lock, so cargo's parallel test threads and separate test binaries
+//! never share one.
+#![allow(dead_code)]
+
+use std::fs::{self, File};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use onshi_desk::card::{Pcsc, ReaderWatcher};
+use onshi_mock::persona::Persona;
+use onshi_mock::vcard::{CardOptions, VirtualCard};
+use onshi_mock::vpcd::InsertedCard;
+use time::macros::date;
+use time::Date;
+
+/// The check date every card test uses, so expiry states do not depend on the real clock.
+pub const AS_OF: Date = date!(2026 - 11 - 21);
+
+/// How long any wait for pcscd in a test may take before the test fails (never hangs).
+pub const PCSCD_WAIT: Duration = Duration::from_secs(15);
+
+fn work_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("onshi-test");
+    fs::create_dir_all(&dir).expect("create test work dir");
+    dir
+}
+
+/// The test PKI (fake JPKI CA and personas), generated once and shared by all test processes.
+pub fn pki_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = work_dir();
+        let lock = File::create(root.join("pki.lock")).expect("pki lock file");
+        lock.lock().expect("lock pki");
+        let dir = root.join(format!("pki-v1-{AS_OF}"));
+        let done = dir.join(".complete");
+        if !done.exists() {
+            let _ = fs::remove_dir_all(&dir);
+            onshi_mock::pki::generate_jpki(&dir, AS_OF).expect("generate test PKI");
+            fs::write(&done, b"").expect("mark PKI complete");
+        }
+        dir
+    })
+    .clone()
+}
+
+pub fn persona_path(id: &str) -> PathBuf {
+    pki_dir().join("personas").join(format!("{id}.toml"))
+}
+
+pub fn persona(id: &str) -> Persona {
+    Persona::load(persona_path(id)).unwrap_or_else(|e| panic!("persona {id}: {e}"))
+}
+
+pub fn card(id: &str) -> VirtualCard {
+    VirtualCard::new(persona(id), CardOptions::default())
+}
+
+pub fn card_with(id: &str, options: CardOptions) -> VirtualCard {
+    VirtualCard::new(persona(id), options)
+}
+
+/// A vpcd reader of the pool, held by this test until dropped.
+pub struct TestReader {
+    pub name: String,
+    pub port: u16,
+    _lock: File,
+}
+
+impl TestReader {
+    pub fn vpcd(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Places `card` on this reader and waits until pcscd reports it present.
+    pub fn insert(&self, card: VirtualCard) -> InsertedCard {
+        let inserted =
+            InsertedCard::insert(self.vpcd(), card, PCSCD_WAIT).expect("connect to vpcd");
+        ReaderWatcher::new()
+            .wait_for_card(Some(&self.name), PCSCD_WAIT)
+            .unwrap_or_else(|e| panic!("pcscd never saw the card on {}: {e}", self.name));
+        inserted
+    }
+
+    /// Takes the card off and waits until pcscd reports the reader empty.
+    pub fn remove(&self, inserted: InsertedCard) -> VirtualCard {
+        let card = inserted.remove();
+        self.wait_empty();
+        card
+    }
+
+    pub fn wait_empty(&self) {
+        let deadline = Instant::now() + PCSCD_WAIT;
+        while Instant::now() < deadline {
+            let present = Pcsc::establish()
+                .and_then(|p| p.readers())
+                .map(|rs| rs.iter().any(|r| r.name == self.name && r.card_present))
+                .unwrap_or(true);
+            if !present {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} still shows a card", self.name);
+    }
+}
+
+/// Takes a free reader from the pool that `scripts/test` set up.
+pub fn reader() -> TestReader {
+    let pool = std::env::var("ONSHI_TEST_READERS").unwrap_or_else(|_| {
+        panic!("ONSHI_TEST_READERS is not set: run the suite with `bash scripts/test`, which starts pcscd with the virtual readers")
+    });
+    let readers: Vec<(String, u16)> = pool
+        .split(',')
+        .filter_map(|e| e.rsplit_once('='))
+        .map(|(n, p)| (n.to_owned(), p.parse().expect("port")))
+        .collect();
+    let locks = work_dir().join("reader-locks");
+    fs::create_dir_all(&locks).expect("lock dir");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        for (name, port) in &readers {
+            let file = File::create(locks.join(format!("{port}.lock"))).expect("lock file");
+            if file.try_lock().is_ok() {
+                let r = TestReader {
+                    name: name.clone(),
+                    port: *port,
+                    _lock: file,
+                };
+                r.wait_empty();
+                return r;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no free test reader for 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The certificate the persona's card holds, parsed the app's way.
+pub fn expected_certificate(id: &str) -> onshi_desk::card::UserAuthCertificate {
+    onshi_desk::card::UserAuthCertificate::from_der(persona(id).auth_certificate_der())
+        .expect("persona cert parses")
+}
+
+/// A binary of another workspace package (cargo only names its own package's binaries to
+/// tests): it sits beside the test executable's `deps/` folder after `cargo test --workspace`.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo test --workspace` (or `bash scripts/test`)",
+        bin.display()
+    );
+    bin
+}
