@@ -88,6 +88,9 @@ impl ReaderWatcher {
             Ok(()) => self.absorb(&ctx, &mut events),
             Err(pcsc::Error::Timeout) => {}
             Err(pcsc::Error::UnknownReader) => self.refresh_readers(&ctx, &mut events),
+            // On a context-level call, a communications error is the broken socket to a pcscd
+            // that just died (NoService follows on the next call): the context is dead.
+            Err(e @ pcsc::Error::CommError) => self.lose_service(e.to_string(), &mut events),
             Err(e) => match map_error(e) {
                 CardError::ServiceUnavailable(why) => self.lose_service(why, &mut events),
                 other => {
