@@ -47,13 +47,19 @@ fn is_zombie(pid: &str) -> bool {
 // deliberately not waited for.
 #[allow(clippy::zombie_processes)]
 fn start_pcscd() {
+    start_pcscd_with(&env("ONSHI_TEST_PCSCD_CONF"));
+}
+
+// See `start_pcscd`.
+#[allow(clippy::zombie_processes)]
+fn start_pcscd_with(conf: &str) {
     let log = fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(env("ONSHI_TEST_PCSCD_LOG"))
         .expect("log");
     let child = Command::new("pcscd")
-        .args(["--foreground", "--config", &env("ONSHI_TEST_PCSCD_CONF")])
+        .args(["--foreground", "--config", conf])
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log))
         .spawn()
@@ -143,4 +149,44 @@ fn exclusive_the_watcher_reports_service_lost_and_restored_then_sees_cards_again
             reader: name.clone(),
         }
     });
+}
+
+fn desk_error(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        .args(args)
+        .output()
+        .expect("run");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code(),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn exclusive_no_pcscd_and_no_reader_are_told_apart() {
+    if !exclusive() {
+        return;
+    }
+    stop_pcscd();
+    let (code, v, stderr) = desk_error(&["card", "read", "--json"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["error"]["kind"], "service_unavailable", "{v}");
+    assert!(stderr.contains("pcscd"), "{stderr}");
+
+    let empty = tempfile::tempdir().expect("empty reader config");
+    start_pcscd_with(&empty.path().to_string_lossy());
+    let (code, v, stderr) = desk_error(&["card", "read", "--json"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["error"]["kind"], "no_reader", "{v}");
+    assert!(
+        stderr.contains("カードリーダーが接続されていません"),
+        "{stderr}"
+    );
+    let (_, v, _) = desk_error(&["card", "readers", "--json"]);
+    assert_eq!(v["readers"], serde_json::json!([]));
+
+    stop_pcscd();
+    start_pcscd();
 }
