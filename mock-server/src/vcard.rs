@@ -338,13 +338,19 @@ impl VirtualCard {
             data.signing_password_retries,
             data.card_info_pin_retries,
         ];
-        let atr = options.atr.clone().unwrap_or_else(|| DEFAULT_ATR.to_vec());
+        let jpki = JpkiCard {
+            persona,
+            files,
+            retries,
+        };
+        VirtualCard::fresh(Some(Box::new(jpki)), options, &DEFAULT_ATR)
+    }
+
+    /// A card just taken out of its sleeve: unpowered, nothing selected or verified.
+    fn fresh(jpki: Option<Box<JpkiCard>>, options: CardOptions, default_atr: &[u8]) -> VirtualCard {
+        let atr = options.atr.clone().unwrap_or_else(|| default_atr.to_vec());
         VirtualCard {
-            jpki: Some(Box::new(JpkiCard {
-                persona,
-                files,
-                retries,
-            })),
+            jpki,
             options,
             atr,
             powered: false,
@@ -364,18 +370,7 @@ impl VirtualCard {
 
     /// [`VirtualCard::not_jpki`] with options (ATR, delay, removal; the others do nothing).
     pub fn not_jpki_with(options: CardOptions) -> VirtualCard {
-        let atr = options.atr.clone().unwrap_or_else(|| NOT_JPKI_ATR.to_vec());
-        VirtualCard {
-            jpki: None,
-            options,
-            atr,
-            powered: false,
-            selected_app: None,
-            selected_ef: None,
-            verified: [false; 3],
-            pending: None,
-            apdu_count: 0,
-        }
+        VirtualCard::fresh(None, options, &NOT_JPKI_ATR)
     }
 
     /// The ATR.
