@@ -118,6 +118,9 @@ pub enum PkiError {
     /// A persona made from the issued material did not validate.
     #[error(transparent)]
     Persona(#[from] PersonaError),
+    /// `rcgen` could not make or load a TLS certificate or key.
+    #[error("TLS certificate: {0}")]
+    Tls(#[from] rcgen::Error),
 }
 
 // Hand-written because the PEM error type does not implement `std::error::Error`, which
@@ -866,7 +869,8 @@ pub fn standard_persona_specs<R: RngCore>(
             password: "SERIAL85",
             name: "田中 健太",
             address: "福岡県福岡市博多区東公園7-7",
-            birth_date: "20010303",
+            // 77 years old: the fixtures make this card a 後期高齢者 (75+).
+            birth_date: "19490303",
             sex: "1",
         },
         Row {
@@ -937,6 +941,106 @@ pub fn standard_persona_specs<R: RngCore>(
             name: "小林 翼",
             address: "沖縄県那覇市泉崎1-2-2",
             birth_date: "19400101",
+            sex: "1",
+        },
+        // The personas below exist so that every online outcome has its own card; their
+        // certificates are ordinary, the outcome comes from the mock server's fixtures.
+        Row {
+            id: "not-registered",
+            description: "健康保険証としての利用登録なし (オンラインでPH1001)",
+            serial: 0x0705_D999,
+            expiry: Expiry::Months(34),
+            shape: CertShape::Standard,
+            pin: Some("3141"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "NOREG314",
+            name: "加藤 大輔",
+            address: "埼玉県さいたま市浦和区高砂3-15-1",
+            birth_date: "19850914",
+            sex: "1",
+        },
+        Row {
+            id: "registration-cancelled",
+            description: "利用登録を解除済み (オンラインでPH1002)",
+            serial: 0x0705_D99A,
+            expiry: Expiry::Months(29),
+            shape: CertShape::Standard,
+            pin: Some("2718"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "KAIJO271",
+            name: "吉田 恵子",
+            address: "千葉県千葉市中央区市場町1-1",
+            birth_date: "19780227",
+            sex: "2",
+        },
+        Row {
+            id: "card-returned",
+            description: "返納されたカード (オンラインでPH1003)",
+            serial: 0x0705_D99B,
+            expiry: Expiry::Months(26),
+            shape: CertShape::Standard,
+            pin: Some("1618"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "HENNOU16",
+            name: "山口 修",
+            address: "兵庫県神戸市中央区下山手通5-10-1",
+            birth_date: "19591018",
+            sex: "1",
+        },
+        Row {
+            id: "revoked",
+            description: "失効した電子証明書 (オンラインでPH1004)",
+            serial: 0x0705_D99C,
+            expiry: Expiry::Months(38),
+            shape: CertShape::Standard,
+            pin: Some("1414"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "SHIKKOU14",
+            name: "松本 彩",
+            address: "静岡県静岡市葵区追手町9-6",
+            birth_date: "19930705",
+            sex: "2",
+        },
+        Row {
+            id: "system-error",
+            description: "照会するとシステムエラー (オンラインでPH9001)",
+            serial: 0x0705_D99D,
+            expiry: Expiry::Months(44),
+            shape: CertShape::Standard,
+            pin: Some("1732"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "SYSERR17",
+            name: "井上 誠",
+            address: "新潟県新潟市中央区新光町4-1",
+            birth_date: "19821111",
+            sex: "1",
+        },
+        Row {
+            id: "elderly",
+            description: "72歳 高齢受給者 2割 (国民健康保険)",
+            serial: 0x0705_D99E,
+            expiry: Expiry::Months(20),
+            shape: CertShape::Standard,
+            pin: Some("2236"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "KOUREI72",
+            name: "木村 和子",
+            address: "大阪府堺市堺区南瓦町3-1",
+            birth_date: "19540310",
+            sex: "2",
+        },
+        Row {
+            id: "kokuho",
+            description: "国民健康保険 (保険者番号6桁)",
+            serial: 0x0705_D99F,
+            expiry: Expiry::Months(42),
+            shape: CertShape::Standard,
+            pin: Some("3606"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "KOKUHO138",
+            name: "林 陽介",
+            address: "東京都世田谷区世田谷4-21-27",
+            birth_date: "19880620",
             sex: "1",
         },
     ];
@@ -1042,7 +1146,7 @@ impl GeneratedPki {
 /// Writes the fake JPKI: both CAs under `dir/jpki/` and the standard personas under
 /// `dir/personas/<id>.toml`, all dated relative to the JST date `as_of`.
 ///
-/// Existing files are overwritten. Takes about 3 s on two cores in a debug build (22 RSA keys;
+/// Existing files are overwritten. Takes about 5 s on two cores in a debug build (36 RSA keys;
 /// the workspace optimises `rsa` and `num-bigint-dig` even in the dev profile).
 pub fn generate_jpki(dir: &Path, as_of: Date) -> Result<GeneratedPki, PkiError> {
     let jpki_dir = dir.join("jpki");
@@ -1085,7 +1189,7 @@ pub fn generate_jpki(dir: &Path, as_of: Date) -> Result<GeneratedPki, PkiError> 
 
 /// Generates `count` RSA-2048 keys on as many threads as the machine has cores.
 ///
-/// Key generation is nearly all of the run time of [`generate_jpki`] (22 keys); each thread
+/// Key generation is nearly all of the run time of [`generate_jpki`] (36 keys); each thread
 /// draws from its own `thread_rng`, a CSPRNG seeded by the OS.
 pub fn generate_keys(count: usize) -> Result<Vec<RsaPrivateKey>, PkiError> {
     let threads = std::thread::available_parallelism()
@@ -1123,6 +1227,8 @@ pub fn generate_keys(count: usize) -> Result<Vec<RsaPrivateKey>, PkiError> {
 pub fn today_jst() -> Date {
     OffsetDateTime::now_utc().to_offset(JST).date()
 }
+
+pub mod tls;
 
 #[cfg(test)]
 mod tests;

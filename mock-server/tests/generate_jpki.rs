@@ -68,7 +68,14 @@ fn standard_personas() {
             "large-cert",
             "pin-one-left",
             "pin-blocked",
-            "face-auth"
+            "face-auth",
+            "not-registered",
+            "registration-cancelled",
+            "card-returned",
+            "revoked",
+            "system-error",
+            "elderly",
+            "kokuho"
         ]
     );
 
@@ -147,6 +154,34 @@ fn standard_personas() {
     assert!(grace_end(expired) < as_of);
     assert_eq!(grace_end(expired).month(), Month::June);
 
+    // The personas added for the online outcomes: serials continue 07 05 D9 99, 9A, ...
+    for (i, id) in [
+        "not-registered",
+        "registration-cancelled",
+        "card-returned",
+        "revoked",
+        "system-error",
+        "elderly",
+        "kokuho",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let persona = load(id);
+        let cert = parse(persona.auth_certificate_der());
+        assert_eq!(
+            cert.raw_serial(),
+            [0x07, 0x05, 0xD9, 0x99 + i as u8],
+            "{id}"
+        );
+        assert!(
+            expiry_jst(&cert) > add_months(as_of, 3).expect("date"),
+            "{id}"
+        );
+        assert!(persona.pin().is_some(), "{id}");
+    }
+    assert_eq!(load("elderly").basic().birth_date, "19540310");
+
     let top = load("top-bit-serial");
     assert_eq!(
         parse(top.auth_certificate_der()).raw_serial(),
@@ -184,5 +219,117 @@ fn standard_personas() {
     assert_eq!(
         parse(&extra).issuer(),
         parse(valid.auth_certificate_der()).issuer()
+    );
+}
+
+#[test]
+fn tls_pki() {
+    use onshi_mock::pki::tls::{self, FACILITY_CODE};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = tls::generate(dir.path(), date!(2026 - 11 - 21)).expect("generate");
+    for path in [
+        &files.server_ca_certificate,
+        &files.server_ca_private_key,
+        &files.server_certificate,
+        &files.server_private_key,
+        &files.client_ca_certificate,
+        &files.client_ca_private_key,
+        &files.facility_certificate,
+        &files.facility_private_key,
+    ] {
+        assert!(path.is_file(), "{}", path.display());
+        assert!(path.starts_with(dir.path().join("tls")));
+    }
+    for key in [&files.server_private_key, &files.facility_private_key] {
+        let text = std::fs::read_to_string(key).expect("key");
+        assert!(
+            text.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "PKCS#8: {text}"
+        );
+    }
+    let pem_der = |path: &std::path::Path| {
+        let text = std::fs::read(path).expect("read");
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&text).expect("pem");
+        pem.contents
+    };
+    let server_der = pem_der(&files.server_certificate);
+    let server = parse(&server_der);
+    let san = server
+        .subject_alternative_name()
+        .expect("san ext")
+        .expect("san");
+    let names: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .map(|n| match n {
+            GeneralName::DNSName(name) => name.to_string(),
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*bytes).expect("v4")).to_string(),
+                _ => std::net::IpAddr::from(<[u8; 16]>::try_from(*bytes).expect("v6")).to_string(),
+            },
+            other => other.to_string(),
+        })
+        .collect();
+    assert_eq!(names, ["localhost", "127.0.0.1", "::1"]);
+    assert_eq!(
+        server.public_key().algorithm.algorithm.to_id_string(),
+        "1.2.840.10045.2.1",
+        "ECDSA"
+    );
+    let server_ca_der = pem_der(&files.server_ca_certificate);
+    assert_eq!(server.issuer(), parse(&server_ca_der).subject());
+
+    let facility_der = pem_der(&files.facility_certificate);
+    let facility = parse(&facility_der);
+    let cn = facility
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string);
+    assert_eq!(cn.as_deref(), Some(FACILITY_CODE));
+    let org = facility
+        .subject()
+        .iter_organization()
+        .next()
+        .and_then(|o| o.as_str().ok())
+        .map(str::to_string);
+    assert_eq!(org.as_deref(), Some(tls::FACILITY_NAME));
+    let client_ca_der = pem_der(&files.client_ca_certificate);
+    assert_eq!(facility.issuer(), parse(&client_ca_der).subject());
+    assert_ne!(
+        parse(&client_ca_der).subject(),
+        parse(&server_ca_der).subject()
+    );
+
+    // The CAs load back and issue the odd certificates.
+    let server_ca = files.load_server_ca().expect("load server CA");
+    let expired = tls::expired_server_cert(&server_ca).expect("expired");
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(expired.certificate_pem.as_bytes()).expect("pem");
+    let expired = parse(&pem.contents);
+    assert!(!expired.validity().is_valid());
+    assert_eq!(expired.issuer(), parse(&server_ca_der).subject());
+    let client_ca = files.load_client_ca().expect("load client CA");
+    client_ca
+        .issue_client(
+            "1399999999",
+            "別の医院",
+            tls::Validity::around(date!(2026 - 11 - 21)),
+        )
+        .expect("another facility");
+    let (other_ca, other) = tls::foreign_client_cert(date!(2026 - 11 - 21)).expect("foreign");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(other.certificate_pem.as_bytes()).expect("pem");
+    let (_, ca_pem) =
+        x509_parser::pem::parse_x509_pem(other_ca.certificate_pem().as_bytes()).expect("pem");
+    assert_eq!(
+        parse(&pem.contents).issuer(),
+        parse(&ca_pem.contents).subject()
+    );
+    assert_ne!(
+        parse(&pem.contents).issuer(),
+        parse(&client_ca_der).subject()
     );
 }

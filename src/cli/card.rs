@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use super::{print_json, Failure};
+use super::{bounded, find_card, parse_date, print_json, seconds, Failure};
 use crate::card::{self, CardError, Pcsc, Pin, PinStatus, ReaderEvent, ReaderWatcher};
 use crate::domain::expiry::{jst_date, CertificateExpiry, GraceEnd};
 
@@ -64,38 +64,17 @@ pub enum CardCommand {
 pub struct Target {
     /// Reader name (exact, or the start of it). Default: the first reader with a card.
     #[arg(long)]
-    reader: Option<String>,
+    pub(crate) reader: Option<String>,
     /// Seconds to wait for a card to be placed (default 0: it must already be there).
     #[arg(long, default_value_t = 0.0)]
-    wait: f64,
+    pub(crate) wait: f64,
     /// Seconds the card may take to answer once found; a card or driver that stops
     /// answering is reported instead of hanging the desk.
     #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
+    pub(crate) timeout: f64,
     /// Print JSON on stdout.
     #[arg(long)]
-    json: bool,
-}
-
-/// Runs card I/O on its own thread and gives up after `limit`. PC/SC has no transmit timeout
-/// (a wedged driver blocks SCardTransmit for good), so the bound has to live above it; the
-/// stuck thread is left behind and ends with the process.
-fn bounded<T: Send + 'static>(
-    limit: f64,
-    work: impl FnOnce() -> Result<T, CardError> + Send + 'static,
-) -> Result<T, Failure> {
-    let limit = seconds(limit)?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("card-io".into())
-        .spawn(move || {
-            let _ = tx.send(work());
-        })
-        .map_err(|e| Failure::new("internal", "内部エラーが発生しました。", e.to_string(), 1))?;
-    match rx.recv_timeout(limit) {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(CardError::Unresponsive(limit).into()),
-    }
+    pub(crate) json: bool,
 }
 
 pub fn run(command: CardCommand) -> Result<(), Failure> {
@@ -144,24 +123,6 @@ fn readers(json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Waits for a card as the target says and returns the reader it is on.
-fn find_card(target: &Target) -> Result<String, Failure> {
-    let wait = seconds(target.wait)?;
-    let mut watcher = ReaderWatcher::new();
-    Ok(watcher.wait_for_card(target.reader.as_deref(), wait)?)
-}
-
-fn seconds(s: f64) -> Result<Duration, Failure> {
-    Duration::try_from_secs_f64(s).map_err(|e| {
-        Failure::new(
-            "invalid_input",
-            "待ち時間は0以上の秒数で指定してください。",
-            e.to_string(),
-            2,
-        )
-    })
-}
-
 #[derive(Serialize)]
 struct ReadOutput {
     reader: String,
@@ -179,7 +140,7 @@ struct ReadOutput {
 }
 
 fn read(target: Target, as_of: Option<Date>, grace: GraceEnd) -> Result<(), Failure> {
-    let reader = find_card(&target)?;
+    let reader = find_card(target.reader.as_deref(), target.wait)?;
     let read = bounded(target.timeout, move || {
         card::read_certificate(&Pcsc::establish()?, &reader)
     })?;
@@ -225,7 +186,7 @@ fn rfc3339(t: OffsetDateTime) -> Result<String, Failure> {
 }
 
 fn pin_status(target: Target) -> Result<(), Failure> {
-    let reader = find_card(&target)?;
+    let reader = find_card(target.reader.as_deref(), target.wait)?;
     let r = reader.clone();
     let status = bounded(target.timeout, move || {
         card::pin_status(&Pcsc::establish()?, &r)
@@ -241,7 +202,7 @@ fn pin_status(target: Target) -> Result<(), Failure> {
 }
 
 /// Reads the PIN from standard input: one line, nothing echoed, nothing logged.
-fn read_pin_from_stdin() -> Result<Pin, Failure> {
+pub(crate) fn read_pin_from_stdin() -> Result<Pin, Failure> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| {
         Failure::new(
@@ -260,7 +221,7 @@ fn read_pin_from_stdin() -> Result<Pin, Failure> {
 
 fn verify_pin(target: Target, last_try: bool) -> Result<(), Failure> {
     let pin = read_pin_from_stdin()?;
-    let reader = find_card(&target)?;
+    let reader = find_card(target.reader.as_deref(), target.wait)?;
     let r = reader.clone();
     let status = bounded(target.timeout, move || {
         card::pin_status(&Pcsc::establish()?, &r)
@@ -290,7 +251,7 @@ fn verify_pin(target: Target, last_try: bool) -> Result<(), Failure> {
 
 fn basic_info(target: Target) -> Result<(), Failure> {
     let pin = read_pin_from_stdin()?;
-    let reader = find_card(&target)?;
+    let reader = find_card(target.reader.as_deref(), target.wait)?;
     let r = reader.clone();
     let info = bounded(target.timeout, move || {
         card::read_basic_info(&Pcsc::establish()?, &r, &pin)
@@ -357,11 +318,6 @@ fn print_event(event: &ReaderEvent, json: bool) -> Result<(), Failure> {
     }
     println!("{text}");
     Ok(())
-}
-
-fn parse_date(s: &str) -> Result<Date, String> {
-    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }
 
 fn parse_grace(s: &str) -> Result<GraceEnd, String> {

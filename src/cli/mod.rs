@@ -6,6 +6,7 @@
 //! they are also printed on stdout as `{"error": {"kind", "message", "detail"}}`.
 
 mod card;
+mod check;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use crate::card::CardError;
+use std::time::Duration;
+
+use time::Date;
+
+use crate::card::{CardError, ReaderWatcher};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,6 +27,9 @@ use crate::card::CardError;
     about = "オンライン資格確認 受付端末 (reception desk)"
 )]
 pub struct Cli {
+    /// Configuration file (default: $ONSHI_CONFIG, else ~/.config/onshi-desk/config.toml).
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +39,8 @@ enum Command {
     /// IC-card reader and My Number card diagnostics (カードリーダー・マイナンバーカード).
     #[command(subcommand)]
     Card(card::CardCommand),
+    /// Confirm eligibility online, by card or by insurer numbers (資格確認).
+    Check(Box<check::CheckArgs>),
 }
 
 /// Runs the CLI and turns its outcome into the process exit code.
@@ -50,6 +60,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Card(c) => card::run(c),
+        Command::Check(args) => check::run(*args, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,6 +87,8 @@ pub(crate) struct Failure {
     detail: String,
     exit: u8,
     json: bool,
+    /// Already reported on stdout (a verdict): only the exit code remains to give.
+    quiet: bool,
 }
 
 impl Failure {
@@ -91,7 +104,13 @@ impl Failure {
             detail: detail.into(),
             exit,
             json: false,
+            quiet: false,
         }
+    }
+
+    pub(crate) fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 
     pub(crate) fn json(mut self, json: bool) -> Self {
@@ -100,6 +119,9 @@ impl Failure {
     }
 
     fn report(self) -> ExitCode {
+        if self.quiet {
+            return ExitCode::from(self.exit);
+        }
         tracing::error!(kind = self.kind, detail = %self.detail, "command failed");
         eprintln!("{}", self.message);
         if self.json {
@@ -136,4 +158,47 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
     Ok(())
+}
+
+/// Runs card I/O on its own thread and gives up after `limit` seconds. PC/SC has no transmit
+/// timeout (a wedged driver blocks SCardTransmit for good), so the bound has to live above it;
+/// the stuck thread is left behind and ends with the process.
+pub(crate) fn bounded<T: Send + 'static, E: Into<Failure> + Send + 'static>(
+    limit: f64,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, Failure> {
+    let limit = seconds(limit)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("card-io".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| Failure::new("internal", "内部エラーが発生しました。", e.to_string(), 1))?;
+    match rx.recv_timeout(limit) {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(CardError::Unresponsive(limit).into()),
+    }
+}
+
+/// Waits up to `wait` seconds for a card on `reader` (any reader when `None`); its reader name.
+pub(crate) fn find_card(reader: Option<&str>, wait: f64) -> Result<String, Failure> {
+    let wait = seconds(wait)?;
+    Ok(ReaderWatcher::new().wait_for_card(reader, wait)?)
+}
+
+pub(crate) fn seconds(s: f64) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(s).map_err(|e| {
+        Failure::new(
+            "invalid_input",
+            "秒数は0以上の数で指定してください。",
+            e.to_string(),
+            2,
+        )
+    })
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }

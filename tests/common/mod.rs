@@ -39,11 +39,13 @@ pub fn pki_dir() -> PathBuf {
         let root = work_dir();
         let lock = File::create(root.join("pki.lock")).expect("pki lock file");
         lock.lock().expect("lock pki");
-        let dir = root.join(format!("pki-v1-{AS_OF}"));
+        // Bump the version when the generator changes: the folder is reused across runs.
+        let dir = root.join(format!("pki-v2-{AS_OF}"));
         let done = dir.join(".complete");
         if !done.exists() {
             let _ = fs::remove_dir_all(&dir);
             onshi_mock::pki::generate_jpki(&dir, AS_OF).expect("generate test PKI");
+            onshi_mock::pki::tls::generate(&dir, AS_OF).expect("generate test TLS PKI");
             fs::write(&done, b"").expect("mark PKI complete");
         }
         dir
@@ -167,4 +169,68 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The mock online qualification service, run as its own process (`onshi-mock serve`) over
+/// mutual TLS on loopback; stopped when dropped.
+pub struct MockService {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl MockService {
+    /// Starts the service on the test PKI and the default fixtures, plus `extra` arguments.
+    pub fn start(extra: &[&str]) -> MockService {
+        use std::io::BufRead;
+        let fixtures =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-server/fixtures/default.toml");
+        let pki = pki_dir();
+        let mut child = std::process::Command::new(workspace_bin("onshi-mock"))
+            .arg("serve")
+            .arg("--pki")
+            .arg(&pki)
+            .arg("--fixtures")
+            .arg(&fixtures)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start onshi-mock serve");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufReader::new(out)
+                .read_line(&mut line)
+                .expect("read the listening line");
+        }
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(addr.contains(':'), "onshi-mock serve printed {line:?}");
+        MockService { child, addr }
+    }
+
+    /// A desk configuration for this service, written into `dir`; `edit` may change the text.
+    pub fn config(&self, dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+        let tls = pki_dir().join("tls");
+        let text = format!(
+            "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://{}/\"\nca = \"{}\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\nconnect_timeout_ms = 2000\ntimeout_ms = 5000\n",
+            self.addr,
+            tls.join("server-ca.pem").display(),
+            tls.join("facility.pem").display(),
+            tls.join("facility-key.pem").display(),
+        );
+        let path = dir.join("config.toml");
+        fs::write(&path, edit(text)).expect("write config");
+        path
+    }
+}
+
+impl Drop for MockService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

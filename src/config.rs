@@ -1,0 +1,306 @@
+//! The desk's configuration file (TOML), parsed and validated once at start.
+//!
+//! Found at `--config PATH`, else `$ONSHI_CONFIG`, else `<platform config dir>/onshi-desk/
+//! config.toml` (`~/.config/onshi-desk/config.toml` on Linux). Relative paths inside are
+//! relative to the file's folder, so a config and its certificates can be moved together.
+//!
+//! ```toml
+//! facility_code = "1312345678"        # 医療機関コード, 10 digits
+//!
+//! [endpoint]
+//! url = "https://127.0.0.1:8443/"     # base URL of the online qualification service
+//! ca = "tls/server-ca.pem"            # the only CA trusted for the server
+//! client_certificate = "tls/facility.pem"
+//! client_key = "tls/facility-key.pem"
+//! connect_timeout_ms = 3000
+//! timeout_ms = 10000
+//!
+//! [card]
+//! reader = "SONY FeliCa"              # optional: name or start of the name
+//! grace_end = "end-of-month"          # or "from-expiry-date"
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::expiry::GraceEnd;
+
+/// 医療機関コード: 10 digits, the first two a prefecture (01–47).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FacilityCode(String);
+
+impl FacilityCode {
+    pub fn parse(input: &str) -> Result<Self, ConfigError> {
+        let s = crate::domain::numbers::normalize_width(input);
+        let prefecture = s.get(..2).and_then(|p| p.parse::<u8>().ok());
+        if s.len() != 10
+            || !s.bytes().all(|b| b.is_ascii_digit())
+            || !matches!(prefecture, Some(1..=47))
+        {
+            return Err(ConfigError::Invalid {
+                field: "facility_code",
+                detail: format!("{s:?} is not 10 digits starting with a prefecture code 01-47"),
+            });
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for FacilityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FacilityCode({})", self.0)
+    }
+}
+
+/// Where and how to reach the online qualification service.
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    /// Base URL, ending in `/`.
+    pub url: String,
+    pub ca: PathBuf,
+    pub client_certificate: PathBuf,
+    pub client_key: PathBuf,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// Card reader settings.
+#[derive(Clone, Debug, Default)]
+pub struct CardConfig {
+    pub reader: Option<String>,
+    pub grace_end: GraceEnd,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub facility_code: FacilityCode,
+    pub endpoint: EndpointConfig,
+    pub card: CardConfig,
+    /// The file it came from.
+    pub path: PathBuf,
+}
+
+/// A configuration problem, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration file: looked for {0}")]
+    Missing(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {detail}")]
+    Syntax { path: PathBuf, detail: String },
+    #[error("{field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+}
+
+impl ConfigError {
+    pub fn desk_message(&self) -> String {
+        match self {
+            ConfigError::Missing(p) => format!(
+                "設定ファイルがありません({})。システム担当者に設定を依頼してください。",
+                p.display()
+            ),
+            ConfigError::Read { path, .. } => {
+                format!("設定ファイルを読めません({})。", path.display())
+            }
+            ConfigError::Syntax { path, .. } => {
+                format!("設定ファイルの書式に誤りがあります({})。", path.display())
+            }
+            ConfigError::Invalid { field, .. } => {
+                format!("設定「{field}」の値が正しくありません。")
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    facility_code: String,
+    endpoint: EndpointFile,
+    #[serde(default)]
+    card: CardFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointFile {
+    url: String,
+    ca: PathBuf,
+    client_certificate: PathBuf,
+    client_key: PathBuf,
+    connect_timeout_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CardFile {
+    reader: Option<String>,
+    grace_end: Option<GraceEnd>,
+}
+
+/// The path the desk reads its configuration from when none is given.
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ONSHI_CONFIG") {
+        return PathBuf::from(p);
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("onshi-desk")
+        .join("config.toml")
+}
+
+impl Config {
+    /// Loads `path`, or the default path when `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = path.map(Path::to_path_buf).unwrap_or_else(default_path);
+        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ConfigError::Missing(path.clone()),
+            _ => ConfigError::Read {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses configuration text; relative paths are resolved against `path`'s folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file: File = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let e = file.endpoint;
+        let mut url = e.url.trim().to_owned();
+        if !url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                field: "endpoint.url",
+                detail: format!("{url:?}: only https:// is allowed"),
+            });
+        }
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        let ms = |v: Option<u64>, default: u64, field: &'static str| match v.unwrap_or(default) {
+            0 => Err(ConfigError::Invalid {
+                field,
+                detail: "must be more than 0".into(),
+            }),
+            n if n > 600_000 => Err(ConfigError::Invalid {
+                field,
+                detail: "must be at most 600000 (10 minutes)".into(),
+            }),
+            n => Ok(Duration::from_millis(n)),
+        };
+        Ok(Config {
+            facility_code: FacilityCode::parse(&file.facility_code)?,
+            endpoint: EndpointConfig {
+                url,
+                ca: resolve(e.ca),
+                client_certificate: resolve(e.client_certificate),
+                client_key: resolve(e.client_key),
+                connect_timeout: ms(e.connect_timeout_ms, 3_000, "endpoint.connect_timeout_ms")?,
+                timeout: ms(e.timeout_ms, 10_000, "endpoint.timeout_ms")?,
+            },
+            card: CardConfig {
+                reader: file.card.reader,
+                grace_end: file.card.grace_end.unwrap_or_default(),
+            },
+            path: path.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+facility_code = "1312345678"
+[endpoint]
+url = "https://127.0.0.1:8443"
+ca = "tls/server-ca.pem"
+client_certificate = "/etc/onshi/facility.pem"
+client_key = "tls/facility-key.pem"
+[card]
+grace_end = "from-expiry-date"
+"#;
+
+    #[test]
+    fn parses_and_resolves_relative_paths() {
+        let c = Config::parse(GOOD, Path::new("/srv/desk/config.toml")).expect("valid");
+        assert_eq!(c.facility_code.as_str(), "1312345678");
+        assert_eq!(c.endpoint.url, "https://127.0.0.1:8443/");
+        assert_eq!(c.endpoint.ca, PathBuf::from("/srv/desk/tls/server-ca.pem"));
+        assert_eq!(
+            c.endpoint.client_certificate,
+            PathBuf::from("/etc/onshi/facility.pem")
+        );
+        assert_eq!(c.endpoint.timeout, Duration::from_secs(10));
+        assert_eq!(c.card.grace_end, GraceEnd::FromExpiryDate);
+    }
+
+    #[test]
+    fn facility_codes_are_ten_digits_with_a_prefecture() {
+        assert!(FacilityCode::parse("１３１２３４５６７８").is_ok());
+        for bad in [
+            "131234567",
+            "13123456789",
+            "4812345678",
+            "0012345678",
+            "13123456a8",
+        ] {
+            assert!(FacilityCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_unknown_keys_and_zero_timeouts_are_refused() {
+        let p = Path::new("/c.toml");
+        let http = GOOD.replace("https://", "http://");
+        assert!(matches!(
+            Config::parse(&http, p),
+            Err(ConfigError::Invalid {
+                field: "endpoint.url",
+                ..
+            })
+        ));
+        let unknown = format!("{GOOD}\n[extra]\nx = 1\n");
+        assert!(matches!(
+            Config::parse(&unknown, p),
+            Err(ConfigError::Syntax { .. })
+        ));
+        let zero = GOOD.replace("[card]", "timeout_ms = 0\n[card]");
+        assert!(matches!(
+            Config::parse(&zero, p),
+            Err(ConfigError::Invalid {
+                field: "endpoint.timeout_ms",
+                ..
+            })
+        ));
+        let bad_code = GOOD.replace("1312345678", "99");
+        let e = Config::parse(&bad_code, p).expect_err("bad code");
+        assert!(e.desk_message().contains("facility_code"));
+    }
+
+    #[test]
+    fn a_missing_file_says_where_it_looked() {
+        let e = Config::load(Some(Path::new("/nonexistent/onshi.toml"))).expect_err("missing");
+        assert!(matches!(e, ConfigError::Missing(_)));
+        assert!(e.desk_message().contains("/nonexistent/onshi.toml"));
+    }
+}
