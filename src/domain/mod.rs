@@ -3,6 +3,7 @@
 //! Everything here is tested by plain `#[test]`s; nothing reads a clock, a file or a card.
 //! Dates come in as arguments (the check date is the visit date in Japan).
 
+pub mod claim;
 pub mod expiry;
 pub mod numbers;
 pub mod ratio;

@@ -11,13 +11,31 @@
 //! Legal age in Japan increases at the end of the day before the birthday, which is why a
 //! child born on 1 April starts school a year earlier than one born on 2 April.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
 /// A payment ratio in tenths: 1, 2 or 3 (1割, 2割, 3割).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub struct Ratio(u8);
+
+impl From<Ratio> for u8 {
+    fn from(r: Ratio) -> u8 {
+        r.0
+    }
+}
+
+impl TryFrom<u8> for Ratio {
+    type Error = String;
+
+    /// Tenths as typed in an input file: only 1, 2 and 3 are ratios the desk can charge.
+    fn try_from(tenths: u8) -> Result<Ratio, String> {
+        match tenths {
+            1..=3 => Ok(Ratio(tenths)),
+            other => Err(format!("{other} is not a payment ratio (1, 2 or 3 tenths)")),
+        }
+    }
+}
 
 impl Ratio {
     pub const ONE: Ratio = Ratio(1);
