@@ -329,6 +329,9 @@ fn server_faults_become_typed_verdicts_within_the_timeout() {
         ("HTTP503", "server_error"),
         ("MALFORMED", "server_error"),
         ("DROP", "server_error"),
+        ("TRUNCATED", "server_error"),
+        // A lying server: a well-formed 有効 for somebody else's request is not believed.
+        ("WRONGID", "server_error"),
     ] {
         let started = std::time::Instant::now();
         let (code, v) = fault(&config, which);
@@ -361,6 +364,60 @@ fn a_client_certificate_from_another_ca_is_refused() {
     assert_eq!(code, Some(6));
     assert!(
         matches!(v["verdict"].as_str(), Some("unreachable" | "server_error")),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_expired_server_certificate_is_not_trusted() {
+    use onshi_mock::pki::tls::{expired_server_cert, TlsFiles};
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = TlsFiles::in_dir(&common::pki_dir())
+        .load_server_ca()
+        .expect("server CA");
+    let (cert, key) = (dir.path().join("old.pem"), dir.path().join("old-key.pem"));
+    expired_server_cert(&ca)
+        .and_then(|issued| issued.write(&cert, &key))
+        .expect("expired certificate");
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let service = MockService::start(&["--server-cert", &cert, "--server-key", &key]);
+    let config = service.config(dir.path(), |t| t);
+    let (code, v) = fault(&config, "HTTP500");
+    assert_eq!(code, Some(6));
+    assert_eq!(v["verdict"], "unreachable", "{v}");
+    let detail = v["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("TLS") && detail.contains("expired"), "{v}");
+}
+
+#[test]
+fn a_desk_without_a_client_certificate_is_refused_before_sending() {
+    let service = MockService::start(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = service.config(dir.path(), |t| {
+        t.lines()
+            .filter(|l| !l.starts_with("client_certificate"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let out = desk(
+        &config,
+        &[
+            "--insurer",
+            "06010391",
+            "--number",
+            "1",
+            "--birth",
+            "19800401",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["error"]["kind"], "config", "{v}");
+    assert!(
+        v["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("client_certificate")),
         "{v}"
     );
 }

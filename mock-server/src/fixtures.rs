@@ -88,7 +88,8 @@ pub enum FixtureError {
 ///
 /// Given globally (every request) and per fixture entry (requests that find the entry); the two
 /// combine: delays add up, the entry's status wins over the global one, flags are or-ed. They
-/// apply in this order: delay, then drop, then status, then malformed body.
+/// apply in this order: delay, then drop, then status, then the body faults (wrong file id,
+/// malformed, truncated).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Faults {
@@ -104,6 +105,14 @@ pub struct Faults {
     /// Close the connection without answering.
     #[serde(default)]
     pub drop: bool,
+    /// Announce the whole answer's `Content-Length` but send only its first half, then close:
+    /// the body is cut off in transit (unlike `malformed`, which is a complete, short body).
+    #[serde(default)]
+    pub truncated: bool,
+    /// A lying server: a well-formed answer whose `ArbitraryFileIdentifier` is not the one
+    /// asked, as if another desk's answer had been delivered to this one.
+    #[serde(default)]
+    pub wrong_file_id: bool,
 }
 
 impl Faults {
@@ -113,6 +122,8 @@ impl Faults {
         status: None,
         malformed: false,
         drop: false,
+        truncated: false,
+        wrong_file_id: false,
     };
 
     /// True if this changes nothing.
@@ -127,6 +138,8 @@ impl Faults {
             status: entry.status.or(self.status),
             malformed: self.malformed || entry.malformed,
             drop: self.drop || entry.drop,
+            truncated: self.truncated || entry.truncated,
+            wrong_file_id: self.wrong_file_id || entry.wrong_file_id,
         }
     }
 

@@ -81,6 +81,12 @@ struct ServeArgs {
     /// Fault on every request: close the connection without answering.
     #[arg(long)]
     fault_drop: bool,
+    /// Fault on every request: announce the whole body but send half of it, then close.
+    #[arg(long)]
+    fault_truncated: bool,
+    /// Fault on every request: echo a different ArbitraryFileIdentifier (a lying server).
+    #[arg(long)]
+    fault_wrong_file_id: bool,
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -151,6 +157,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         status: args.fault_status,
         malformed: args.fault_malformed,
         drop: args.fault_drop,
+        truncated: args.fault_truncated,
+        wrong_file_id: args.fault_wrong_file_id,
     };
     let config = match ServerConfig::load(&files) {
         Ok(config) => config.with_faults(faults),

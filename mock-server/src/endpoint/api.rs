@@ -385,8 +385,14 @@ async fn finish(state: &AppState, control: Option<ConnectionControl>, answer: An
         return response;
     }
     let mut body = answer.body;
+    if faults.wrong_file_id {
+        body = with_wrong_file_id(body);
+    }
     if faults.malformed {
         body.truncate(body.len() / 2);
+    }
+    if faults.truncated {
+        return truncated_response(answer.status, body);
     }
     (
         answer.status,
@@ -394,6 +400,45 @@ async fn finish(state: &AppState, control: Option<ConnectionControl>, answer: An
         body,
     )
         .into_response()
+}
+
+/// The answer with another `ArbitraryFileIdentifier` in its header (the lying-server fault);
+/// a body without that header (an error envelope) is left as it is.
+fn with_wrong_file_id(body: Vec<u8>) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let Some(header) = value
+        .pointer_mut("/XmlMsg/MessageHeader")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return body;
+    };
+    header.insert(
+        "ArbitraryFileIdentifier".to_owned(),
+        serde_json::Value::from("onshi-mock-not-your-request"),
+    );
+    serde_json::to_vec(&value).unwrap_or(body)
+}
+
+/// Announces the whole body's length, sends the first half, then fails the body stream, which
+/// makes hyper abort the connection mid-body: the client sees an answer cut off in transit.
+fn truncated_response(status: StatusCode, mut body: Vec<u8>) -> Response {
+    let full = body.len();
+    body.truncate(full / 2);
+    let chunks: [Result<Vec<u8>, std::io::Error>; 2] = [
+        Ok(body),
+        Err(std::io::Error::other("onshi-mock fault: body truncated")),
+    ];
+    let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+    response
 }
 
 /// `YYYYMMDDHHmmss` in JST.
