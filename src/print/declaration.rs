@@ -220,7 +220,8 @@ impl Form {
 }
 
 /// Renders the 被保険者資格申立書 as a one-page A4 PDF (the font subset embedded, text
-/// extractable). `None` fields become blank boxes to fill in by hand. Typically 40–60 KB.
+/// extractable). `None` fields become blank boxes to fill in by hand. About 65–75 KB (the
+/// font subset is most of it).
 pub fn render_declaration(declaration: &SelfDeclaration) -> Result<Vec<u8>, PrintError> {
     let d = for_the_form(declaration);
     let mut f = Form {

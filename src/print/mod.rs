@@ -12,8 +12,11 @@ pub mod declaration;
 pub mod pdf;
 pub mod printer;
 
-pub use self::declaration::{declaration_qr_payload, render_declaration, restore_from_qr_payload};
-pub use self::printer::{default_printouts_dir, keep_pdf, Printer};
+pub use self::declaration::{
+    declaration_qr_payload, japanese_date, render_declaration, restore_from_qr_payload,
+    QrRestoreError,
+};
+pub use self::printer::{default_printouts_dir, keep_pdf, PrintJob, Printer};
 
 /// Anything that can go wrong while making or printing a printout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
