@@ -8,6 +8,8 @@
 //! cargo run --example make_portal_samples            # writes into tests/fixtures/portal/
 //! qpdf --encrypt secret owner 256 -- tests/fixtures/portal/inline.pdf \
 //!     tests/fixtures/portal/encrypted.pdf              # the encrypted sample (Debian: qpdf)
+//! qpdf --encrypt "" owner 256 --modify=none -- tests/fixtures/portal/inline.pdf \
+//!     tests/fixtures/portal/owner-restricted.pdf       # restrictions only, opens without password
 //! ```
 
 use std::path::Path;

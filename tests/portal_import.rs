@@ -46,6 +46,14 @@ fn label_and_value_on_one_line() {
 }
 
 #[test]
+fn a_pdf_with_only_an_owner_password_is_read() {
+    // Restrictions (no printing, no copying) but no password to open: readable.
+    let f = extract_portal_fields(&fixture("owner-restricted.pdf")).unwrap();
+    assert_eq!(f.insurer_number.as_deref(), Some("06010391"));
+    assert_eq!(f.name.as_deref(), Some("山田 花子"));
+}
+
+#[test]
 fn label_above_value_in_a_table() {
     let f = extract_portal_fields(&fixture("table.pdf")).unwrap();
     assert_eq!(f.insurer_number.as_deref(), Some("138057"));

@@ -433,7 +433,9 @@ fn collect_glyphs(bytes: &[u8]) -> Result<Vec<Glyph>, ImportError> {
         pdf_extract::Error::Decryption(_) => ImportError::Encrypted,
         other => ImportError::Malformed(other.to_string()),
     })?;
-    if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
+    // lopdf opens a PDF that has only an owner password (print/copy restrictions, no password
+    // to open) by itself; one that is still encrypted after loading needs a user password.
+    if doc.is_encrypted() {
         return Err(ImportError::Encrypted);
     }
     let pages = doc.get_pages();
