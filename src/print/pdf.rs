@@ -150,16 +150,22 @@ pub fn text_width_mm(text: &str, size_pt: f32) -> f32 {
 pub fn wrap(text: &str, max_width_mm: f32, size_pt: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut current = String::new();
+    // Widths add up character by character (no kerning), so the line width is kept as a
+    // running sum: linear in the text length even for hostile input.
+    let mut width = 0.0;
+    let mut buf = [0u8; 4];
     for c in text.chars() {
-        let mut candidate = current.clone();
-        candidate.push(c);
-        if !current.is_empty() && text_width_mm(&candidate, size_pt) > max_width_mm {
+        let w = text_width_mm(c.encode_utf8(&mut buf), size_pt);
+        if !current.is_empty() && width + w > max_width_mm {
             lines.push(std::mem::take(&mut current));
+            width = 0.0;
             if !c.is_whitespace() {
                 current.push(c);
+                width = w;
             }
         } else if !(current.is_empty() && c.is_whitespace() && !lines.is_empty()) {
-            current = candidate;
+            current.push(c);
+            width += w;
         }
     }
     if !current.is_empty() || lines.is_empty() {
