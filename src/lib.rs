@@ -6,11 +6,17 @@
 //! - [`online`]: the online qualification service: messages, HTTPS client, interpretation;
 //! - [`check`]: one check by card, end to end (card → identity → service → verdict);
 //! - [`config`]: the configuration file;
+//! - [`print`](mod@print): printouts: the A4 PDF layer, the 被保険者資格申立書 form, the system printer;
+//! - [`import`]: reading what the patient brings, e.g. the マイナポータル qualification PDF;
+//! - [`assets`]: files built into the binary (the Japanese font);
 //! - [`cli`]: the command line, the automation and diagnostics face of the app.
 
+pub mod assets;
 pub mod card;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod import;
 pub mod online;
+pub mod print;
