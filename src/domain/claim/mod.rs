@@ -4,7 +4,14 @@
 //! (① current numbers from evidence, ② the old numbers of an 無効 answer, ③ the
 //! self-declaration and an unknown receipt), and the data each step produces. The printout of
 //! the self-declaration lives in `crate::print`; this module only says what goes on it.
+//!
+//! - [`evidence`]: what the patient shows and the dated rules for each kind;
+//! - [`plan`]: the step, the reasons, the ratio, the re-check by number;
 
 pub mod declaration;
+pub mod evidence;
+pub mod plan;
 
 pub use self::declaration::{InsuranceKind, Relationship, SelfDeclaration, Sex};
+pub use self::evidence::{ClaimNumbers, Evidence, EvidenceKind};
+pub use self::plan::{apply_reconfirmation, plan, CardOutcome, ClaimPlan, ClaimStep, Situation};
