@@ -7,10 +7,12 @@
 //!
 //! - [`evidence`]: what the patient shows and the dated rules for each kind;
 //! - [`plan`]: the step, the reasons, the ratio, the re-check by number;
+//! - [`receipt`]: the receipt header (保険者・資格確認・コメントレコード) of the claim;
 
 pub mod declaration;
 pub mod evidence;
 pub mod plan;
+pub mod receipt;
 
 pub use self::declaration::{InsuranceKind, Relationship, SelfDeclaration, Sex};
 pub use self::evidence::{ClaimNumbers, Evidence, EvidenceKind};
