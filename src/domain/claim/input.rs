@@ -159,6 +159,21 @@ impl Collector {
         }
     }
 
+    /// A required value: when absent (an empty string) and nothing was said about the field
+    /// since `before`, it is reported missing, so no required field is ever dropped silently.
+    fn required<T>(
+        &mut self,
+        field: &str,
+        label: &str,
+        before: usize,
+        value: Option<T>,
+    ) -> Option<T> {
+        if value.is_none() && self.problems.len() == before {
+            self.missing(field, label);
+        }
+        value
+    }
+
     /// An enumeration given by one of its names.
     fn choice<T: Copy>(
         &mut self,
@@ -478,7 +493,11 @@ pub fn parse_situation(text: &str, today: Date) -> Result<Situation, Problems> {
 fn evidence(c: &mut Collector, prefix: &str, raw: &RawEvidence, on: Date) -> Option<Evidence> {
     let path = |f: &str| format!("{prefix}.{f}");
     let kind = match raw.kind.as_deref() {
-        Some(k) => c.choice(&path("kind"), "資料の種類", Some(k), &EVIDENCE_KINDS),
+        Some(k) => {
+            let before = c.problems.len();
+            let kind = c.choice(&path("kind"), "資料の種類", Some(k), &EVIDENCE_KINDS);
+            c.required(&path("kind"), "資料の種類", before, kind)
+        }
         None => {
             c.missing(&path("kind"), "資料の種類");
             None
@@ -620,15 +639,14 @@ fn declaration(
     let path = |f: &str| format!("{prefix}{f}");
     let facility = match &raw.facility {
         Some(f) => {
+            let before = c.problems.len();
             let name = c.text(
                 &path("facility.name"),
                 "医療機関名",
                 f.name.as_deref(),
                 max::FACILITY_NAME,
             );
-            if f.name.is_none() {
-                c.missing(&path("facility.name"), "医療機関名");
-            }
+            let name = c.required(&path("facility.name"), "医療機関名", before, name);
             let code = match f.code.as_deref() {
                 Some(s) => match crate::config::FacilityCode::parse(s) {
                     Ok(code) => Some(code.as_str().to_owned()),
@@ -834,7 +852,11 @@ pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems
     let raw: RawReceipt = read_json(text)?;
     let mut c = Collector::default();
     let step = match raw.step.as_deref() {
-        Some(s) => c.choice("step", "請求の段階", Some(s), &STEPS),
+        Some(s) => {
+            let before = c.problems.len();
+            let step = c.choice("step", "請求の段階", Some(s), &STEPS);
+            c.required("step", "請求の段階", before, step)
+        }
         None => {
             c.missing(
                 "step",
@@ -1100,5 +1122,23 @@ mod tests {
         assert_eq!(fields(&p), ["numbers"]);
         let p = parse_receipt(r#"{}"#, TODAY).expect_err("bad");
         assert_eq!(fields(&p), ["step"]);
+        let p = parse_receipt(r#"{"step": " "}"#, TODAY).expect_err("bad");
+        assert_eq!(fields(&p), ["step"]);
+    }
+
+    #[test]
+    fn empty_required_values_are_reported_not_dropped() {
+        let p = parse_situation(
+            r#"{"outcome": "no_card", "evidence": [{"kind": "", "numbers": {"insurer_number": "01130012", "number": "1"}}]}"#,
+            TODAY,
+        )
+        .expect_err("empty kind");
+        assert_eq!(fields(&p), ["evidence[0].kind"]);
+        let p = parse_declaration(
+            r#"{"facility": {"name": "　", "code": "1312345678"}}"#,
+            TODAY,
+        )
+        .expect_err("empty name");
+        assert_eq!(fields(&p), ["facility.name"]);
     }
 }
