@@ -90,7 +90,7 @@ fn plan_from_a_file_with_evidence_shown_with_the_card() {
     assert_eq!(v["numbers"]["branch"], "01");
     assert_eq!(v["numbers_source"]["evidence"], "myna_portal_pdf");
     assert_eq!(v["ratio"], 3);
-    assert_eq!(v["on"], AS_OF, "check date defaults to --as-of");
+    assert_eq!(v["check_date"], AS_OF, "check date defaults to --as-of");
     assert!(v["reason_ja"]
         .as_str()
         .is_some_and(|s| s.contains("マイナポータル")));

@@ -144,7 +144,7 @@ pub fn parse_date(input: &str) -> Result<Date, DateError> {
     let (era, rest) = split_era(&s);
     // 年/月/日 and the usual separators all split the same way; 元 is year 1.
     let groups: Vec<&str> = rest
-        .split(['年', '月', '日', '.', '/', '-'])
+        .split(['年', '月', '日', '.', '/', '-', '−', '‐'])
         .filter(|part| !part.is_empty())
         .collect();
     let numbers: Option<Vec<i32>> = match (era, groups.as_slice()) {
@@ -289,6 +289,7 @@ mod tests {
             "２０２６－１１－２１",
             "２０２６年１１月２１日",
             " 2026 / 11 / 21 ",
+            "2026−11−21",
         ] {
             assert_eq!(ok(s), date!(2026 - 11 - 21), "{s}");
         }

@@ -259,6 +259,8 @@ pub struct Reconfirmation {
 /// What to do on the claim path, with the reasons to read out and to log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClaimPlan {
+    /// The check date (`check_date` in JSON, as in the input).
+    #[serde(rename = "check_date")]
     pub on: Date,
     pub outcome: CardOutcome,
     pub step: ClaimStep,
