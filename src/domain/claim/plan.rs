@@ -416,10 +416,12 @@ pub fn plan(situation: &Situation) -> ClaimPlan {
         plan.ratio = Some(ratio);
         plan.ratio_basis = Some(basis);
         // Numbers from rejected evidence (an expired card, the notice alone) may still be
-        // right: the system can tell.
+        // right: the system can tell. Not those of someone else (another birth date).
         plan.reconfirm = situation
             .evidence
-            .first()
+            .iter()
+            .filter(|e| e.birthdate.is_none() || e.birthdate == birthdate)
+            .min_by_key(|e| e.kind.preference())
             .zip(birthdate)
             .map(|(e, birthdate)| Reconfirm {
                 numbers: e.numbers.clone(),
@@ -714,6 +716,19 @@ mod tests {
         // The day before, the temporary rule still accepts it.
         s.on = TEMPORARY_RULE_LAST_DAY;
         assert_eq!(plan(&s).step, ClaimStep::CurrentNumbers);
+    }
+
+    #[test]
+    fn someone_elses_numbers_are_not_offered_for_the_re_check() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            birthdate: Some(date!(1975 - 01 - 01)),
+            ..evidence(EvidenceKind::MynaPortal)
+        });
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::SelfDeclaration);
+        assert!(p.rejected[0].reason_ja.contains("一致しません"));
+        assert!(!p.reconfirmable);
     }
 
     fn answer(kind: VerdictKind) -> Verdict {
