@@ -6,7 +6,7 @@
 //! the self-declaration lives in `crate::print`; this module only says what goes on it.
 //!
 //! - [`evidence`]: what the patient shows and the dated rules for each kind;
-//! - [`plan`]: the step, the reasons, the ratio, the re-check by number;
+//! - [`plan`](mod@plan): the step, the reasons, the ratio, the re-check by number;
 //! - [`receipt`]: the receipt header (保険者・資格確認・コメントレコード) of the claim;
 //! - [`input`]: raw JSON as people type it → the typed values above, every problem listed.
 
