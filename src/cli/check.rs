@@ -57,7 +57,7 @@ pub struct CheckArgs {
     /// Numbers: 枝番 (2 digits).
     #[arg(long)]
     branch: Option<String>,
-    /// Numbers: birth date, YYYYMMDD.
+    /// Numbers: birth date, 西暦 (YYYYMMDD, YYYY-MM-DD) or 和暦 (S55.4.1, 昭和55年4月1日).
     #[arg(long)]
     birth: Option<String>,
     /// Check date, YYYY-MM-DD (default: today in Japan).

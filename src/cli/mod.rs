@@ -3,10 +3,12 @@
 //! Exit codes (documented in the README): 0 success; 1 the card, reader or service failed;
 //! 2 invalid input (usage, a malformed PIN); 3 the PIN was refused or is blocked.
 //! Errors print the Japanese desk message on stderr and log the precise error; with `--json`
-//! they are also printed on stdout as `{"error": {"kind", "message", "detail"}}`.
+//! they are also printed on stdout as `{"error": {"kind", "message", "detail"}}`, plus
+//! `"problems": [{"field", "message", "detail"}]` for an invalid input document (`claim`).
 
 mod card;
 mod check;
+mod claim;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +43,9 @@ enum Command {
     Card(card::CardCommand),
     /// Confirm eligibility online, by card or by insurer numbers (資格確認).
     Check(Box<check::CheckArgs>),
+    /// The claim path when online confirmation fails: plan and receipt header (請求の経路).
+    #[command(subcommand)]
+    Claim(claim::ClaimCommand),
 }
 
 /// Runs the CLI and turns its outcome into the process exit code.
@@ -61,6 +66,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Card(c) => card::run(c),
         Command::Check(args) => check::run(*args, cli.config.as_deref()),
+        Command::Claim(c) => claim::run(c, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,6 +95,8 @@ pub(crate) struct Failure {
     json: bool,
     /// Already reported on stdout (a verdict): only the exit code remains to give.
     quiet: bool,
+    /// Every problem of an invalid input document, each with its field.
+    problems: Vec<crate::domain::claim::Problem>,
 }
 
 impl Failure {
@@ -105,7 +113,21 @@ impl Failure {
             exit,
             json: false,
             quiet: false,
+            problems: Vec::new(),
         }
+    }
+
+    /// An invalid input document: exit 2, every problem listed (stderr, and JSON with `--json`).
+    pub(crate) fn problems(problems: crate::domain::claim::Problems) -> Self {
+        let message = problems
+            .0
+            .iter()
+            .map(|p| format!("{}: {} ({})", p.field, p.message, p.detail))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut f = Failure::new("invalid_input", message, problems.to_string(), 2);
+        f.problems = problems.0;
+        f
     }
 
     pub(crate) fn quiet(mut self) -> Self {
@@ -131,7 +153,16 @@ impl Failure {
                 message: &'a str,
                 detail: &'a str,
             }
-            let body = serde_json::json!({ "error": Body { kind: self.kind, message: &self.message, detail: &self.detail } });
+            let error = Body {
+                kind: self.kind,
+                message: &self.message,
+                detail: &self.detail,
+            };
+            let body = if self.problems.is_empty() {
+                serde_json::json!({ "error": error })
+            } else {
+                serde_json::json!({ "error": error, "problems": self.problems })
+            };
             println!("{body}");
         }
         ExitCode::from(self.exit)

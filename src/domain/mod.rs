@@ -4,6 +4,7 @@
 //! Dates come in as arguments (the check date is the visit date in Japan).
 
 pub mod claim;
+pub mod dates;
 pub mod expiry;
 pub mod numbers;
 pub mod ratio;

@@ -214,21 +214,14 @@ pub fn parse_branch(input: &str) -> Result<String, NumberError> {
     }
 }
 
-/// A birth date typed as `YYYYMMDD` or `YYYY-MM-DD` (full-width accepted), not after `today`.
+/// A birth date typed as 西暦 or 和暦 (`19800401`, `1980-04-01`, `昭和55年4月1日`, `S55.4.1`;
+/// full-width accepted; see [`crate::domain::dates`]), not after `today`.
 pub fn parse_birth_date(input: &str, today: time::Date) -> Result<time::Date, NumberError> {
-    let s: String = normalize_width(input)
-        .chars()
-        .filter(|c| !matches!(c, '-' | '/'))
-        .collect();
-    let bad = || {
-        NumberError::new(
-            "birthdate",
-            format!("{input:?}"),
-            "生年月日は西暦8桁(例: 19800401)で入力してください。",
-        )
-    };
-    let date = time::Date::parse(&s, time::macros::format_description!("[year][month][day]"))
-        .map_err(|_| bad())?;
+    let date = super::dates::parse_date(input).map_err(|e| NumberError {
+        field: "birthdate",
+        detail: e.detail,
+        message: format!("生年月日: {}", e.message),
+    })?;
     if date > today {
         return Err(NumberError::new(
             "birthdate",
@@ -237,6 +230,70 @@ pub fn parse_birth_date(input: &str, today: time::Date) -> Result<time::Date, Nu
         ));
     }
     Ok(date)
+}
+
+fn fixed_digits(
+    field: &'static str,
+    label: &str,
+    input: &str,
+    len: usize,
+) -> Result<(String, Vec<u8>), NumberError> {
+    let s = normalize_width(input);
+    match digits_of(&s) {
+        Some(d) if d.len() == len => Ok((s, d)),
+        _ => Err(NumberError::new(
+            field,
+            format!(
+                "{:?} is not {len} digits",
+                s.chars().take(40).collect::<String>()
+            ),
+            format!("{label}は数字{len}桁です。"),
+        )),
+    }
+}
+
+/// 公費負担者番号: 8 digits (法別番号 2, 都道府県 2, 実施機関 3, check digit 1), with the same
+/// check digit as the 保険者番号 (MHLW numbering rules).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PublicPayerNumber(String);
+
+impl PublicPayerNumber {
+    pub fn parse(input: &str) -> Result<Self, NumberError> {
+        let field = "public_payer_number";
+        let (s, digits) = fixed_digits(field, "公費負担者番号", input, 8)?;
+        let (body, last) = digits.split_at(7);
+        if check_digit(body) != last[0] {
+            return Err(NumberError::new(
+                field,
+                format!("check digit of {s} should be {}", check_digit(body)),
+                "公費負担者番号の検証番号(最後の1桁)が合いません。番号をご確認ください。",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 公費受給者番号: 7 digits. Whether its last digit is a check digit is **unconfirmed** (the
+/// MHLW rules give one for some 公費 only), so only the format is checked: a wrong check
+/// digit here would refuse real numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RecipientNumber(String);
+
+impl RecipientNumber {
+    pub fn parse(input: &str) -> Result<Self, NumberError> {
+        let (s, _) = fixed_digits("recipient_number", "受給者番号", input, 7)?;
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -321,5 +378,44 @@ mod tests {
         );
         assert!(parse_birth_date("19800231", today).is_err());
         assert!(parse_birth_date("20261122", today).is_err());
+        assert!(parse_birth_date("令和8年11月22日", today).is_err());
+        assert_eq!(
+            parse_birth_date("昭和55年4月1日", today),
+            Ok(date!(1980 - 04 - 01))
+        );
+        assert_eq!(
+            parse_birth_date("S55.4.1", today),
+            Ok(date!(1980 - 04 - 01))
+        );
+        assert_eq!(
+            parse_birth_date("Ｈ３１．４．３０", today),
+            Ok(date!(2019 - 04 - 30))
+        );
+        let e = parse_birth_date("平成31年5月1日", today).expect_err("outside 平成");
+        assert_eq!(e.field, "birthdate");
+        assert!(e.message.contains("期間外"), "{}", e.message);
+    }
+
+    #[test]
+    fn public_payer_and_recipient_numbers() {
+        // 54136015: 法別54 (難病), 東京13, check digit 5 by the MHLW rule.
+        assert_eq!(
+            PublicPayerNumber::parse("５４１３６０１５").map(|n| n.0),
+            Ok("54136015".into())
+        );
+        assert!(PublicPayerNumber::parse("54136016").is_err());
+        assert!(PublicPayerNumber::parse("5413601").is_err());
+        assert!(PublicPayerNumber::parse("5413601a").is_err());
+        assert_eq!(
+            RecipientNumber::parse("１２３４５６７").map(|n| n.0),
+            Ok("1234567".into())
+        );
+        for bad in ["123456", "12345678", "12345a7", ""] {
+            assert_eq!(
+                RecipientNumber::parse(bad).map_err(|e| e.field),
+                Err("recipient_number"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -4,7 +4,19 @@
 //! (① current numbers from evidence, ② the old numbers of an 無効 answer, ③ the
 //! self-declaration and an unknown receipt), and the data each step produces. The printout of
 //! the self-declaration lives in `crate::print`; this module only says what goes on it.
+//!
+//! - [`evidence`]: what the patient shows and the dated rules for each kind;
+//! - [`plan`](mod@plan): the step, the reasons, the ratio, the re-check by number;
+//! - [`receipt`]: the receipt header (保険者・資格確認・コメントレコード) of the claim;
+//! - [`input`]: raw JSON as people type it → the typed values above, every problem listed.
 
 pub mod declaration;
+pub mod evidence;
+pub mod input;
+pub mod plan;
+pub mod receipt;
 
 pub use self::declaration::{InsuranceKind, Relationship, SelfDeclaration, Sex};
+pub use self::evidence::{ClaimNumbers, Evidence, EvidenceKind};
+pub use self::input::{parse_declaration, parse_receipt, parse_situation, Problem, Problems};
+pub use self::plan::{apply_reconfirmation, plan, CardOutcome, ClaimPlan, ClaimStep, Situation};

@@ -1,0 +1,519 @@
+//! What the patient shows when the card gives no usable answer (claim path ①), and whether
+//! each piece counts on the check date.
+//!
+//! The rules changed several times during the move from paper 保険証 to マイナ保険証, and the
+//! desk has to apply the rule of the visit date, not of today: a claim made later for an old
+//! visit follows the rule that held on the visit. So every rule with a date is a constant
+//! below, named and documented, and [`Evidence::assess`] takes the check date.
+
+use serde::Serialize;
+use time::macros::date;
+use time::{Date, Month};
+
+use crate::domain::dates::{add_years, format_wareki};
+use crate::domain::numbers::{InsurerKind, InsurerNumber};
+use crate::domain::ratio::Ratio;
+
+/// The last day any old paper 保険証 (被保険者証) could be used: they stopped being issued on
+/// 2024-12-02 and stayed usable for at most one year, until 2025-12-01 (経過措置).
+pub const INSURANCE_CARD_LAST_DAY: Date = date!(2025 - 12 - 01);
+
+/// 暫定的な取扱い: until 2026-03-31 a facility could accept an expired 保険証, or the
+/// 資格情報のお知らせ shown alone (without the card), as proof of the current qualification.
+pub const TEMPORARY_RULE_LAST_DAY: Date = date!(2026 - 03 - 31);
+
+/// Every 後期高齢者 received a 資格確認書 valid until 2026-07-31, whether or not they had a
+/// マイナ保険証; it is the expiry assumed when such a certificate's date was not typed.
+pub const LATE_ELDERLY_CERTIFICATE_UNTIL: Date = date!(2026 - 07 - 31);
+
+/// A 資格確認書 is issued for at most 5 years; an expiry further away than that is a misread.
+pub const CERTIFICATE_MAX_YEARS: i32 = 5;
+
+/// The 高齢受給者 ratio printed on the お知らせ (ages 70–74) holds from 1 August of the period's
+/// year to 31 July of the next, the period of the income assessment.
+pub const NOTICE_RATIO_PERIOD_START: (Month, u8) = (Month::August, 1);
+
+/// The numbers a claim is made with (保険者番号, 記号, 番号, 枝番).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimNumbers {
+    /// 保険者番号
+    pub insurer_number: InsurerNumber,
+    /// 記号 (absent for 後期高齢者)
+    pub symbol: Option<String>,
+    /// 番号
+    pub number: String,
+    /// 枝番 (two digits)
+    pub branch: Option<String>,
+}
+
+/// The kinds of evidence of a current qualification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// マイナポータルの資格情報画面, on the patient's phone.
+    MynaPortal,
+    /// マイナポータルの資格情報 PDF (downloaded or printed).
+    MynaPortalPdf,
+    /// 資格情報のお知らせ (the A4 sheet with a card-size cut-out).
+    QualificationNotice,
+    /// 資格確認書 (the certificate card for those without a マイナ保険証).
+    QualificationCertificate,
+    /// A returning patient's record: numbers on file and the patient's word that nothing changed.
+    PastRecord,
+    /// 従来の被保険者証 (the old paper/plastic 保険証).
+    InsuranceCard,
+}
+
+impl EvidenceKind {
+    /// How the desk names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceKind::MynaPortal => "マイナポータルの資格情報画面",
+            EvidenceKind::MynaPortalPdf => "マイナポータルの資格情報PDF",
+            EvidenceKind::QualificationNotice => "資格情報のお知らせ",
+            EvidenceKind::QualificationCertificate => "資格確認書",
+            EvidenceKind::PastRecord => "以前の受診時の資格情報",
+            EvidenceKind::InsuranceCard => "従来の保険証",
+        }
+    }
+
+    /// English name for logs.
+    pub fn english(self) -> &'static str {
+        match self {
+            EvidenceKind::MynaPortal => "the Mynaportal qualification screen",
+            EvidenceKind::MynaPortalPdf => "the Mynaportal qualification PDF",
+            EvidenceKind::QualificationNotice => "the qualification notice",
+            EvidenceKind::QualificationCertificate => "the qualification certificate",
+            EvidenceKind::PastRecord => "the past visit's record",
+            EvidenceKind::InsuranceCard => "the old insurance card",
+        }
+    }
+
+    /// Which accepted evidence the plan uses first: the one that proves most on its own.
+    pub(crate) fn preference(self) -> u8 {
+        match self {
+            EvidenceKind::QualificationCertificate => 0,
+            EvidenceKind::MynaPortal | EvidenceKind::MynaPortalPdf => 1,
+            EvidenceKind::QualificationNotice => 2,
+            EvidenceKind::InsuranceCard => 3,
+            EvidenceKind::PastRecord => 4,
+        }
+    }
+}
+
+/// One piece of evidence the patient shows, with what it says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    /// The numbers it shows.
+    pub numbers: ClaimNumbers,
+    /// 氏名 as printed.
+    pub name: Option<String>,
+    /// 生年月日 as printed.
+    pub birthdate: Option<Date>,
+    /// Shown together with the patient's My Number card (マイナ保険証).
+    pub with_card: bool,
+    /// 有効期限 (資格確認書, 保険証).
+    pub valid_until: Option<Date>,
+    /// 負担割合 as printed (資格確認書 for 70+, お知らせ for 70–74).
+    pub ratio: Option<Ratio>,
+    /// お知らせ: the year whose 1 August starts the period the printed ratio is for.
+    pub ratio_period_from: Option<i32>,
+    /// Past record: the patient says nothing changed since (保険が変わっていない).
+    pub unchanged: bool,
+}
+
+/// Evidence that counts on the check date.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Accepted {
+    /// The ratio it proves for the check date, if any.
+    pub ratio: Option<Ratio>,
+    /// Something the desk should know (a temporary rule applied, a ratio out of period).
+    pub notes: Vec<Note>,
+    /// Whether a re-check by number (個別照会) is advisable: the evidence is weaker than a
+    /// document issued for the current qualification.
+    pub reconfirm_advised: bool,
+}
+
+/// A sentence for the desk in Japanese, with the English for the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub ja: String,
+    pub en: String,
+}
+
+impl Note {
+    pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// Why evidence does not count.
+pub type Rejection = Note;
+
+impl Evidence {
+    /// Whether this evidence proves the current qualification on `on`, for a patient born on
+    /// `patient_birthdate` (when known).
+    pub fn assess(&self, on: Date, patient_birthdate: Option<Date>) -> Result<Accepted, Rejection> {
+        let label = self.kind.label();
+        if let (Some(shown), Some(patient)) = (self.birthdate, patient_birthdate) {
+            if shown != patient {
+                return Err(Note::new(
+                    format!(
+                        "{label}の生年月日({})が患者さんの生年月日({})と一致しません。",
+                        format_wareki(shown),
+                        format_wareki(patient)
+                    ),
+                    format!(
+                        "{} shows birth date {shown}, the patient's is {patient}",
+                        self.kind.english()
+                    ),
+                ));
+            }
+        }
+        match self.kind {
+            EvidenceKind::MynaPortal | EvidenceKind::MynaPortalPdf => self.myna_portal(),
+            EvidenceKind::QualificationNotice => self.notice(on),
+            EvidenceKind::QualificationCertificate => self.certificate(on),
+            EvidenceKind::PastRecord => self.past_record(),
+            EvidenceKind::InsuranceCard => self.insurance_card(on),
+        }
+    }
+
+    /// マイナポータル (screen or PDF): proof only next to the card it belongs to; no rule ever
+    /// accepted it alone, since anyone can show someone else's screen.
+    fn myna_portal(&self) -> Result<Accepted, Rejection> {
+        if !self.with_card {
+            return Err(Note::new(
+                format!(
+                    "{}はマイナンバーカードと一緒に提示された場合のみ資格の確認に使えます。",
+                    self.kind.label()
+                ),
+                format!("{} counts only shown with the card", self.kind.english()),
+            ));
+        }
+        Ok(Accepted::default())
+    }
+
+    /// 資格情報のお知らせ: with the card; alone only under the temporary rule
+    /// ([`TEMPORARY_RULE_LAST_DAY`]). Its 70–74 ratio holds 8/1–7/31 of its period.
+    fn notice(&self, on: Date) -> Result<Accepted, Rejection> {
+        let mut accepted = Accepted::default();
+        if !self.with_card {
+            if on > TEMPORARY_RULE_LAST_DAY {
+                return Err(Note::new(
+                    "資格情報のお知らせだけで資格を確認する暫定的な取扱いは2026年3月31日で終了しました。マイナンバーカードと一緒に提示していただく必要があります。",
+                    format!("the notice alone counted only until {TEMPORARY_RULE_LAST_DAY}"),
+                ));
+            }
+            accepted.notes.push(Note::new(
+                "資格情報のお知らせのみでの確認です(2026年3月31日までの暫定的な取扱い)。",
+                format!(
+                    "notice alone accepted by the temporary rule (until {TEMPORARY_RULE_LAST_DAY})"
+                ),
+            ));
+            accepted.reconfirm_advised = true;
+        }
+        if let Some(ratio) = self.ratio {
+            match self.ratio_period_from.and_then(notice_period) {
+                Some((from, until)) if from <= on && on <= until => accepted.ratio = Some(ratio),
+                Some((from, until)) => accepted.notes.push(Note::new(
+                    format!(
+                        "お知らせの負担割合は{}〜{}の分で、受診日には使えません。年齢の割合で計算します。",
+                        format_wareki(from),
+                        format_wareki(until)
+                    ),
+                    format!("the notice's ratio holds {from} to {until}, not on {on}"),
+                )),
+                None => accepted.notes.push(Note::new(
+                    "お知らせの負担割合の適用期間が分からないため、年齢の割合で計算します。",
+                    "the notice's ratio period is unknown",
+                )),
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// 資格確認書: valid on its own until its 有効期限 (at most [`CERTIFICATE_MAX_YEARS`] years).
+    fn certificate(&self, on: Date) -> Result<Accepted, Rejection> {
+        let mut accepted = Accepted::default();
+        let late_elderly = self.numbers.insurer_number.kind() == InsurerKind::LateElderly;
+        let until = match (self.valid_until, late_elderly) {
+            (Some(d), _) => d,
+            (None, true) => {
+                accepted.notes.push(Note::new(
+                    "有効期限の入力がないため、後期高齢者の資格確認書として2026年7月31日までとみなしました。",
+                    format!("no expiry typed: assumed the 後期高齢者 date {LATE_ELDERLY_CERTIFICATE_UNTIL}"),
+                ));
+                LATE_ELDERLY_CERTIFICATE_UNTIL
+            }
+            (None, false) => {
+                return Err(Note::new(
+                    "資格確認書の有効期限を確認して入力してください。",
+                    "qualification certificate without an expiry date",
+                ))
+            }
+        };
+        if on > until {
+            return Err(Note::new(
+                format!(
+                    "資格確認書の有効期限({})が過ぎています。",
+                    format_wareki(until)
+                ),
+                format!("qualification certificate expired on {until}"),
+            ));
+        }
+        if until > add_years(on, CERTIFICATE_MAX_YEARS) {
+            return Err(Note::new(
+                format!(
+                    "資格確認書の有効期限({})が5年より先です。読み違いがないか確認してください。",
+                    format_wareki(until)
+                ),
+                format!("expiry {until} is more than {CERTIFICATE_MAX_YEARS} years away"),
+            ));
+        }
+        accepted.ratio = self.ratio;
+        Ok(accepted)
+    }
+
+    /// A past record counts only with the patient's word that nothing changed; a re-check by
+    /// number is advised, since job changes are the commonest cause of a wrong claim.
+    fn past_record(&self) -> Result<Accepted, Rejection> {
+        if !self.unchanged {
+            return Err(Note::new(
+                "以前の資格情報は、保険が変わっていないことを患者さんに確認できた場合のみ使えます。",
+                "past record without the patient's word that nothing changed",
+            ));
+        }
+        Ok(Accepted {
+            reconfirm_advised: true,
+            ..Accepted::default()
+        })
+    }
+
+    /// The old 保険証: valid until its own expiry, at the latest [`INSURANCE_CARD_LAST_DAY`];
+    /// once expired, accepted only under the temporary rule until [`TEMPORARY_RULE_LAST_DAY`].
+    fn insurance_card(&self, on: Date) -> Result<Accepted, Rejection> {
+        let own_expiry_passed = self.valid_until.is_some_and(|d| on > d);
+        let expired = own_expiry_passed || on > INSURANCE_CARD_LAST_DAY;
+        if !expired {
+            return Ok(Accepted {
+                reconfirm_advised: true,
+                ..Accepted::default()
+            });
+        }
+        if on <= TEMPORARY_RULE_LAST_DAY {
+            return Ok(Accepted {
+                notes: vec![Note::new(
+                    "有効期限切れの保険証ですが、2026年3月31日までの暫定的な取扱いにより資格確認に使えます。",
+                    format!("expired insurance card accepted by the temporary rule (until {TEMPORARY_RULE_LAST_DAY})"),
+                )],
+                reconfirm_advised: true,
+                ..Accepted::default()
+            });
+        }
+        Err(Note::new(
+            "従来の保険証は2025年12月1日を最後に使えなくなり、期限切れの保険証で受け付ける暫定的な取扱いも2026年3月31日で終了しました。",
+            format!(
+                "old insurance cards expired by {INSURANCE_CARD_LAST_DAY}; the temporary rule ended {TEMPORARY_RULE_LAST_DAY}"
+            ),
+        ))
+    }
+}
+
+/// The お知らせ ratio period starting in `year`: 8/1 to 7/31 of the next year.
+fn notice_period(year: i32) -> Option<(Date, Date)> {
+    let (month, day) = NOTICE_RATIO_PERIOD_START;
+    let from = Date::from_calendar_date(year, month, day).ok()?;
+    let until = Date::from_calendar_date(year + 1, Month::July, 31).ok()?;
+    Some((from, until))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn numbers(insurer: &str) -> ClaimNumbers {
+        ClaimNumbers {
+            insurer_number: InsurerNumber::parse(insurer).expect("valid insurer"),
+            symbol: Some("5012345".into()),
+            number: "1024".into(),
+            branch: Some("00".into()),
+        }
+    }
+
+    pub(crate) fn evidence(kind: EvidenceKind) -> Evidence {
+        Evidence {
+            kind,
+            numbers: numbers("01130012"),
+            name: None,
+            birthdate: None,
+            with_card: true,
+            valid_until: None,
+            ratio: None,
+            ratio_period_from: None,
+            unchanged: false,
+        }
+    }
+
+    const DAY: time::Duration = time::Duration::DAY;
+
+    #[test]
+    fn myna_portal_counts_only_with_the_card() {
+        let on = date!(2026 - 11 - 21);
+        for kind in [EvidenceKind::MynaPortal, EvidenceKind::MynaPortalPdf] {
+            assert!(evidence(kind).assess(on, None).is_ok());
+            let alone = Evidence {
+                with_card: false,
+                ..evidence(kind)
+            };
+            let r = alone.assess(on, None).expect_err("alone");
+            assert!(r.ja.contains("マイナンバーカードと一緒"), "{}", r.ja);
+        }
+    }
+
+    #[test]
+    fn notice_alone_only_until_the_temporary_rule_ended() {
+        let alone = Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::QualificationNotice)
+        };
+        let last = TEMPORARY_RULE_LAST_DAY;
+        let a = alone.assess(last, None).expect("last day of the rule");
+        assert!(a.reconfirm_advised && a.notes[0].ja.contains("暫定"));
+        let r = alone.assess(last + DAY, None).expect_err("after the rule");
+        assert!(r.ja.contains("2026年3月31日で終了"), "{}", r.ja);
+        let with_card = evidence(EvidenceKind::QualificationNotice);
+        assert!(with_card.assess(last + DAY, None).is_ok());
+    }
+
+    #[test]
+    fn notice_ratio_holds_from_1_august_to_31_july() {
+        let notice = Evidence {
+            ratio: Some(Ratio::TWO),
+            ratio_period_from: Some(2026),
+            ..evidence(EvidenceKind::QualificationNotice)
+        };
+        let ratio = |on: Date| notice.assess(on, None).map(|a| a.ratio);
+        assert_eq!(ratio(date!(2026 - 07 - 31)), Ok(None));
+        assert_eq!(ratio(date!(2026 - 08 - 01)), Ok(Some(Ratio::TWO)));
+        assert_eq!(ratio(date!(2027 - 07 - 31)), Ok(Some(Ratio::TWO)));
+        assert_eq!(ratio(date!(2027 - 08 - 01)), Ok(None));
+        let unknown_period = Evidence {
+            ratio_period_from: None,
+            ..notice.clone()
+        };
+        let a = unknown_period
+            .assess(date!(2026 - 11 - 21), None)
+            .expect("ok");
+        assert_eq!(a.ratio, None);
+        assert!(a.notes[0].ja.contains("適用期間"));
+    }
+
+    #[test]
+    fn certificate_counts_alone_until_its_expiry() {
+        let until = date!(2027 - 03 - 31);
+        let cert = Evidence {
+            with_card: false,
+            valid_until: Some(until),
+            ratio: Some(Ratio::TWO),
+            ..evidence(EvidenceKind::QualificationCertificate)
+        };
+        assert_eq!(
+            cert.assess(until, None).map(|a| a.ratio),
+            Ok(Some(Ratio::TWO))
+        );
+        let r = cert.assess(until + DAY, None).expect_err("expired");
+        assert!(r.ja.contains("有効期限"), "{}", r.ja);
+        let far = Evidence {
+            valid_until: Some(date!(2031 - 11 - 22)),
+            ..cert.clone()
+        };
+        assert!(far.assess(date!(2026 - 11 - 21), None).is_err());
+        assert!(far.assess(date!(2026 - 11 - 22), None).is_ok());
+        let no_expiry = Evidence {
+            valid_until: None,
+            ..cert.clone()
+        };
+        assert!(no_expiry.assess(date!(2026 - 11 - 21), None).is_err());
+    }
+
+    #[test]
+    fn late_elderly_certificates_default_to_31_july_2026() {
+        let cert = Evidence {
+            with_card: false,
+            numbers: ClaimNumbers {
+                symbol: None,
+                branch: None,
+                ..numbers("39280003")
+            },
+            ..evidence(EvidenceKind::QualificationCertificate)
+        };
+        let last = LATE_ELDERLY_CERTIFICATE_UNTIL;
+        assert!(cert.assess(last, None).is_ok_and(|a| !a.notes.is_empty()));
+        assert!(cert.assess(last + DAY, None).is_err());
+    }
+
+    #[test]
+    fn past_record_needs_the_patients_word() {
+        let on = date!(2026 - 11 - 21);
+        assert!(evidence(EvidenceKind::PastRecord).assess(on, None).is_err());
+        let said = Evidence {
+            unchanged: true,
+            ..evidence(EvidenceKind::PastRecord)
+        };
+        assert!(said.assess(on, None).is_ok_and(|a| a.reconfirm_advised));
+    }
+
+    #[test]
+    fn old_insurance_card_rules_on_both_sides_of_each_date() {
+        let card = Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::InsuranceCard)
+        };
+        // Valid through 2025-12-01 …
+        let a = card
+            .assess(INSURANCE_CARD_LAST_DAY, None)
+            .expect("last day");
+        assert!(a.notes.is_empty());
+        // … then only by the temporary rule …
+        let a = card
+            .assess(INSURANCE_CARD_LAST_DAY + DAY, None)
+            .expect("temporary rule");
+        assert!(a.notes[0].ja.contains("暫定"));
+        assert!(card.assess(TEMPORARY_RULE_LAST_DAY, None).is_ok());
+        // … and not at all afterwards.
+        let r = card
+            .assess(TEMPORARY_RULE_LAST_DAY + DAY, None)
+            .expect_err("after the rule");
+        assert!(r.ja.contains("2025年12月1日") && r.en.contains("2026-03-31"));
+        // Its own earlier expiry counts too.
+        let own = Evidence {
+            valid_until: Some(date!(2025 - 09 - 30)),
+            ..card.clone()
+        };
+        assert!(own
+            .assess(date!(2025 - 09 - 30), None)
+            .is_ok_and(|a| a.notes.is_empty()));
+        assert!(own
+            .assess(date!(2025 - 10 - 01), None)
+            .is_ok_and(|a| !a.notes.is_empty()));
+    }
+
+    #[test]
+    fn a_different_birth_date_rejects_any_evidence() {
+        let e = Evidence {
+            birthdate: Some(date!(1980 - 04 - 01)),
+            ..evidence(EvidenceKind::MynaPortal)
+        };
+        let on = date!(2026 - 11 - 21);
+        assert!(e.assess(on, Some(date!(1980 - 04 - 01))).is_ok());
+        let r = e
+            .assess(on, Some(date!(1980 - 04 - 02)))
+            .expect_err("mismatch");
+        assert!(r.ja.contains("一致しません"));
+    }
+}

@@ -1,0 +1,789 @@
+//! Which step of the claim path applies, and why (請求の経路).
+//!
+//! Given the check date, what the card and the online check gave, the old numbers of an
+//! 無効 answer and the evidence the patient shows, [`plan`] decides:
+//! ① claim with the current numbers from the best accepted evidence;
+//! ② claim with the old numbers (旧資格請求) when the system said 無効 and nothing shows the
+//!    current qualification;
+//! ③ the self-declaration (被保険者資格申立書) and an unknown receipt (不詳レセプト).
+//!
+//! It also says what the patient pays now and whether the numbers can be re-checked online
+//! by number (個別照会); [`apply_reconfirmation`] turns the answer of that re-check into the
+//! final plan.
+
+use serde::{Serialize, Serializer};
+use time::Date;
+
+use super::evidence::{ClaimNumbers, Evidence, EvidenceKind, Note};
+use crate::domain::ratio::{ratio_for_age, Ratio};
+use crate::domain::verdict::{RatioSource, Verdict, VerdictKind};
+
+/// What happened with the card and the online check before the claim path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardOutcome {
+    /// The online check answered (or failed) with this verdict.
+    Checked(VerdictKind),
+    /// The card could not be read (broken chip, reader failure).
+    CardUnreadable,
+    /// The PIN is blocked and visual confirmation was not possible.
+    PinBlocked,
+    /// The patient has no card with them (or no マイナ保険証).
+    NoCard,
+    /// The online qualification system (or the facility's line to it) is down.
+    SystemDown,
+}
+
+impl CardOutcome {
+    /// The name used in input and output JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            CardOutcome::Checked(kind) => verdict_code(kind),
+            CardOutcome::CardUnreadable => "card_unreadable",
+            CardOutcome::PinBlocked => "pin_blocked",
+            CardOutcome::NoCard => "no_card",
+            CardOutcome::SystemDown => "system_down",
+        }
+    }
+
+    /// Every accepted name, for input parsing.
+    pub fn from_code(code: &str) -> Option<CardOutcome> {
+        const OTHERS: [CardOutcome; 4] = [
+            CardOutcome::CardUnreadable,
+            CardOutcome::PinBlocked,
+            CardOutcome::NoCard,
+            CardOutcome::SystemDown,
+        ];
+        ALL_VERDICTS
+            .iter()
+            .map(|&k| CardOutcome::Checked(k))
+            .chain(OTHERS)
+            .find(|o| o.code() == code)
+    }
+
+    /// Why the online check gave nothing usable, as the start of a desk sentence.
+    fn context_ja(self) -> &'static str {
+        match self {
+            CardOutcome::Checked(VerdictKind::Invalid) => {
+                "オンライン資格確認の結果は「無効」でした。"
+            }
+            CardOutcome::Checked(VerdictKind::NoRecord) => {
+                "オンライン資格確認で資格情報が見つかりませんでした。"
+            }
+            CardOutcome::Checked(
+                VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout,
+            )
+            | CardOutcome::SystemDown => "オンライン資格確認システムにつながりません。",
+            CardOutcome::Checked(VerdictKind::CertificateExpired) => {
+                "マイナンバーカードの電子証明書の有効期限が切れています。"
+            }
+            CardOutcome::Checked(VerdictKind::NotRegistered) => {
+                "マイナンバーカードの保険証利用登録がありません。"
+            }
+            CardOutcome::Checked(VerdictKind::RegistrationCancelled) => {
+                "マイナンバーカードの保険証利用登録が解除されています。"
+            }
+            CardOutcome::Checked(VerdictKind::CardReturned | VerdictKind::CertificateRevoked) => {
+                "このマイナンバーカードは使えません(返納・失効)。"
+            }
+            CardOutcome::Checked(_) => "オンラインで資格を確認できませんでした。",
+            CardOutcome::CardUnreadable => "マイナンバーカードを読み取れませんでした。",
+            CardOutcome::PinBlocked => "暗証番号がロックされています。",
+            CardOutcome::NoCard => "マイナンバーカードの提示がありません。",
+        }
+    }
+
+    fn system_down(self) -> bool {
+        matches!(
+            self,
+            CardOutcome::SystemDown
+                | CardOutcome::Checked(
+                    VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout
+                )
+        )
+    }
+}
+
+const ALL_VERDICTS: [VerdictKind; 14] = [
+    VerdictKind::Valid,
+    VerdictKind::CertificateExpiredGrace,
+    VerdictKind::Invalid,
+    VerdictKind::InvalidNewExists,
+    VerdictKind::NoRecord,
+    VerdictKind::Several,
+    VerdictKind::CertificateExpired,
+    VerdictKind::NotRegistered,
+    VerdictKind::RegistrationCancelled,
+    VerdictKind::CardReturned,
+    VerdictKind::CertificateRevoked,
+    VerdictKind::ServerError,
+    VerdictKind::Unreachable,
+    VerdictKind::Timeout,
+];
+
+/// The snake_case name `VerdictKind` serialises to (kept in one place with the enum's list).
+fn verdict_code(kind: VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Valid => "valid",
+        VerdictKind::CertificateExpiredGrace => "certificate_expired_grace",
+        VerdictKind::Invalid => "invalid",
+        VerdictKind::InvalidNewExists => "invalid_new_exists",
+        VerdictKind::NoRecord => "no_record",
+        VerdictKind::Several => "several",
+        VerdictKind::CertificateExpired => "certificate_expired",
+        VerdictKind::NotRegistered => "not_registered",
+        VerdictKind::RegistrationCancelled => "registration_cancelled",
+        VerdictKind::CardReturned => "card_returned",
+        VerdictKind::CertificateRevoked => "certificate_revoked",
+        VerdictKind::ServerError => "server_error",
+        VerdictKind::Unreachable => "unreachable",
+        VerdictKind::Timeout => "timeout",
+    }
+}
+
+impl Serialize for CardOutcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// The situation at the desk, as the claim rules need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Situation {
+    /// The check date (the visit, in Japan).
+    pub on: Date,
+    pub outcome: CardOutcome,
+    /// The patient's birth date, when known.
+    pub birthdate: Option<Date>,
+    /// 現役並み所得 (matters only from 70, when nothing states the ratio).
+    pub high_income: bool,
+    /// The numbers of the lost qualification, from an 無効 answer.
+    pub old_numbers: Option<ClaimNumbers>,
+    /// What the patient shows, in the order shown.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The steps of the claim path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStep {
+    /// No claim path: the online check answered with a qualification (有効, 新しい資格あり,
+    /// 複数該当 to choose from); claim with the answer's numbers.
+    Online,
+    /// ① 現在の資格情報で請求.
+    CurrentNumbers,
+    /// ② 旧資格で請求.
+    OldNumbers,
+    /// ③ 被保険者資格申立書 + 不詳レセプト.
+    SelfDeclaration,
+}
+
+impl ClaimStep {
+    /// ①, ② or ③ as a number (none for [`ClaimStep::Online`]).
+    pub fn number(self) -> Option<u8> {
+        match self {
+            ClaimStep::Online => None,
+            ClaimStep::CurrentNumbers => Some(1),
+            ClaimStep::OldNumbers => Some(2),
+            ClaimStep::SelfDeclaration => Some(3),
+        }
+    }
+}
+
+/// Where the claim's numbers come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", content = "evidence", rename_all = "snake_case")]
+pub enum NumbersSource {
+    /// Read off accepted evidence.
+    Evidence(EvidenceKind),
+    /// The lost qualification of an 無効 answer.
+    OldQualification,
+    /// Confirmed online by number (個別照会).
+    OnlineByNumber,
+}
+
+/// Why the ratio is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatioBasis {
+    /// Printed on the evidence and in force on the check date.
+    Evidence,
+    /// Stated by the online answer (後期高齢者, 高齢受給者).
+    OnlineAnswer,
+    /// The age rules, from the birth date.
+    Age,
+    /// Nothing known, not even the age: 3割 (the ratio for ages 6–69, when in doubt).
+    InDoubt,
+}
+
+/// Evidence that did not count, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedEvidence {
+    /// Its position in the input (0-based).
+    pub index: usize,
+    pub kind: EvidenceKind,
+    pub reason_ja: String,
+    pub reason_en: String,
+}
+
+/// When the re-check by number can be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconfirmWhen {
+    /// The system answers: ask now.
+    Now,
+    /// The system is down: ask once it is back (事後確認).
+    AfterRecovery,
+}
+
+/// A re-check by number (個別照会) the desk can make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reconfirm {
+    pub numbers: ClaimNumbers,
+    pub birthdate: Date,
+    /// The evidence is weak (a past record, an old card, a temporary rule, or step ③): the
+    /// re-check should be made, not just may.
+    pub advised: bool,
+    pub when: ReconfirmWhen,
+}
+
+/// The outcome of a re-check applied to a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reconfirmation {
+    pub verdict: VerdictKind,
+    /// The plan now uses the confirmed numbers.
+    pub applied: bool,
+    pub reason_ja: String,
+    pub reason_en: String,
+}
+
+/// What to do on the claim path, with the reasons to read out and to log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimPlan {
+    /// The check date (`check_date` in JSON, as in the input).
+    #[serde(rename = "check_date")]
+    pub on: Date,
+    pub outcome: CardOutcome,
+    pub step: ClaimStep,
+    /// 1, 2 or 3 (absent for `online`).
+    pub step_number: Option<u8>,
+    /// The sentence the desk reads out.
+    pub reason_ja: String,
+    /// The same for the log.
+    pub reason_en: String,
+    /// Further notes (temporary rules applied, ratios out of period …).
+    pub notes: Vec<Note>,
+    /// The numbers to claim with (① and ②).
+    pub numbers: Option<ClaimNumbers>,
+    pub numbers_source: Option<NumbersSource>,
+    /// Evidence that did not count, and why.
+    pub rejected: Vec<RejectedEvidence>,
+    /// What the patient pays now (absent for `online`: the answer states it).
+    pub ratio: Option<Ratio>,
+    pub ratio_basis: Option<RatioBasis>,
+    /// Whether the numbers can be re-checked online by number.
+    pub reconfirmable: bool,
+    pub reconfirm: Option<Reconfirm>,
+    /// The re-check's answer, once applied.
+    pub reconfirmation: Option<Reconfirmation>,
+}
+
+/// Decides the claim path for `situation`.
+pub fn plan(situation: &Situation) -> ClaimPlan {
+    let on = situation.on;
+    let outcome = situation.outcome;
+    let mut rejected = Vec::new();
+    let mut accepted = Vec::new();
+    for (index, evidence) in situation.evidence.iter().enumerate() {
+        match evidence.assess(on, situation.birthdate) {
+            Ok(a) => accepted.push((evidence, a)),
+            Err(r) => rejected.push(RejectedEvidence {
+                index,
+                kind: evidence.kind,
+                reason_ja: r.ja,
+                reason_en: r.en,
+            }),
+        }
+    }
+    let birthdate = situation
+        .birthdate
+        .or_else(|| situation.evidence.iter().find_map(|e| e.birthdate));
+    let mut plan = ClaimPlan {
+        on,
+        outcome,
+        step: ClaimStep::Online,
+        step_number: None,
+        reason_ja: String::new(),
+        reason_en: String::new(),
+        notes: Vec::new(),
+        numbers: None,
+        numbers_source: None,
+        rejected,
+        ratio: None,
+        ratio_basis: None,
+        reconfirmable: false,
+        reconfirm: None,
+        reconfirmation: None,
+    };
+    if let CardOutcome::Checked(
+        kind @ (VerdictKind::Valid
+        | VerdictKind::CertificateExpiredGrace
+        | VerdictKind::InvalidNewExists
+        | VerdictKind::Several),
+    ) = outcome
+    {
+        let (ja, en) = match kind {
+            VerdictKind::InvalidNewExists => (
+                "オンライン資格確認で新しい資格が見つかりました。新しい資格情報で受付し、請求します。",
+                "the online check found a newer qualification: use it",
+            ),
+            VerdictKind::Several => (
+                "オンライン資格確認で複数の資格が見つかりました。患者さんと正しい資格を選び、その資格情報で請求します。",
+                "several qualifications: choose the right one with the patient",
+            ),
+            _ => (
+                "オンラインで資格を確認できています。資格確認の結果どおりに請求します。",
+                "the online check confirmed the qualification: claim normally",
+            ),
+        };
+        plan.reason_ja = ja.to_owned();
+        plan.reason_en = en.to_owned();
+        return plan;
+    }
+    let context = outcome.context_ja();
+    accepted.sort_by_key(|(e, _)| e.kind.preference());
+    let when = if outcome.system_down() {
+        ReconfirmWhen::AfterRecovery
+    } else {
+        ReconfirmWhen::Now
+    };
+    if let Some((evidence, a)) = accepted.first() {
+        let (ratio, basis) = ratio_to_charge(situation, a.ratio, birthdate);
+        plan.step = ClaimStep::CurrentNumbers;
+        plan.reason_ja = format!(
+            "{context}{}で現在の資格を確認しました。この資格情報で請求します。窓口負担は{}です。",
+            evidence.kind.label(),
+            ratio.label()
+        );
+        plan.reason_en = format!(
+            "{}: current qualification taken from {}; claim with these numbers, charge {} tenths",
+            outcome.code(),
+            evidence.kind.english(),
+            ratio.tenths()
+        );
+        plan.notes = a.notes.clone();
+        plan.numbers = Some(evidence.numbers.clone());
+        plan.numbers_source = Some(NumbersSource::Evidence(evidence.kind));
+        plan.ratio = Some(ratio);
+        plan.ratio_basis = Some(basis);
+        plan.reconfirm = birthdate.map(|birthdate| Reconfirm {
+            numbers: evidence.numbers.clone(),
+            birthdate,
+            advised: a.reconfirm_advised,
+            when,
+        });
+    } else if let (CardOutcome::Checked(VerdictKind::Invalid), Some(old)) =
+        (outcome, &situation.old_numbers)
+    {
+        let (ratio, basis) = ratio_to_charge(situation, None, birthdate);
+        plan.step = ClaimStep::OldNumbers;
+        plan.reason_ja = format!(
+            "{context}現在の資格が分かるものがないため、以前の資格情報で請求します(旧資格請求)。窓口負担は{}です。",
+            ratio.label()
+        );
+        plan.reason_en = format!(
+            "invalid answer and no evidence of the current qualification: claim with the old numbers, charge {} tenths",
+            ratio.tenths()
+        );
+        plan.numbers = Some(old.clone());
+        plan.numbers_source = Some(NumbersSource::OldQualification);
+        plan.ratio = Some(ratio);
+        plan.ratio_basis = Some(basis);
+        plan.notes.push(Note::new(
+            "新しい保険の番号が分かったら、その番号で資格を再確認してください。",
+            "re-check once the patient brings the new numbers",
+        ));
+    } else {
+        let (ratio, basis) = ratio_to_charge(situation, None, birthdate);
+        plan.step = ClaimStep::SelfDeclaration;
+        plan.reason_ja = format!(
+            "{context}資格を確認できるものがないため、被保険者資格申立書を記入していただき、不詳レセプトで請求します。窓口負担は{}です。",
+            ratio.label()
+        );
+        plan.reason_en = format!(
+            "nothing confirms a qualification: self-declaration and an unknown receipt, charge {} tenths",
+            ratio.tenths()
+        );
+        plan.ratio = Some(ratio);
+        plan.ratio_basis = Some(basis);
+        // Numbers from rejected evidence (an expired card, the notice alone) may still be
+        // right: the system can tell. Not those of someone else (another birth date).
+        plan.reconfirm = situation
+            .evidence
+            .iter()
+            .filter(|e| e.birthdate.is_none() || e.birthdate == birthdate)
+            .min_by_key(|e| e.kind.preference())
+            .zip(birthdate)
+            .map(|(e, birthdate)| Reconfirm {
+                numbers: e.numbers.clone(),
+                birthdate,
+                advised: true,
+                when,
+            });
+    }
+    plan.step_number = plan.step.number();
+    plan.reconfirmable = plan.reconfirm.is_some();
+    plan
+}
+
+/// The ratio to charge: what valid evidence states, else the age rules, else 3割.
+fn ratio_to_charge(
+    situation: &Situation,
+    stated: Option<Ratio>,
+    birthdate: Option<Date>,
+) -> (Ratio, RatioBasis) {
+    match (stated, birthdate) {
+        (Some(r), _) => (r, RatioBasis::Evidence),
+        (None, Some(b)) => (
+            ratio_for_age(b, situation.on, situation.high_income),
+            RatioBasis::Age,
+        ),
+        (None, None) => (Ratio::THREE, RatioBasis::InDoubt),
+    }
+}
+
+/// Applies the answer of a re-check by number to `plan`: a valid answer makes it a confirmed
+/// ① with the answer's numbers and ratio; any other answer leaves the plan and says why.
+pub fn apply_reconfirmation(mut plan: ClaimPlan, verdict: &Verdict, on: Date) -> ClaimPlan {
+    let confirmed = matches!(
+        verdict.kind,
+        VerdictKind::Valid | VerdictKind::CertificateExpiredGrace
+    );
+    let numbers = verdict.primary().and_then(|q| {
+        Some(ClaimNumbers {
+            insurer_number: q.insurer_number.clone()?,
+            symbol: q.symbol.clone(),
+            number: q.number.clone()?,
+            branch: q.branch.clone(),
+        })
+    });
+    match (confirmed, numbers) {
+        (true, Some(numbers)) => {
+            if let Some((ratio, source)) = verdict.primary().and_then(|q| q.ratio(on)) {
+                plan.ratio = Some(ratio);
+                plan.ratio_basis = Some(match source {
+                    RatioSource::Age => RatioBasis::Age,
+                    _ => RatioBasis::OnlineAnswer,
+                });
+            }
+            let ratio = plan.ratio.unwrap_or(Ratio::THREE);
+            plan.step = ClaimStep::CurrentNumbers;
+            plan.step_number = plan.step.number();
+            plan.reason_ja = format!(
+                "番号による資格確認(個別照会)で資格が有効と確認できました。確認した資格情報で請求します。窓口負担は{}です。",
+                ratio.label()
+            );
+            plan.reason_en = format!(
+                "re-check by number answered valid: claim with the confirmed numbers, charge {} tenths",
+                ratio.tenths()
+            );
+            plan.numbers = Some(numbers);
+            plan.numbers_source = Some(NumbersSource::OnlineByNumber);
+            plan.reconfirmable = false;
+            plan.reconfirm = None;
+            plan.reconfirmation = Some(Reconfirmation {
+                verdict: verdict.kind,
+                applied: true,
+                reason_ja: verdict.desk_message(),
+                reason_en: "confirmed online by number".into(),
+            });
+        }
+        (true, None) => {
+            plan.reconfirmation = Some(Reconfirmation {
+                verdict: verdict.kind,
+                applied: false,
+                reason_ja:
+                    "照会の結果は有効でしたが資格情報が返されなかったため、計画は変えません。"
+                        .into(),
+                reason_en: "valid answer without qualification numbers".into(),
+            });
+        }
+        (false, _) => {
+            let (ja, en) = match verdict.kind {
+                VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout => (
+                    "照会できませんでした。システムの復旧後にもう一度照会してください。",
+                    "the re-check failed; try again later",
+                ),
+                VerdictKind::InvalidNewExists => (
+                    "この番号の資格は無効で、新しい資格があります。患者さんに新しい番号を確認してください。",
+                    "these numbers are invalid and a newer qualification exists",
+                ),
+                VerdictKind::Invalid => (
+                    "この番号の資格は無効です。現在の資格が分かるまで、計画どおりに請求します。",
+                    "these numbers are invalid",
+                ),
+                _ => (
+                    "照会では資格を確認できませんでした。計画どおりに請求します。",
+                    "the re-check did not confirm a qualification",
+                ),
+            };
+            plan.reconfirmation = Some(Reconfirmation {
+                verdict: verdict.kind,
+                applied: false,
+                reason_ja: format!("{}{ja}", verdict.desk_message()),
+                reason_en: format!("{}: {en}", verdict_code(verdict.kind)),
+            });
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::evidence::tests::{evidence, numbers};
+    use super::super::evidence::TEMPORARY_RULE_LAST_DAY;
+    use super::*;
+    use crate::domain::verdict::{NextStep, Qualification};
+    use time::macros::date;
+
+    const ON: Date = date!(2026 - 11 - 21);
+
+    fn situation(outcome: CardOutcome) -> Situation {
+        Situation {
+            on: ON,
+            outcome,
+            birthdate: Some(date!(1980 - 04 - 01)),
+            high_income: false,
+            old_numbers: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn outcome_codes_round_trip_and_match_verdict_serialisation() {
+        for kind in ALL_VERDICTS {
+            let o = CardOutcome::Checked(kind);
+            assert_eq!(CardOutcome::from_code(o.code()), Some(o));
+            assert_eq!(
+                serde_json::to_value(kind).ok(),
+                Some(serde_json::Value::String(o.code().into()))
+            );
+        }
+        assert_eq!(
+            CardOutcome::from_code("pin_blocked"),
+            Some(CardOutcome::PinBlocked)
+        );
+        assert_eq!(CardOutcome::from_code("nonsense"), None);
+    }
+
+    #[test]
+    fn online_answers_need_no_claim_path() {
+        for kind in [
+            VerdictKind::Valid,
+            VerdictKind::CertificateExpiredGrace,
+            VerdictKind::InvalidNewExists,
+            VerdictKind::Several,
+        ] {
+            let p = plan(&situation(CardOutcome::Checked(kind)));
+            assert_eq!(p.step, ClaimStep::Online, "{kind:?}");
+            assert_eq!(p.ratio, None);
+            assert!(!p.reason_ja.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_failed_outcome_without_evidence_is_step_three() {
+        let failures = [
+            CardOutcome::Checked(VerdictKind::Invalid),
+            CardOutcome::Checked(VerdictKind::NoRecord),
+            CardOutcome::Checked(VerdictKind::CertificateExpired),
+            CardOutcome::Checked(VerdictKind::NotRegistered),
+            CardOutcome::Checked(VerdictKind::RegistrationCancelled),
+            CardOutcome::Checked(VerdictKind::CardReturned),
+            CardOutcome::Checked(VerdictKind::CertificateRevoked),
+            CardOutcome::Checked(VerdictKind::ServerError),
+            CardOutcome::Checked(VerdictKind::Unreachable),
+            CardOutcome::Checked(VerdictKind::Timeout),
+            CardOutcome::CardUnreadable,
+            CardOutcome::PinBlocked,
+            CardOutcome::NoCard,
+            CardOutcome::SystemDown,
+        ];
+        for outcome in failures {
+            let p = plan(&situation(outcome));
+            assert_eq!(p.step, ClaimStep::SelfDeclaration, "{outcome:?}");
+            assert_eq!(p.step_number, Some(3));
+            assert_eq!(p.ratio, Some(Ratio::THREE));
+            assert_eq!(p.ratio_basis, Some(RatioBasis::Age));
+            assert!(
+                p.reason_ja.contains("被保険者資格申立書"),
+                "{}",
+                p.reason_ja
+            );
+            assert!(!p.reconfirmable, "no numbers to re-check");
+        }
+    }
+
+    #[test]
+    fn evidence_with_the_card_gives_step_one() {
+        let mut s = situation(CardOutcome::Checked(VerdictKind::NoRecord));
+        s.evidence.push(evidence(EvidenceKind::MynaPortal));
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::CurrentNumbers);
+        assert_eq!(p.numbers, Some(numbers("01130012")));
+        assert_eq!(
+            p.numbers_source,
+            Some(NumbersSource::Evidence(EvidenceKind::MynaPortal))
+        );
+        assert!(p.reason_ja.contains("マイナポータル"));
+        assert!(p
+            .reconfirm
+            .as_ref()
+            .is_some_and(|r| !r.advised && r.when == ReconfirmWhen::Now));
+    }
+
+    #[test]
+    fn the_strongest_accepted_evidence_is_used_and_rejections_are_listed() {
+        let mut s = situation(CardOutcome::SystemDown);
+        s.evidence.push(Evidence {
+            unchanged: true,
+            numbers: numbers("06010391"),
+            ..evidence(EvidenceKind::PastRecord)
+        });
+        s.evidence.push(Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::MynaPortal)
+        });
+        s.evidence.push(Evidence {
+            with_card: false,
+            valid_until: Some(date!(2027 - 03 - 31)),
+            ratio: None,
+            ..evidence(EvidenceKind::QualificationCertificate)
+        });
+        let p = plan(&s);
+        assert_eq!(
+            p.numbers_source,
+            Some(NumbersSource::Evidence(
+                EvidenceKind::QualificationCertificate
+            ))
+        );
+        assert_eq!(p.rejected.len(), 1);
+        assert_eq!(p.rejected[0].index, 1);
+        assert!(p
+            .reconfirm
+            .is_some_and(|r| r.when == ReconfirmWhen::AfterRecovery));
+    }
+
+    #[test]
+    fn invalid_with_old_numbers_gives_step_two() {
+        let mut s = situation(CardOutcome::Checked(VerdictKind::Invalid));
+        s.old_numbers = Some(numbers("06010391"));
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::OldNumbers);
+        assert_eq!(p.numbers_source, Some(NumbersSource::OldQualification));
+        assert!(p.reason_ja.contains("旧資格請求"));
+        // Old numbers do not count for other outcomes.
+        s.outcome = CardOutcome::NoCard;
+        assert_eq!(plan(&s).step, ClaimStep::SelfDeclaration);
+    }
+
+    #[test]
+    fn ratio_follows_age_and_is_three_when_nothing_is_known() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.birthdate = Some(date!(2021 - 06 - 01)); // preschool
+        assert_eq!(plan(&s).ratio, Some(Ratio::TWO));
+        s.birthdate = Some(date!(1951 - 11 - 21)); // 75 on the check date
+        assert_eq!(plan(&s).ratio, Some(Ratio::ONE));
+        s.birthdate = None;
+        let p = plan(&s);
+        assert_eq!(
+            (p.ratio, p.ratio_basis),
+            (Some(Ratio::THREE), Some(RatioBasis::InDoubt))
+        );
+    }
+
+    #[test]
+    fn rejected_notice_after_the_temporary_rule_is_step_three_but_reconfirmable() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.on = TEMPORARY_RULE_LAST_DAY + time::Duration::DAY;
+        s.evidence.push(Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::QualificationNotice)
+        });
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::SelfDeclaration);
+        assert_eq!(p.rejected.len(), 1);
+        assert!(p.reconfirmable && p.reconfirm.as_ref().is_some_and(|r| r.advised));
+        // The day before, the temporary rule still accepts it.
+        s.on = TEMPORARY_RULE_LAST_DAY;
+        assert_eq!(plan(&s).step, ClaimStep::CurrentNumbers);
+    }
+
+    #[test]
+    fn someone_elses_numbers_are_not_offered_for_the_re_check() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            birthdate: Some(date!(1975 - 01 - 01)),
+            ..evidence(EvidenceKind::MynaPortal)
+        });
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::SelfDeclaration);
+        assert!(p.rejected[0].reason_ja.contains("一致しません"));
+        assert!(!p.reconfirmable);
+    }
+
+    fn answer(kind: VerdictKind) -> Verdict {
+        let mut v = Verdict::bare(kind, NextStep::ClaimNormally);
+        v.qualifications.push(Qualification {
+            insurer_number: InsurerNumber::parse("01130012").ok(),
+            symbol: Some("5012345".into()),
+            number: Some("1024".into()),
+            branch: Some("00".into()),
+            birthdate: Some(date!(1980 - 04 - 01)),
+            partial_contribution_ratio: Some(Ratio::THREE),
+            ..Qualification::default()
+        });
+        v
+    }
+
+    use crate::domain::numbers::InsurerNumber;
+
+    #[test]
+    fn a_valid_reconfirmation_turns_step_three_into_a_confirmed_step_one() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::QualificationNotice)
+        });
+        let p = apply_reconfirmation(plan(&s), &answer(VerdictKind::Valid), ON);
+        assert_eq!(p.step, ClaimStep::CurrentNumbers);
+        assert_eq!(p.numbers_source, Some(NumbersSource::OnlineByNumber));
+        assert_eq!(p.ratio_basis, Some(RatioBasis::OnlineAnswer));
+        assert!(p.reconfirmation.is_some_and(|r| r.applied));
+        assert!(!p.reconfirmable);
+    }
+
+    #[test]
+    fn other_reconfirmation_answers_leave_the_plan_and_say_why() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::QualificationNotice)
+        });
+        let before = plan(&s);
+        for kind in [
+            VerdictKind::Invalid,
+            VerdictKind::NoRecord,
+            VerdictKind::InvalidNewExists,
+            VerdictKind::Timeout,
+        ] {
+            let p = apply_reconfirmation(before.clone(), &answer(kind), ON);
+            assert_eq!(p.step, before.step, "{kind:?}");
+            assert_eq!(p.numbers, before.numbers);
+            let r = p.reconfirmation.expect("reason");
+            assert!(!r.applied && !r.reason_ja.is_empty(), "{kind:?}");
+        }
+        let bare = Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally);
+        let p = apply_reconfirmation(before.clone(), &bare, ON);
+        assert_eq!(p.step, ClaimStep::SelfDeclaration);
+    }
+}

@@ -1,0 +1,307 @@
+//! The receipt header a claim is made with (レセプトの保険者・資格確認・摘要), for each step of
+//! the claim path, and its export as the records a receipt computer (レセコン) imports.
+//!
+//! Step ① uses the current numbers, step ② the old numbers (旧資格請求), step ③ an
+//! **unknown receipt** (不詳レセプト): 保険者番号 `77777777` (or `77777779` where a system
+//! demands a valid check digit), no 記号, 番号 `777777777` (9 digits; `77777777`, 8 digits, for
+//! 後期高齢者) and a 摘要 starting with 「不詳」 followed by the declared address, employer and
+//! phone, so the 審査支払機関 can find the insurer later. Not to be confused with the disaster
+//! rule's 9s (`99999999`), which this module never produces.
+//!
+//! # Record layout emitted by [`ReceiptHeader::records`]
+//!
+//! The lines follow the CSV records of the レセプト電算処理システム 記録条件仕様 (医科用): fields
+//! separated by `,`, one record per line. Only the three records of the header are produced;
+//! the receipt computer adds the rest of the receipt (RE, SI, IY …) and the totals.
+//!
+//! | Record | Fields emitted, in order |
+//! |---|---|
+//! | `HO` 保険者レコード (15 fields) | `HO`, 保険者番号 (8 characters: a 6-digit 国保 number right-aligned with spaces), 記号, 番号, 診療実日数, 合計点数, 予備, 食事療養・生活療養回数, 同合計金額, 職務上の事由, 証明書番号, 医療保険負担金額, 減免区分, 減額割合, 減額金額 — everything after 番号 left empty for the receipt computer |
+//! | `SN` 資格確認レコード (9 fields) | `SN`, 負担者種別 `1` (医療保険), 確認区分 `01` (医療機関窓口), 保険者番号等, 記号, 番号 (these three empty), 枝番, 受給者番号 (empty), 予備 (empty); only when a 枝番 is known |
+//! | `CO` コメントレコード (5 fields) | `CO`, 診療識別 `99`, 負担区分 `1`, コメントコード `810000001` (free text), 文字データ (the 摘要) |
+//!
+//! Confirmed from public descriptions of the specification: the order of the first 14 HO
+//! fields, the SN field order and that the 枝番 is carried in SN (not in HO), the CO field
+//! order. **Unconfirmed**: the 15th HO field (減額金額); whether SN's 保険者番号等/記号/番号 must
+//! repeat the HO values; the 確認区分 code to use after an online or documentary check (`01`
+//! is used throughout); the 診療識別 `99` and comment code `810000001` for a free-text 摘要;
+//! the maximum length of 文字データ; the character set (the real file is Shift_JIS with CRLF
+//! line ends and full-width text; here lines are UTF-8 and the text is left as typed).
+//! A `,` inside text would break the record and is replaced by `、`.
+
+use serde::Serialize;
+
+use super::declaration::{InsuranceKind, SelfDeclaration};
+use super::evidence::ClaimNumbers;
+use super::plan::ClaimStep;
+use crate::domain::ratio::{age_band, AgeBand};
+
+/// 不詳レセプト 保険者番号, as the notice gives it.
+pub const UNKNOWN_INSURER: &str = "77777777";
+/// The same with a valid check digit, for systems that refuse `77777777`.
+pub const UNKNOWN_INSURER_CHECKED: &str = "77777779";
+/// 不詳レセプト 番号 (9 digits).
+pub const UNKNOWN_NUMBER: &str = "777777777";
+/// 不詳レセプト 番号 for 後期高齢者 (8 digits).
+pub const UNKNOWN_NUMBER_LATE_ELDERLY: &str = "77777777";
+/// The word the 摘要 of an unknown receipt starts with.
+pub const UNKNOWN_REMARK: &str = "不詳";
+
+/// Free-text comment code of the CO record (**unconfirmed**, see the module documentation).
+const FREE_COMMENT_CODE: &str = "810000001";
+
+/// Which 保険者番号 an unknown receipt carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownInsurer {
+    /// `77777777`, as the notice gives it.
+    #[default]
+    Plain,
+    /// `77777779`, for a system that demands a valid check digit.
+    CheckDigit,
+}
+
+/// The contact details an unknown receipt's 摘要 carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeclaredContact {
+    /// 住所
+    pub address: Option<String>,
+    /// 事業所名
+    pub employer: Option<String>,
+    /// 電話番号
+    pub phone: Option<String>,
+}
+
+/// The receipt header of one claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptHeader {
+    pub step: ClaimStep,
+    /// 保険者番号 as the patient's documents print it (6 or 8 digits).
+    pub insurer_number: String,
+    /// 記号 (none on an unknown receipt or for 後期高齢者)
+    pub symbol: Option<String>,
+    /// 番号
+    pub number: String,
+    /// 枝番 (goes into the SN record)
+    pub branch: Option<String>,
+    /// 摘要 lines (one CO record each).
+    pub remarks: Vec<String>,
+}
+
+impl ReceiptHeader {
+    /// Step ① or ②: the numbers as they are.
+    pub fn with_numbers(step: ClaimStep, numbers: &ClaimNumbers) -> Self {
+        Self {
+            step,
+            insurer_number: numbers.insurer_number.as_str().to_owned(),
+            symbol: numbers.symbol.clone(),
+            number: numbers.number.clone(),
+            branch: numbers.branch.clone(),
+            remarks: Vec::new(),
+        }
+    }
+
+    /// Step ③: the unknown receipt (不詳レセプト).
+    pub fn unknown(late_elderly: bool, insurer: UnknownInsurer, contact: &DeclaredContact) -> Self {
+        let mut remark = UNKNOWN_REMARK.to_owned();
+        for (label, value) in [
+            ("住所", &contact.address),
+            ("事業所", &contact.employer),
+            ("電話", &contact.phone),
+        ] {
+            if let Some(v) = value {
+                remark.push_str(&format!("　{label}：{v}"));
+            }
+        }
+        Self {
+            step: ClaimStep::SelfDeclaration,
+            insurer_number: match insurer {
+                UnknownInsurer::Plain => UNKNOWN_INSURER,
+                UnknownInsurer::CheckDigit => UNKNOWN_INSURER_CHECKED,
+            }
+            .to_owned(),
+            symbol: None,
+            number: if late_elderly {
+                UNKNOWN_NUMBER_LATE_ELDERLY
+            } else {
+                UNKNOWN_NUMBER
+            }
+            .to_owned(),
+            branch: None,
+            remarks: vec![remark],
+        }
+    }
+
+    /// Step ③ from the patient's self-declaration. The patient is taken as a 後期高齢者 when
+    /// they declared it, or declared "unknown" but are 75 or over on the declaration date
+    /// (almost everyone of 75 is in 後期高齢者医療).
+    pub fn from_declaration(declaration: &SelfDeclaration, insurer: UnknownInsurer) -> Self {
+        let late_elderly = match declaration.insurance_kind {
+            InsuranceKind::LateElderly => true,
+            InsuranceKind::Unknown => declaration
+                .birthdate
+                .is_some_and(|b| age_band(b, declaration.date) == AgeBand::From75),
+            InsuranceKind::Employee | InsuranceKind::National => false,
+        };
+        Self::unknown(
+            late_elderly,
+            insurer,
+            &DeclaredContact {
+                address: declaration.address.clone(),
+                employer: declaration.employer.clone(),
+                phone: declaration.phone.clone(),
+            },
+        )
+    }
+
+    /// The HO, SN and CO records, in that order (see the module documentation for the
+    /// layout and what is unconfirmed).
+    pub fn records(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut ho = vec![
+            "HO".to_owned(),
+            format!("{:>8}", self.insurer_number),
+            field(self.symbol.as_deref().unwrap_or("")),
+            field(&self.number),
+        ];
+        ho.extend(std::iter::repeat_n(String::new(), 11));
+        lines.push(ho.join(","));
+        if let Some(branch) = &self.branch {
+            lines.push(["SN", "1", "01", "", "", "", &field(branch), "", ""].join(","));
+        }
+        for remark in &self.remarks {
+            lines.push(["CO", "99", "1", FREE_COMMENT_CODE, &field(remark)].join(","));
+        }
+        lines
+    }
+}
+
+/// A value made safe for a comma-separated record.
+fn field(s: &str) -> String {
+    s.replace(',', "、")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::declaration::Facility;
+    use super::*;
+    use crate::domain::numbers::InsurerNumber;
+    use time::macros::date;
+
+    fn declaration(kind: InsuranceKind) -> SelfDeclaration {
+        SelfDeclaration {
+            facility: Facility {
+                name: "テスト診療所".into(),
+                code: "1312345678".into(),
+            },
+            date: date!(2026 - 11 - 21),
+            name: Some("山田 花子".into()),
+            name_kana: Some("ヤマダ ハナコ".into()),
+            birthdate: Some(date!(1980 - 04 - 01)),
+            sex: None,
+            address: Some("東京都千代田区霞が関1-2-2".into()),
+            phone: Some("03-1234-5678".into()),
+            insurance_kind: kind,
+            insurer_name: None,
+            employer: Some("霞が関商事株式会社".into()),
+            symbol: None,
+            number: None,
+            relationship: None,
+            ratio: None,
+        }
+    }
+
+    #[test]
+    fn employee_insurance_declaration_gives_the_unknown_receipt() {
+        let h = ReceiptHeader::from_declaration(
+            &declaration(InsuranceKind::Employee),
+            UnknownInsurer::Plain,
+        );
+        assert_eq!(
+            h.records(),
+            [
+                "HO,77777777,,777777777,,,,,,,,,,,",
+                "CO,99,1,810000001,不詳　住所：東京都千代田区霞が関1-2-2　事業所：霞が関商事株式会社　電話：03-1234-5678",
+            ]
+        );
+    }
+
+    #[test]
+    fn national_insurance_declaration_with_a_check_digit_insurer() {
+        let mut d = declaration(InsuranceKind::National);
+        d.employer = None;
+        d.address = Some("大阪府大阪市北区中之島1,3,20".into());
+        let h = ReceiptHeader::from_declaration(&d, UnknownInsurer::CheckDigit);
+        assert_eq!(
+            h.records(),
+            [
+                "HO,77777779,,777777777,,,,,,,,,,,",
+                "CO,99,1,810000001,不詳　住所：大阪府大阪市北区中之島1、3、20　電話：03-1234-5678",
+            ]
+        );
+    }
+
+    #[test]
+    fn late_elderly_declaration_gets_the_eight_digit_number() {
+        let mut d = declaration(InsuranceKind::LateElderly);
+        d.employer = None;
+        d.phone = None;
+        d.address = None;
+        let h = ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain);
+        assert_eq!(
+            h.records(),
+            ["HO,77777777,,77777777,,,,,,,,,,,", "CO,99,1,810000001,不詳"]
+        );
+        // "Unknown" at 75 or over is taken as 後期高齢者; at 74 it is not.
+        let mut d = declaration(InsuranceKind::Unknown);
+        d.birthdate = Some(date!(1951 - 11 - 21));
+        assert_eq!(
+            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number,
+            UNKNOWN_NUMBER_LATE_ELDERLY
+        );
+        d.birthdate = Some(date!(1951 - 11 - 22));
+        assert_eq!(
+            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number,
+            UNKNOWN_NUMBER
+        );
+    }
+
+    #[test]
+    fn old_numbers_step_two_with_branch_in_sn_and_kokuho_padding() {
+        let numbers = ClaimNumbers {
+            insurer_number: InsurerNumber::parse("138057").expect("国保"),
+            symbol: Some("千代田".into()),
+            number: "12345".into(),
+            branch: Some("01".into()),
+        };
+        let h = ReceiptHeader::with_numbers(ClaimStep::OldNumbers, &numbers);
+        assert_eq!(h.insurer_number, "138057");
+        assert_eq!(
+            h.records(),
+            ["HO,  138057,千代田,12345,,,,,,,,,,,", "SN,1,01,,,,01,,",]
+        );
+        let shaho = ClaimNumbers {
+            insurer_number: InsurerNumber::parse("01130012").expect("協会けんぽ"),
+            symbol: Some("5012345".into()),
+            number: "1024".into(),
+            branch: Some("00".into()),
+        };
+        assert_eq!(
+            ReceiptHeader::with_numbers(ClaimStep::CurrentNumbers, &shaho).records(),
+            ["HO,01130012,5012345,1024,,,,,,,,,,,", "SN,1,01,,,,00,,"]
+        );
+    }
+
+    #[test]
+    fn never_the_disaster_nines() {
+        for late in [false, true] {
+            for insurer in [UnknownInsurer::Plain, UnknownInsurer::CheckDigit] {
+                let h = ReceiptHeader::unknown(late, insurer, &DeclaredContact::default());
+                assert!(!h.records().concat().contains("9999"));
+            }
+        }
+    }
+}

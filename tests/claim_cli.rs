@@ -1,0 +1,293 @@
+//! `onshi-desk claim …` as a process: plans and receipts from input documents, invalid and
+//! hostile input, and `--reconfirm` against the real mock service (mutual TLS on loopback).
+//! No card, no pcscd.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::MockService;
+use serde_json::Value;
+
+const AS_OF: &str = "2026-11-21";
+
+fn desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let mut child = cmd
+        .arg("claim")
+        .args(args)
+        .args(["--as-of", AS_OF])
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run onshi-desk");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin);
+    }
+    child.wait_with_output().expect("finished")
+}
+
+fn plan(doc: &str) -> Output {
+    desk(None, &["plan", "--json", "-"], doc.as_bytes())
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn problem_fields(v: &Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The 有効 persona of `mock-server/fixtures/default.toml`, shown as the お知らせ alone.
+const NOTICE_ALONE: &str = r#"{
+  "check_date": "2026-11-21",
+  "outcome": "no_card",
+  "patient": {"birthdate": "昭和55年4月1日"},
+  "evidence": [
+    {"kind": "qualification_notice", "with_card": false,
+     "numbers": {"insurer_number": "01130012", "symbol": "5012345", "number": "1024", "branch": "00"}}
+  ]
+}"#;
+
+#[test]
+fn plan_from_a_file_with_evidence_shown_with_the_card() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("situation.json");
+    std::fs::write(
+        &file,
+        r#"{"outcome": "card_unreadable", "patient": {"birthdate": "S55.4.1"},
+            "evidence": [{"kind": "myna_portal_pdf", "with_card": true,
+              "numbers": {"insurer_number": "０６０１０３９１", "symbol": "12", "number": "345", "branch": "1"}}]}"#,
+    )
+    .expect("write");
+    let out = desk(None, &["plan", "--json", &file.to_string_lossy()], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["step"], "current_numbers", "{v}");
+    assert_eq!(v["step_number"], 1);
+    assert_eq!(v["numbers"]["insurer_number"], "06010391");
+    assert_eq!(v["numbers"]["branch"], "01");
+    assert_eq!(v["numbers_source"]["evidence"], "myna_portal_pdf");
+    assert_eq!(v["ratio"], 3);
+    assert_eq!(v["check_date"], AS_OF, "check date defaults to --as-of");
+    assert!(v["reason_ja"]
+        .as_str()
+        .is_some_and(|s| s.contains("マイナポータル")));
+    assert!(v["reason_en"].is_string());
+    assert_eq!(v["reconfirmable"], true);
+}
+
+#[test]
+fn plan_rejects_the_notice_alone_and_falls_to_step_three() {
+    let out = plan(NOTICE_ALONE);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["step"], "self_declaration", "{v}");
+    assert_eq!(v["rejected"][0]["kind"], "qualification_notice");
+    assert!(v["rejected"][0]["reason_ja"]
+        .as_str()
+        .is_some_and(|s| s.contains("2026年3月31日")));
+    assert_eq!(v["reconfirm"]["advised"], true);
+}
+
+#[test]
+fn plan_with_old_numbers_is_step_two() {
+    let v = json(&plan(
+        r#"{"outcome": "invalid", "old_numbers": {"insurer_number": "138057", "number": "12345"}}"#,
+    ));
+    assert_eq!(v["step"], "old_numbers", "{v}");
+    assert_eq!(v["ratio_basis"], "in_doubt");
+}
+
+#[test]
+fn receipts_as_records_and_json() {
+    let records = |doc: &str, extra: &[&str]| {
+        let mut args = vec!["receipt", "--json", "-", "--format", "records"];
+        args.extend_from_slice(extra);
+        let out = desk(None, &args, doc.as_bytes());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let declaration = r#"{"step": "self_declaration", "declaration": {
+        "insurance_kind": "被用者保険", "address": "東京都千代田区霞が関１－２－２",
+        "employer": "霞が関商事", "phone": "03-1234-5678"}}"#;
+    assert_eq!(
+        records(declaration, &[]),
+        "HO,77777777,,777777777,,,,,,,,,,,\nCO,99,1,810000001,不詳　住所：東京都千代田区霞が関1-2-2　事業所：霞が関商事　電話：03-1234-5678\n"
+    );
+    assert!(records(declaration, &["--check-digit-insurer"]).starts_with("HO,77777779,"));
+    let late = r#"{"step": "self_declaration", "declaration": {"insurance_kind": "late_elderly"}}"#;
+    assert_eq!(
+        records(late, &[]),
+        "HO,77777777,,77777777,,,,,,,,,,,\nCO,99,1,810000001,不詳\n"
+    );
+    let old = r#"{"step": "old_numbers", "numbers": {"insurer_number": "138057", "symbol": "千代田", "number": "12345", "branch": "01"}}"#;
+    assert_eq!(
+        records(old, &[]),
+        "HO,  138057,千代田,12345,,,,,,,,,,,\nSN,1,01,,,,01,,\n"
+    );
+    let out = desk(None, &["receipt", "--json", "-"], old.as_bytes());
+    let v = json(&out);
+    assert_eq!(v["step"], "old_numbers");
+    assert_eq!(v["insurer_number"], "138057");
+    assert_eq!(v["branch"], "01");
+    assert_eq!(v["records"][0], "HO,  138057,千代田,12345,,,,,,,,,,,");
+}
+
+#[test]
+fn malformed_input_lists_every_problem_and_exits_2() {
+    let out = plan(
+        r#"{"check_date": "平成31年5月1日", "outcome": "maybe",
+            "patient": {"birthdate": "2031-01-01"},
+            "evidence": [{"kind": "qualification_certificate",
+              "numbers": {"insurer_number": "33120016", "number": "１\u0000"}}]}"#,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["error"]["kind"], "invalid_input");
+    let fields = problem_fields(&v);
+    for want in [
+        "check_date",
+        "outcome",
+        "patient.birthdate",
+        "evidence[0].numbers.insurer_number",
+        "evidence[0].numbers.number",
+    ] {
+        assert!(fields.iter().any(|f| f == want), "{want}: {fields:?}");
+    }
+    for p in v["problems"].as_array().into_iter().flatten() {
+        assert!(p["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(p["detail"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("check_date: ") && stderr.contains("期間外"),
+        "{stderr}"
+    );
+    // Receipt errors in records format: stderr only, same exit code.
+    let out = desk(
+        None,
+        &["receipt", "--json", "-", "--format", "records"],
+        br#"{"step": "old_numbers", "numbers": {"insurer_number": "0113001"}}"#,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("numbers.insurer_number") && stderr.contains("numbers.number"));
+}
+
+#[test]
+fn hostile_input_is_refused_cleanly() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "huge",
+            format!(r#"{{"outcome": "{}"}}"#, "x".repeat(200_000)).into_bytes(),
+        ),
+        ("not utf-8", b"{\"outcome\": \"\xff\xfe\"}".to_vec()),
+        ("wrong type", br#"{"outcome": ["no_card"]}"#.to_vec()),
+        (
+            "unknown field",
+            br#"{"outcome": "no_card", "admin": true}"#.to_vec(),
+        ),
+        ("deep nesting", "[".repeat(100_000).into_bytes()),
+        ("empty", Vec::new()),
+        ("not an object", b"42".to_vec()),
+    ];
+    for (what, doc) in cases {
+        let out = desk(None, &["plan", "--json", "-"], &doc);
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let v = json(&out);
+        assert_eq!(problem_fields(&v), ["$"], "{what}: {v}");
+    }
+    let long_name = format!(
+        r#"{{"outcome": "no_card", "evidence": [{{"kind": "past_record", "unchanged": true, "name": "{}",
+            "numbers": {{"insurer_number": "01130012", "number": "1"}}}}]}}"#,
+        "名".repeat(5_000)
+    );
+    let v = json(&plan(&long_name));
+    assert_eq!(problem_fields(&v), ["evidence[0].name"]);
+    let out = desk(
+        None,
+        &["plan", "--json", "/nonexistent/situation.json"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn reconfirm_turns_step_three_into_a_confirmed_step_one() {
+    let service = MockService::start(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = service.config(dir.path(), |t| t);
+    let out = desk(
+        Some(&config),
+        &["plan", "--json", "-", "--reconfirm"],
+        NOTICE_ALONE.as_bytes(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["step"], "current_numbers", "{v}");
+    assert_eq!(v["numbers_source"]["source"], "online_by_number");
+    assert_eq!(v["numbers"]["insurer_number"], "01130012");
+    assert_eq!(v["numbers"]["number"], "1024");
+    assert_eq!(v["ratio"], 3);
+    assert_eq!(v["reconfirmation"]["verdict"], "valid");
+    assert_eq!(v["reconfirmation"]["applied"], true);
+    assert_eq!(
+        v["rejected"][0]["kind"], "qualification_notice",
+        "kept for the record"
+    );
+
+    // Numbers the service does not know: the plan stays at ③ and says why.
+    let unknown = NOTICE_ALONE.replace("\"1024\"", "\"999999\"");
+    let v = json(&desk(
+        Some(&config),
+        &["plan", "--json", "-", "--reconfirm"],
+        unknown.as_bytes(),
+    ));
+    assert_eq!(v["step"], "self_declaration", "{v}");
+    assert_eq!(v["reconfirmation"]["verdict"], "no_record");
+    assert_eq!(v["reconfirmation"]["applied"], false);
+}
+
+#[test]
+fn reconfirm_without_a_configuration_fails_with_exit_1() {
+    let out = desk(
+        None,
+        &["plan", "--json", "-", "--reconfirm"],
+        NOTICE_ALONE.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["kind"], "config");
+}
