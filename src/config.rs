@@ -84,8 +84,108 @@ pub struct Config {
     pub facility_code: FacilityCode,
     pub endpoint: EndpointConfig,
     pub card: CardConfig,
+    pub desk: DeskConfig,
     /// The file it came from.
     pub path: PathBuf,
+}
+
+/// The reception desk's own settings.
+#[derive(Clone, Debug, Default)]
+pub struct DeskConfig {
+    /// 医療機関・薬局の名称, printed on the self-declaration.
+    pub facility_name: Option<String>,
+    /// The facility passcode for visual-check mode (目視確認モード), stored hashed.
+    pub passcode: Option<PasscodeHash>,
+    /// CUPS queue for printouts; `None` = the system's default printer.
+    pub printer: Option<String>,
+}
+
+/// A salted SHA-256 of the 4-digit facility passcode: `sha256:<salt hex>:<digest hex>`.
+///
+/// A 4-digit code cannot be kept secret from someone who can read the file and try 10,000
+/// hashes; the hash keeps it off the screen and out of casual reading of the configuration,
+/// which is what the desk needs. `onshi-desk passcode-hash` makes the line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasscodeHash {
+    salt: Vec<u8>,
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for PasscodeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasscodeHash(..)")
+    }
+}
+
+impl PasscodeHash {
+    fn hash(salt: &[u8], passcode: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(salt);
+        h.update(passcode.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Hashes `passcode` (4 digits) with `salt`.
+    pub fn new(passcode: &str, salt: &[u8]) -> Result<PasscodeHash, ConfigError> {
+        if passcode.len() != 4 || !passcode.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::Invalid {
+                field: "desk.passcode",
+                detail: "the passcode is 4 digits".into(),
+            });
+        }
+        Ok(PasscodeHash {
+            salt: salt.to_vec(),
+            digest: Self::hash(salt, passcode),
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<PasscodeHash, ConfigError> {
+        let bad = |detail: &str| ConfigError::Invalid {
+            field: "desk.passcode",
+            detail: detail.to_owned(),
+        };
+        let hex = |h: &str| -> Option<Vec<u8>> {
+            h.len()
+                .is_multiple_of(2)
+                .then(|| {
+                    (0..h.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                        .collect()
+                })
+                .flatten()
+        };
+        let mut parts = text.trim().split(':');
+        let (Some("sha256"), Some(salt), Some(digest), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected sha256:<salt hex>:<digest hex>"));
+        };
+        let salt = hex(salt)
+            .filter(|s| s.len() >= 8)
+            .ok_or_else(|| bad("salt"))?;
+        let digest: [u8; 32] = hex(digest)
+            .and_then(|d| d.try_into().ok())
+            .ok_or_else(|| bad("digest: 64 hex digits"))?;
+        Ok(PasscodeHash { salt, digest })
+    }
+
+    /// Whether `typed` is the passcode (compared without an early exit).
+    pub fn matches(&self, typed: &str) -> bool {
+        let got = Self::hash(&self.salt, typed);
+        got.iter()
+            .zip(self.digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl fmt::Display for PasscodeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        write!(f, "sha256:{}:{}", hex(&self.salt), hex(&self.digest))
+    }
 }
 
 /// A configuration problem, naming the field.
@@ -131,6 +231,16 @@ struct File {
     endpoint: EndpointFile,
     #[serde(default)]
     card: CardFile,
+    #[serde(default)]
+    desk: DeskFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DeskFile {
+    facility_name: Option<String>,
+    passcode: Option<String>,
+    printer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +330,16 @@ impl Config {
                 reader: file.card.reader,
                 grace_end: file.card.grace_end.unwrap_or_default(),
             },
+            desk: DeskConfig {
+                facility_name: file.desk.facility_name.map(|n| n.trim().to_owned()),
+                passcode: file
+                    .desk
+                    .passcode
+                    .as_deref()
+                    .map(PasscodeHash::parse)
+                    .transpose()?,
+                printer: file.desk.printer,
+            },
             path: path.to_owned(),
         })
     }
@@ -295,6 +415,40 @@ grace_end = "from-expiry-date"
         let bad_code = GOOD.replace("1312345678", "99");
         let e = Config::parse(&bad_code, p).expect_err("bad code");
         assert!(e.desk_message().contains("facility_code"));
+    }
+
+    #[test]
+    fn the_passcode_is_kept_hashed_and_checked() {
+        let hash = PasscodeHash::new("4321", b"0123456789").expect("4 digits");
+        let line = hash.to_string();
+        assert!(line.starts_with("sha256:30313233343536373839:"));
+        assert!(!line.contains("4321"));
+        let text =
+            format!("{GOOD}\n[desk]\nfacility_name = \"オンシ診療所\"\npasscode = \"{line}\"\n");
+        let c = Config::parse(&text, Path::new("/c.toml")).expect("valid");
+        let parsed = c.desk.passcode.expect("passcode");
+        assert!(parsed.matches("4321"));
+        assert!(!parsed.matches("1234"));
+        assert_eq!(c.desk.facility_name.as_deref(), Some("オンシ診療所"));
+        for bad in [
+            "4321",
+            "sha256:zz:00",
+            "sha256:3031323334353637:abcd",
+            "md5:1:2",
+        ] {
+            let text = format!("{GOOD}\n[desk]\npasscode = \"{bad}\"\n");
+            assert!(
+                matches!(
+                    Config::parse(&text, Path::new("/c.toml")),
+                    Err(ConfigError::Invalid {
+                        field: "desk.passcode",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(PasscodeHash::new("12345", b"01234567").is_err());
     }
 
     #[test]

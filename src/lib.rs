@@ -9,8 +9,10 @@
 //! - [`print`](mod@print): printouts: the A4 PDF layer, the 被保険者資格申立書 form, the system printer;
 //! - [`import`]: reading what the patient brings, e.g. the マイナポータル qualification PDF;
 //! - [`assets`]: files built into the binary (the Japanese font);
+//! - [`app`]: the reception-desk UI (eframe/egui): state, workers, screens, demo mode;
 //! - [`cli`]: the command line, the automation and diagnostics face of the app.
 
+pub mod app;
 pub mod assets;
 pub mod card;
 pub mod check;

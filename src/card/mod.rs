@@ -15,6 +15,7 @@
 // the channel's higher-ranked lifetime (`for<'a> FnMut(&mut Channel<&'a mut dyn Transmit>)`).
 #![allow(clippy::redundant_closure)]
 
+pub mod access;
 pub mod apdu;
 pub mod card_info;
 pub mod certificate;
@@ -27,6 +28,7 @@ pub mod watcher;
 
 use std::time::{Duration, Instant};
 
+pub use self::access::CardAccess;
 pub use self::card_info::BasicInfo;
 pub use self::certificate::{CertificateSerial, UserAuthCertificate};
 pub use self::error::CardError;

@@ -32,8 +32,34 @@ pub struct Cli {
     /// Configuration file (default: $ONSHI_CONFIG, else ~/.config/onshi-desk/config.toml).
     #[arg(long, global = true)]
     config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    app: AppArgs,
+    /// Without a command: the reception-desk app (受付画面).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// Options of the desk app (no command given).
+#[derive(clap::Args, Debug)]
+struct AppArgs {
+    /// Demo mode: embedded mock service and virtual My Number cards, no hardware needed.
+    #[arg(long)]
+    demo: bool,
+    /// Full screen without window decorations (the reception touch screen).
+    #[arg(long)]
+    kiosk: bool,
+    /// Demo mode: where to keep the generated test PKI (default: the user cache dir).
+    #[arg(long, value_name = "DIR")]
+    demo_dir: Option<std::path::PathBuf>,
+    /// Test mode: use this date (YYYY-MM-DD) instead of today, without animations.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    test_date: Option<Date>,
+    /// Text size factor (1.0 = body text 22 pt).
+    #[arg(long, value_name = "FACTOR")]
+    scale: Option<f32>,
+    /// Close after the first frame and print how long it took (smoke test).
+    #[arg(long)]
+    exit_after_first_frame: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,6 +72,8 @@ enum Command {
     /// The claim path when online confirmation fails: plan and receipt header (請求の経路).
     #[command(subcommand)]
     Claim(claim::ClaimCommand),
+    /// Make the `[desk] passcode = …` line for a facility passcode read from standard input.
+    PasscodeHash,
 }
 
 /// Runs the CLI and turns its outcome into the process exit code.
@@ -64,14 +92,57 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Card(c) => card::run(c),
-        Command::Check(args) => check::run(*args, cli.config.as_deref()),
-        Command::Claim(c) => claim::run(c, cli.config.as_deref()),
+        None => run_app(cli.app, cli.config),
+        Some(Command::Card(c)) => card::run(c),
+        Some(Command::Check(args)) => check::run(*args, cli.config.as_deref()),
+        Some(Command::Claim(c)) => claim::run(c, cli.config.as_deref()),
+        Some(Command::PasscodeHash) => passcode_hash(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }
+}
+
+fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    crate::app::run(crate::app::AppOptions {
+        demo: args.demo,
+        kiosk: args.kiosk,
+        config,
+        demo_dir: args.demo_dir,
+        fixed_today: args.test_date,
+        scale: args.scale,
+        exit_after_first_frame: args.exit_after_first_frame,
+    })
+    .map_err(|e| {
+        Failure::new(
+            "display",
+            "画面を開けませんでした。ディスプレイの接続と設定を確認してください。",
+            e,
+            1,
+        )
+    })
+}
+
+/// Reads a 4-digit passcode from standard input and prints its configuration line.
+fn passcode_hash() -> Result<(), Failure> {
+    use rand::RngCore;
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::new("io", "標準入力を読めませんでした。", e.to_string(), 1))?;
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let hash = crate::config::PasscodeHash::new(line.trim(), &salt).map_err(|e| {
+        Failure::new(
+            "usage",
+            "パスコードは数字4桁で入力してください。",
+            e.to_string(),
+            2,
+        )
+    })?;
+    println!("passcode = \"{hash}\"");
+    Ok(())
 }
 
 fn init_logging() {

@@ -1,0 +1,257 @@
+//! The desk's workers: card I/O and the network never run on the UI thread.
+//!
+//! Reader watchers (one thread per [`ReaderSource`]) block in their own waits and report
+//! changes; each [`Request`] runs on a thread of its own (one per patient step, so a slow
+//! query that was cancelled never holds up the next patient). Every report goes through one
+//! channel and is followed by a repaint request: the UI sleeps until something happens.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::Date;
+
+use super::state::{Event, Request};
+use crate::card::{
+    CardAccess, CardError, CertificateRead, Pcsc, Pin, PinStatus, ReaderEvent, ReaderInfo,
+    ReaderWatcher,
+};
+use crate::check::{confirm_by_card, read_card, Identity};
+use crate::domain::expiry::GraceEnd;
+use crate::domain::verdict::{NextStep, Verdict, VerdictKind};
+use crate::online::{OnlineClient, Search};
+
+/// Where reader and card events come from (PC/SC, or the demo reader).
+pub trait ReaderSource: Send {
+    /// The readers now, or why they cannot be listed.
+    fn snapshot(&mut self) -> Result<Vec<ReaderInfo>, String>;
+    /// Waits at most `timeout` for changes.
+    fn wait(&mut self, timeout: Duration) -> Vec<ReaderEvent>;
+}
+
+/// PC/SC readers through pcscd.
+#[derive(Default)]
+pub struct PcscReaders {
+    watcher: ReaderWatcher,
+}
+
+impl ReaderSource for PcscReaders {
+    fn snapshot(&mut self) -> Result<Vec<ReaderInfo>, String> {
+        match self.watcher.service_error() {
+            Some(why) => Err(why.to_owned()),
+            None => Ok(self.watcher.readers()),
+        }
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Vec<ReaderEvent> {
+        self.watcher.wait(timeout)
+    }
+}
+
+/// Card access through pcscd, with a fresh context per operation: a pcscd that restarted
+/// between two patients is simply reached again.
+pub struct PcscAccess;
+
+impl CardAccess for PcscAccess {
+    fn read_certificate(&self, reader: &str) -> Result<CertificateRead, CardError> {
+        Pcsc::establish()?.read_certificate(reader)
+    }
+
+    fn pin_status(&self, reader: &str) -> Result<PinStatus, CardError> {
+        Pcsc::establish()?.pin_status(reader)
+    }
+
+    fn verify_and_sign(
+        &self,
+        reader: &str,
+        pin: &Pin,
+        sha256: &[u8; 32],
+    ) -> Result<Vec<u8>, CardError> {
+        Pcsc::establish()?.verify_and_sign(reader, pin, sha256)
+    }
+}
+
+/// What the workers need to do their jobs.
+pub struct Services {
+    pub cards: Arc<dyn CardAccess>,
+    /// `None` when the configuration could not be loaded: every query then answers
+    /// "unreachable" with the reason, and the desk goes on with the claim path.
+    pub client: Result<Arc<OnlineClient>, String>,
+    pub grace: GraceEnd,
+    pub today: Date,
+    pub limit_consent: bool,
+}
+
+/// The UI's handle on its workers.
+pub struct Backend {
+    services: Arc<Services>,
+    events_tx: Sender<Event>,
+    events: Receiver<Event>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    /// Watchers hold a weak reference and stop once the backend is gone.
+    alive: Arc<()>,
+}
+
+/// How long a watcher waits before looking whether the app is still there.
+const WATCH_SLICE: Duration = Duration::from_millis(500);
+
+impl Backend {
+    pub fn new(services: Services, repaint: Arc<dyn Fn() + Send + Sync>) -> Backend {
+        let (events_tx, events) = mpsc::channel();
+        Backend {
+            services: Arc::new(services),
+            events_tx,
+            events,
+            repaint,
+            alive: Arc::new(()),
+        }
+    }
+
+    /// Starts a watcher thread for `source` (numbered `id` in its reports); it ends when the
+    /// backend is dropped.
+    pub fn watch(&self, id: usize, mut source: Box<dyn ReaderSource>) {
+        let tx = self.events_tx.clone();
+        let repaint = self.repaint.clone();
+        let alive = Arc::downgrade(&self.alive);
+        let spawned = std::thread::Builder::new()
+            .name("onshi-reader-watch".into())
+            .spawn(move || {
+                let snapshot = |source: &mut Box<dyn ReaderSource>| Event::Readers {
+                    source: id,
+                    readers: source.snapshot(),
+                };
+                let _ = tx.send(snapshot(&mut source));
+                // Cards already on a reader at start are reported as insertions.
+                for e in source.wait(Duration::ZERO) {
+                    if tx.send(Event::Reader(e)).is_err() {
+                        return;
+                    }
+                }
+                let _ = tx.send(snapshot(&mut source));
+                repaint();
+                while alive.upgrade().is_some() {
+                    let events = source.wait(WATCH_SLICE);
+                    if events.is_empty() {
+                        continue;
+                    }
+                    for e in events {
+                        if tx.send(Event::Reader(e)).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(snapshot(&mut source));
+                    repaint();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the reader watcher: {e}");
+        }
+    }
+
+    /// Reports so far, without waiting.
+    pub fn poll(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+
+    /// Waits up to `timeout` for at least one report (tests and the smoke run).
+    pub fn wait(&self, timeout: Duration) -> Vec<Event> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        if let Ok(e) = self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(e);
+        }
+        out.extend(self.events.try_iter());
+        out
+    }
+
+    /// Runs `request` on a worker thread.
+    pub fn submit(&self, request: Request) {
+        let services = self.services.clone();
+        let tx = self.events_tx.clone();
+        let repaint = self.repaint.clone();
+        let spawned = std::thread::Builder::new()
+            .name("onshi-desk-job".into())
+            .spawn(move || {
+                let event = run(&services, request);
+                let _ = tx.send(event);
+                repaint();
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a worker: {e}");
+        }
+    }
+}
+
+fn run(s: &Services, request: Request) -> Event {
+    match request {
+        Request::ReadCard { job, reader } => {
+            let result = read_card(s.cards.as_ref(), &reader, s.today, s.grace).map(|read| {
+                let pin = s.cards.pin_status(&read.reader);
+                (read, pin)
+            });
+            if let Err(e) = &result {
+                tracing::warn!(reader, error = %e, "card read failed");
+            }
+            Event::CardRead { job, result }
+        }
+        Request::ConfirmByCard { job, read, pin } => {
+            let result = match &s.client {
+                Err(why) => Ok((method_of(&pin), no_service(why))),
+                Ok(client) => {
+                    let identity = match pin {
+                        Some(digits) => match Pin::parse(digits.reveal()) {
+                            Ok(pin) => Identity::Pin(pin),
+                            Err(e) => {
+                                return Event::Confirmed {
+                                    job,
+                                    result: Err(e),
+                                }
+                            }
+                        },
+                        None => Identity::Visual,
+                    };
+                    confirm_by_card(
+                        s.cards.as_ref(),
+                        &read,
+                        identity,
+                        client,
+                        s.today,
+                        s.limit_consent,
+                    )
+                }
+            };
+            match &result {
+                Ok((_, v)) => {
+                    tracing::info!(verdict = ?v.kind, detail = ?v.detail, "check by card")
+                }
+                Err(e) => tracing::warn!(error = %e, "check by card failed"),
+            }
+            Event::Confirmed { job, result }
+        }
+        Request::ConfirmByNumbers { job, search } => {
+            let verdict = match &s.client {
+                Err(why) => no_service(why),
+                Ok(client) => client.confirm(&Search::Numbers(*search), s.today),
+            };
+            tracing::info!(verdict = ?verdict.kind, detail = ?verdict.detail, "check by numbers");
+            Event::NumbersConfirmed { job, verdict }
+        }
+    }
+}
+
+fn method_of(pin: &Option<super::state::Digits>) -> crate::domain::IdentityMethod {
+    match pin {
+        Some(_) => crate::domain::IdentityMethod::Pin,
+        None => crate::domain::IdentityMethod::Visual,
+    }
+}
+
+/// The verdict when the desk has no working connection settings.
+fn no_service(why: &str) -> Verdict {
+    let mut v = Verdict::bare(VerdictKind::Unreachable, NextStep::RetryOrDocuments);
+    v.detail = Some(format!("no usable endpoint configuration: {why}"));
+    v
+}

@@ -1,0 +1,414 @@
+//! The reception-desk app: a touch-first eframe/egui UI in Japanese.
+//!
+//! Where things are:
+//! - [`state`]: the desk's state machine (screens, actions, worker events), no egui;
+//! - [`backend`]: worker threads for card I/O and the network; they report by message and
+//!   ask for a repaint, so the UI never blocks and sleeps while nothing happens;
+//! - [`screens`]: one drawing module per screen;
+//! - [`theme`]: font, sizes, colours;
+//! - [`demo`]: demo mode's embedded mock service and virtual cards.
+
+pub mod backend;
+#[cfg(feature = "demo")]
+pub mod demo;
+mod screens;
+pub mod state;
+pub mod theme;
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use egui::{RichText, Ui};
+use time::Date;
+
+use self::backend::{Backend, PcscAccess, PcscReaders, Services};
+use self::state::{Action, Desk};
+use crate::config::Config;
+use crate::online::OnlineClient;
+
+/// How the app is started.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// Demo mode: embedded mock service and virtual cards.
+    pub demo: bool,
+    /// Full screen, no window decorations (the reception touch screen).
+    pub kiosk: bool,
+    /// The configuration file (`--config`).
+    pub config: Option<PathBuf>,
+    /// Where demo mode keeps its generated test PKI.
+    pub demo_dir: Option<PathBuf>,
+    /// Test mode: this date instead of today's, no animations.
+    pub fixed_today: Option<Date>,
+    /// Text scale (1.0 = body text 22 pt).
+    pub scale: Option<f32>,
+    /// Close after the first frame was drawn (the smoke test), printing the time it took.
+    pub exit_after_first_frame: bool,
+}
+
+/// Starts the window and runs until it is closed.
+pub fn run(options: AppOptions) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("オンライン資格確認 受付")
+        .with_inner_size([1280.0, 860.0])
+        .with_min_inner_size([900.0, 640.0]);
+    if options.kiosk {
+        viewport = viewport.with_fullscreen(true).with_decorations(false);
+    }
+    let native = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "onshi-desk",
+        native,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let mut app = DeskApp::start(&ctx, options);
+            app.started = Some(started);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// What the app is doing.
+enum Phase {
+    /// Demo mode prepares its PKI and mock service on a worker (seconds the first time).
+    Preparing(Receiver<Result<Running, String>>),
+    Running(Box<Running>),
+    /// Nothing can work (demo mode could not start); says why.
+    Failed(String),
+}
+
+/// The running desk: state, workers, and in demo mode the demo environment.
+pub struct Running {
+    pub desk: Desk,
+    pub backend: Backend,
+    #[cfg(feature = "demo")]
+    pub demo: Option<demo::DemoEnv>,
+}
+
+/// The eframe app.
+pub struct DeskApp {
+    phase: Phase,
+    options: AppOptions,
+    styled: bool,
+    started: Option<std::time::Instant>,
+    frames: u64,
+    /// Messages for the clerk that are not tied to a screen (demo panel errors, …).
+    banner: Option<String>,
+}
+
+fn today(options: &AppOptions) -> Date {
+    options
+        .fixed_today
+        .unwrap_or_else(|| crate::domain::expiry::jst_date(time::OffsetDateTime::now_utc()))
+}
+
+/// The repaint hook for workers.
+fn repainter(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
+    let ctx = ctx.clone();
+    Arc::new(move || ctx.request_repaint())
+}
+
+impl DeskApp {
+    /// Starts the desk for `options`; in demo mode the environment is prepared on a worker.
+    pub fn start(ctx: &egui::Context, options: AppOptions) -> DeskApp {
+        let phase = if options.demo {
+            Self::prepare_demo(ctx, &options)
+        } else {
+            Phase::Running(Box::new(Self::production(ctx, &options)))
+        };
+        DeskApp::with_phase(phase, options)
+    }
+
+    fn with_phase(phase: Phase, options: AppOptions) -> DeskApp {
+        DeskApp {
+            phase,
+            options,
+            styled: false,
+            started: None,
+            frames: 0,
+            banner: None,
+        }
+    }
+
+    /// A desk on PC/SC readers and the configured service.
+    fn production(ctx: &egui::Context, options: &AppOptions) -> Running {
+        let config = Config::load(options.config.as_deref());
+        let today = today(options);
+        let passcode = config.as_ref().ok().and_then(|c| c.desk.passcode.clone());
+        let (client, grace, preferred) = match &config {
+            Ok(c) => (
+                OnlineClient::new(c)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string()),
+                c.card.grace_end,
+                c.card.reader.clone(),
+            ),
+            Err(e) => (Err(e.to_string()), Default::default(), None),
+        };
+        if let Err(e) = &client {
+            tracing::error!("online qualification is not configured: {e}");
+        }
+        let backend = Backend::new(
+            Services {
+                cards: Arc::new(PcscAccess),
+                client,
+                grace,
+                today,
+                limit_consent: false,
+            },
+            repainter(ctx),
+        );
+        backend.watch(0, Box::new(PcscReaders::default()));
+        let mut desk = Desk::new(
+            today,
+            Box::new(move |typed: &str| passcode.as_ref().is_some_and(|p| p.matches(typed))),
+        );
+        desk.preferred_reader = preferred;
+        Running {
+            desk,
+            backend,
+            #[cfg(feature = "demo")]
+            demo: None,
+        }
+    }
+
+    #[cfg(feature = "demo")]
+    fn prepare_demo(ctx: &egui::Context, options: &AppOptions) -> Phase {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        let dir = options.demo_dir.clone().unwrap_or_else(demo::default_dir);
+        let today = today(options);
+        let spawned = std::thread::Builder::new()
+            .name("onshi-demo-setup".into())
+            .spawn(move || {
+                let running = demo::DemoEnv::start(&dir, today)
+                    .map(|env| Self::demo_running(&ctx, env, today))
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(running);
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => Phase::Preparing(rx),
+            Err(e) => Phase::Failed(e.to_string()),
+        }
+    }
+
+    #[cfg(not(feature = "demo"))]
+    fn prepare_demo(_ctx: &egui::Context, _options: &AppOptions) -> Phase {
+        Phase::Failed("このビルドにはデモモードが含まれていません (feature \"demo\")".into())
+    }
+
+    /// The desk on a prepared demo environment: the demo reader beside any PC/SC reader.
+    #[cfg(feature = "demo")]
+    pub fn demo_running(ctx: &egui::Context, env: demo::DemoEnv, today: Date) -> Running {
+        let client = OnlineClient::new(&env.config)
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        let backend = Backend::new(
+            Services {
+                cards: Arc::new(demo::DemoAccess {
+                    demo: env.reader.clone(),
+                }),
+                client,
+                grace: env.config.card.grace_end,
+                today,
+                limit_consent: true,
+            },
+            repainter(ctx),
+        );
+        backend.watch(0, Box::new(demo::DemoReaderSource::new(env.reader.clone())));
+        backend.watch(1, Box::new(PcscReaders::default()));
+        let desk = Desk::new(today, Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
+        Running {
+            desk,
+            backend,
+            demo: Some(env),
+        }
+    }
+
+    /// An app already running `running` (tests build it on their own PKI).
+    pub fn from_running(running: Running, options: AppOptions) -> DeskApp {
+        DeskApp::with_phase(Phase::Running(Box::new(running)), options)
+    }
+
+    /// The running desk, once prepared.
+    pub fn running(&self) -> Option<&Running> {
+        match &self.phase {
+            Phase::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Draws one frame: takes the workers' reports, draws, hands new work to the workers.
+    pub fn show(&mut self, ui: &mut Ui) {
+        if !self.styled {
+            theme::install(ui.ctx(), self.options.scale.unwrap_or(1.0));
+            if self.options.fixed_today.is_some() {
+                ui.ctx().all_styles_mut(|s| s.animation_time = 0.0);
+            }
+            self.styled = true;
+        }
+        if let Phase::Preparing(rx) = &self.phase {
+            if let Ok(result) = rx.try_recv() {
+                self.phase = match result {
+                    Ok(running) => Phase::Running(Box::new(running)),
+                    Err(e) => Phase::Failed(e),
+                };
+            }
+        }
+        let mut actions = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| match &mut self.phase {
+            Phase::Preparing(_) => {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(120.0);
+                    ui.add(egui::Spinner::new().size(64.0));
+                    ui.label(
+                        RichText::new("デモ環境を準備しています(初回は数秒かかります)…").size(28.0),
+                    );
+                });
+            }
+            Phase::Failed(why) => {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(120.0);
+                    ui.label(
+                        RichText::new("起動できませんでした")
+                            .size(34.0)
+                            .color(theme::BAD),
+                    );
+                    ui.label(why.as_str());
+                });
+            }
+            Phase::Running(running) => {
+                for event in running.backend.poll() {
+                    running.desk.handle(event);
+                }
+                #[cfg(feature = "demo")]
+                if let Some(env) = &running.demo {
+                    demo_panel(ui, env, &mut self.banner);
+                }
+                header(ui, &running.desk);
+                if let Some(b) = &self.banner {
+                    ui.label(RichText::new(b).color(theme::BAD));
+                }
+                screens::show(ui, &running.desk, &mut actions);
+                shortcuts(ui, &running.desk, &mut actions);
+            }
+        });
+        if let Phase::Running(running) = &mut self.phase {
+            for action in actions {
+                running.desk.act(action);
+            }
+            for request in running.desk.take_requests() {
+                running.backend.submit(request);
+            }
+            if running.desk.busy() {
+                // Keeps the spinner turning; workers wake the UI when they are done.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+            }
+        }
+        self.frames += 1;
+        if self.frames == 1 {
+            if let Some(started) = self.started {
+                tracing::info!("first frame after {:?}", started.elapsed());
+                if self.options.exit_after_first_frame {
+                    println!("first frame after {} ms", started.elapsed().as_millis());
+                }
+            }
+        }
+        if self.options.exit_after_first_frame
+            && self.frames >= 2
+            && matches!(self.phase, Phase::Running(_) | Phase::Failed(_))
+        {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+impl eframe::App for DeskApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// The top line: the date the checks are for, and the reader state.
+fn header(ui: &mut Ui, desk: &Desk) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("オンライン資格確認").size(20.0).strong());
+        ui.label(RichText::new(format!("受付日 {}", desk.today)).size(18.0));
+    });
+    ui.separator();
+}
+
+/// Keyboard shortcuts for staff on a normal PC: Esc goes back, F2 opens the numbers form.
+fn shortcuts(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
+    ui.input(|i| {
+        if i.key_pressed(egui::Key::Escape) && !matches!(desk.screen, state::Screen::Idle) {
+            actions.push(Action::Cancel);
+        }
+        if i.key_pressed(egui::Key::F2) {
+            actions.push(Action::OpenNumbers);
+        }
+        if i.key_pressed(egui::Key::Enter) {
+            match &desk.screen {
+                state::Screen::Identity(s) => match s.mode {
+                    state::IdentityMode::Pin { .. } => actions.push(Action::SubmitPin),
+                    state::IdentityMode::Passcode { .. } => actions.push(Action::SubmitPasscode),
+                    _ => {}
+                },
+                state::Screen::Numbers(_) => actions.push(Action::SubmitNumbers),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// Demo mode: the cards to place on the demo reader.
+#[cfg(feature = "demo")]
+fn demo_panel(ui: &mut Ui, env: &demo::DemoEnv, banner: &mut Option<String>) {
+    egui::Panel::right("demo-cards")
+        .resizable(false)
+        .exact_size(300.0)
+        .show(ui, |ui| {
+            ui.label(RichText::new("デモ用カード").size(22.0).strong());
+            ui.label(
+                RichText::new(format!(
+                    "タップでリーダーに置きます。目視確認のパスコード: {}",
+                    demo::DEMO_PASSCODE
+                ))
+                .size(16.0),
+            );
+            let on_reader = env.reader.current();
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for card in demo::DEMO_CARDS {
+                    let selected = on_reader == Some(card.label);
+                    let text =
+                        RichText::new(format!("{}\n{}", card.label, card.outcome)).size(17.0);
+                    let button = egui::Button::new(text)
+                        .min_size(egui::vec2(270.0, 56.0))
+                        .selected(selected);
+                    let response = ui.add(button);
+                    if response.clicked() {
+                        *banner = env.place(card).err().map(|e| e.to_string());
+                    }
+                }
+                if let Some(card) = demo::DEMO_CARDS.iter().find(|c| Some(c.label) == on_reader) {
+                    if let Some(pin) = env.pin_of(card) {
+                        ui.label(RichText::new(format!("このカードの暗証番号: {pin}")).size(16.0));
+                    }
+                }
+                if ui
+                    .add(egui::Button::new("カードを取る").min_size(egui::vec2(270.0, 56.0)))
+                    .clicked()
+                {
+                    env.reader.remove();
+                }
+            });
+        });
+}

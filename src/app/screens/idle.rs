@@ -1,0 +1,63 @@
+//! Waiting for a card: what to do, and whether the reader is ready.
+
+use egui::{RichText, Ui};
+
+use super::{big_button, small_button};
+use crate::app::state::{Action, Desk};
+use crate::app::theme;
+
+pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(40.0);
+        ui.label(
+            RichText::new("マイナ保険証をカードリーダーに置いてください")
+                .size(40.0)
+                .strong(),
+        );
+        ui.add_space(16.0);
+        let (text, colour) = reader_state(desk);
+        ui.label(RichText::new(text).size(24.0).color(colour));
+        ui.add_space(40.0);
+        ui.label("マイナ保険証をお持ちでない方・読み取れない方");
+        ui.horizontal(|ui| {
+            let width = 2.0 * 300.0 + 12.0;
+            ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+            if big_button(ui, "資格確認書・お知らせ等", None) {
+                actions.push(Action::OpenNumbers);
+            }
+            if big_button(ui, "保険証番号で確認", None) {
+                actions.push(Action::OpenNumbers);
+            }
+        });
+        // A card that is already on a reader can be checked again with one tap.
+        if let Some(r) = desk.readers().into_iter().find(|r| r.card_present) {
+            ui.add_space(24.0);
+            if small_button(ui, "置いてあるカードを読み取る") {
+                actions.push(Action::ReadCard(r.name.clone()));
+            }
+        }
+    });
+}
+
+fn reader_state(desk: &Desk) -> (String, egui::Color32) {
+    let readers = desk.readers();
+    if desk.service_error().is_some() && readers.is_empty() {
+        return (
+            "カードリーダーのサービス(pcscd)に接続できません".into(),
+            theme::BAD,
+        );
+    }
+    match readers.as_slice() {
+        [] => (
+            "カードリーダーが見つかりません。接続を確認してください".into(),
+            theme::BAD,
+        ),
+        readers => match readers.iter().find(|r| r.card_present) {
+            Some(r) => (format!("カードがあります: {}", r.name), theme::INFO),
+            None => (
+                format!("準備できています: {}", readers[0].name),
+                theme::VALID,
+            ),
+        },
+    }
+}

@@ -1,0 +1,108 @@
+//! One module per screen. Each draws from the [`Desk`] and returns what was tapped as
+//! [`Action`]s; none of them changes state or does I/O itself.
+
+mod identity;
+mod idle;
+mod numbers;
+mod problem;
+mod querying;
+mod result;
+
+use egui::{Button, Color32, RichText, Ui};
+
+use super::state::{Action, Desk, Screen};
+use super::theme::TOUCH;
+
+/// Draws the current screen.
+pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
+    match &desk.screen {
+        Screen::Idle => idle::show(ui, desk, actions),
+        Screen::Reading { reader, .. } => querying::reading(ui, reader, actions),
+        Screen::Identity(s) => identity::show(ui, s, actions),
+        Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
+        Screen::Result(r) => result::show(ui, r, actions),
+        Screen::Numbers(form) => numbers::show(ui, form, actions),
+        Screen::Problem(p) => problem::show(ui, p, actions),
+    }
+}
+
+/// A large touch button; `true` when tapped.
+pub(crate) fn big_button(ui: &mut Ui, text: &str, fill: Option<Color32>) -> bool {
+    let mut label = RichText::new(text).size(26.0);
+    let mut button = Button::new(label.clone()).min_size(egui::vec2(280.0, TOUCH + 8.0));
+    if let Some(fill) = fill {
+        label = label.color(Color32::WHITE);
+        button = Button::new(label)
+            .min_size(egui::vec2(280.0, TOUCH + 8.0))
+            .fill(fill);
+    }
+    ui.add(button).clicked()
+}
+
+/// A secondary (smaller, still touch-sized) button.
+pub(crate) fn small_button(ui: &mut Ui, text: &str) -> bool {
+    ui.add(Button::new(RichText::new(text).size(22.0)).min_size(egui::vec2(160.0, TOUCH)))
+        .clicked()
+}
+
+/// The 4-digit keypad: digits, 訂正 (backspace), クリア.
+pub(crate) fn keypad(ui: &mut Ui, actions: &mut Vec<Action>) {
+    let key = egui::vec2(110.0, 84.0);
+    egui::Grid::new("keypad")
+        .spacing(egui::vec2(14.0, 14.0))
+        .show(ui, |ui| {
+            for row in [['1', '2', '3'], ['4', '5', '6'], ['7', '8', '9']] {
+                for d in row {
+                    if ui
+                        .add(Button::new(RichText::new(d.to_string()).size(36.0)).min_size(key))
+                        .clicked()
+                    {
+                        actions.push(Action::KeypadDigit(d));
+                    }
+                }
+                ui.end_row();
+            }
+            if ui
+                .add(Button::new(RichText::new("クリア").size(24.0)).min_size(key))
+                .clicked()
+            {
+                actions.push(Action::KeypadClear);
+            }
+            if ui
+                .add(Button::new(RichText::new("0").size(36.0)).min_size(key))
+                .clicked()
+            {
+                actions.push(Action::KeypadDigit('0'));
+            }
+            if ui
+                .add(Button::new(RichText::new("訂正").size(24.0)).min_size(key))
+                .clicked()
+            {
+                actions.push(Action::KeypadBackspace);
+            }
+            ui.end_row();
+        });
+    // Staff on a normal PC: the number row and the keypad of the keyboard work too.
+    ui.input(|i| {
+        for e in &i.events {
+            if let egui::Event::Text(t) = e {
+                for c in t.chars().filter(char::is_ascii_digit) {
+                    actions.push(Action::KeypadDigit(c));
+                }
+            }
+            if let egui::Event::Key {
+                key: egui::Key::Backspace,
+                pressed: true,
+                ..
+            } = e
+            {
+                actions.push(Action::KeypadBackspace);
+            }
+        }
+    });
+}
+
+/// `●●○○`: how many digits were typed, never which.
+pub(crate) fn masked(len: usize) -> String {
+    (0..4).map(|i| if i < len { '●' } else { '○' }).collect()
+}

@@ -1,0 +1,200 @@
+//! The verdict: colour and wording by outcome, the numbers to claim with, what to charge,
+//! and the next step for anything but valid.
+
+use egui::{RichText, Ui};
+
+use super::{big_button, small_button};
+use crate::app::state::{Action, ResultScreen};
+use crate::app::theme;
+use crate::domain::expiry::CertificateExpiry;
+use crate::domain::verdict::{Qualification, VerdictKind};
+use crate::domain::IdentityMethod;
+
+pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
+    let v = &r.verdict;
+    let colour = theme::verdict_colour(v.kind);
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space(8.0);
+            egui::Frame::new()
+                .fill(colour)
+                .corner_radius(8.0)
+                .inner_margin(egui::Margin::symmetric(32, 14))
+                .show(ui, |ui| {
+                    ui.label(
+                        RichText::new(headline(v.kind))
+                            .size(40.0)
+                            .strong()
+                            .color(egui::Color32::WHITE),
+                    );
+                });
+            ui.add_space(6.0);
+            ui.label(RichText::new(v.desk_message()).size(22.0));
+            if let Some((expiry, method)) = &r.card {
+                card_notes(ui, expiry, *method);
+            }
+            if let Some(note) = &v.note {
+                ui.label(
+                    RichText::new(format!("{}: {}", note.code, note.message))
+                        .size(18.0)
+                        .color(theme::INFO),
+                );
+            }
+        });
+        ui.add_space(10.0);
+        if let Some(ratio) = v.ratio {
+            ui.vertical_centered(|ui| {
+                ui.label(
+                    RichText::new(format!("窓口負担 {}", ratio.label()))
+                        .size(44.0)
+                        .strong(),
+                );
+            });
+        }
+        for (i, q) in v.qualifications.iter().enumerate() {
+            let title = match (v.kind, i) {
+                (VerdictKind::InvalidNewExists, 0) => "新しい資格".to_owned(),
+                (VerdictKind::InvalidNewExists, _) => "以前の資格(無効)".to_owned(),
+                (VerdictKind::Several, n) => format!("候補 {}", n + 1),
+                _ => "資格情報".to_owned(),
+            };
+            qualification(ui, &title, q);
+        }
+        ui.add_space(16.0);
+        ui.vertical_centered(|ui| {
+            if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
+                if big_button(ui, "受付完了", Some(theme::VALID)) {
+                    actions.push(Action::Done);
+                }
+            } else {
+                if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
+                    actions.push(Action::OpenNumbers);
+                }
+                if small_button(ui, "はじめに戻る") {
+                    actions.push(Action::Done);
+                }
+            }
+        });
+    });
+}
+
+fn headline(kind: VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Valid => "資格確認: 有効",
+        VerdictKind::CertificateExpiredGrace => "有効(資格情報のみ)",
+        VerdictKind::Invalid => "資格: 無効",
+        VerdictKind::InvalidNewExists => "新しい資格があります",
+        VerdictKind::NoRecord => "資格情報なし",
+        VerdictKind::Several => "複数の資格が該当",
+        VerdictKind::CertificateExpired => "電子証明書の期限切れ",
+        VerdictKind::NotRegistered => "保険証の利用登録なし",
+        VerdictKind::RegistrationCancelled => "利用登録が解除されています",
+        VerdictKind::CardReturned => "返納されたカードです",
+        VerdictKind::CertificateRevoked => "電子証明書の失効",
+        VerdictKind::ServerError => "システムエラー",
+        VerdictKind::Unreachable => "システムに接続できません",
+        VerdictKind::Timeout => "応答がありません",
+    }
+}
+
+fn card_notes(ui: &mut Ui, expiry: &CertificateExpiry, method: IdentityMethod) {
+    let method = match method {
+        IdentityMethod::Pin => "本人確認: 暗証番号",
+        IdentityMethod::Face => "本人確認: 顔認証",
+        IdentityMethod::Visual => "本人確認: 目視確認(職員)",
+    };
+    ui.label(RichText::new(method).size(18.0));
+    match expiry {
+        CertificateExpiry::ExpiringSoon { expires_on } => {
+            ui.label(
+                RichText::new(format!(
+                    "電子証明書の有効期限 {expires_on}: 市区町村での更新をご案内ください。"
+                ))
+                .color(theme::WARN),
+            );
+        }
+        CertificateExpiry::ExpiredGrace { grace_until, .. } => {
+            ui.label(
+                RichText::new(format!(
+                    "電子証明書は期限切れ(猶予期間 {grace_until} まで)。更新をご案内ください。"
+                ))
+                .color(theme::WARN),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn qualification(ui: &mut Ui, title: &str, q: &Qualification) {
+    egui::Frame::group(ui.style())
+        .inner_margin(egui::Margin::same(14))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(title).size(24.0).strong());
+            egui::Grid::new(("qualification", title))
+                .num_columns(2)
+                .spacing(egui::vec2(24.0, 6.0))
+                .show(ui, |ui| {
+                    let mut row = |label: &str, value: Option<String>| {
+                        if let Some(value) = value.filter(|v| !v.is_empty()) {
+                            ui.label(RichText::new(label).weak());
+                            ui.label(RichText::new(value).size(24.0));
+                            ui.end_row();
+                        }
+                    };
+                    row("氏名", q.name.clone());
+                    row("カナ", q.name_kana.clone());
+                    row("生年月日", q.birthdate.map(|d| d.to_string()));
+                    row(
+                        "保険者",
+                        Some(format!(
+                            "{} {}",
+                            q.insurer_number
+                                .as_ref()
+                                .map(|n| n.as_str().to_owned())
+                                .unwrap_or_default(),
+                            q.insurer_name.clone().unwrap_or_default()
+                        )),
+                    );
+                    row(
+                        "記号・番号・枝番",
+                        Some(format!(
+                            "{} ・ {} ・ {}",
+                            q.symbol.as_deref().unwrap_or("(なし)"),
+                            q.number.as_deref().unwrap_or("-"),
+                            q.branch.as_deref().unwrap_or("-")
+                        )),
+                    );
+                    row(
+                        "本人・家族",
+                        q.personal_family.as_deref().map(|p| {
+                            match p {
+                                "1" => "本人",
+                                "2" => "家族",
+                                other => other,
+                            }
+                            .to_owned()
+                        }),
+                    );
+                    row("資格取得日", q.qualification_date.map(|d| d.to_string()));
+                    row("資格喪失日", q.disqualification_date.map(|d| d.to_string()));
+                    if let Some(e) = &q.elderly {
+                        row(
+                            "高齢受給者",
+                            Some(format!(
+                                "{} ({}〜{})",
+                                e.ratio.map(|r| r.label()).unwrap_or_default(),
+                                e.valid_from.map(|d| d.to_string()).unwrap_or_default(),
+                                e.valid_until.map(|d| d.to_string()).unwrap_or_default()
+                            )),
+                        );
+                    }
+                    if let Some(l) = &q.limit {
+                        row("限度額適用区分", Some(l.classification.clone()));
+                    }
+                    if let Some(r) = q.partial_contribution_ratio {
+                        row("負担割合(後期高齢者)", Some(r.label()));
+                    }
+                });
+        });
+}

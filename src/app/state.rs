@@ -1,0 +1,645 @@
+//! The desk's state, apart from drawing: which screen, what is known, what to ask the workers.
+//!
+//! Everything here is plain data and plain functions. The screens (`super::screens`) read a
+//! [`Desk`] and report what the clerk or patient did as [`Action`]s; the workers
+//! (`super::backend`) report what happened as [`Event`]s; both go through [`Desk::act`] and
+//! [`Desk::handle`], which change the screen and queue [`Request`]s for the workers. No egui,
+//! no threads, no clock: tests drive it directly, and the UI tests drive it through egui.
+//!
+//! Jobs carry an id. Cancelling a query does not stop the network call (the client's own
+//! timeout bounds it); the desk simply stops waiting, and a late answer for an old job is
+//! ignored, so a cancelled or abandoned check can never overwrite the current patient's screen.
+
+use time::Date;
+
+use crate::card::{CardError, PinStatus, ReaderEvent, ReaderInfo};
+use crate::check::CardRead;
+use crate::domain::expiry::CertificateExpiry;
+use crate::domain::numbers::{
+    parse_birth_date, parse_branch, parse_symbol_or_number, InsurerNumber,
+};
+use crate::domain::{IdentityMethod, Verdict};
+use crate::online::NumberSearch;
+
+/// Identifies one piece of work handed to the workers.
+pub type JobId = u64;
+
+/// A 4-digit entry on the on-screen keypad (PIN or facility passcode); never logged.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Digits(String);
+
+impl std::fmt::Debug for Digits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digits({} entered)", self.0.len())
+    }
+}
+
+impl Digits {
+    pub const LEN: usize = 4;
+
+    pub fn push(&mut self, d: char) {
+        if d.is_ascii_digit() && self.0.len() < Self::LEN {
+            self.0.push(d);
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.0.pop();
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.0.len() == Self::LEN
+    }
+
+    /// The digits, for the card or the passcode check only.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How the patient's identity is being confirmed on the identity screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdentityMode {
+    /// The patient types the PIN on the keypad.
+    Pin { entered: Digits },
+    /// One try left: the keypad stays closed until the patient chooses to use the last try.
+    LastTryWarning,
+    /// The PIN is blocked or the card has none (顔認証マイナンバーカード): visual check only.
+    PinUnavailable,
+    /// Staff type the facility passcode to enter visual-check mode.
+    Passcode { entered: Digits, refused: bool },
+    /// Staff compare the patient with the card's photo, then confirm.
+    VisualCheck,
+}
+
+/// The identity screen: the card is read, identity is not yet confirmed.
+#[derive(Clone, Debug)]
+pub struct IdentityScreen {
+    pub read: CardRead,
+    pub pin: Option<PinStatus>,
+    pub mode: IdentityMode,
+    /// Shown above the keypad (a refused PIN, …).
+    pub notice: Option<String>,
+}
+
+/// What the last check found, as the result screen shows it.
+#[derive(Clone, Debug)]
+pub struct ResultScreen {
+    pub verdict: Verdict,
+    /// By card: the certificate's expiry and how identity was confirmed.
+    pub card: Option<(CertificateExpiry, IdentityMethod)>,
+    pub checked_on: Date,
+}
+
+/// The form for a check by insurer numbers (保険証・資格確認書の番号で確認).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NumbersForm {
+    pub insurer: String,
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    pub birth: String,
+    /// Problems of the last submit, per field, in Japanese.
+    pub problems: Vec<(&'static str, String)>,
+}
+
+/// A problem the desk must see, with where to go from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub title: String,
+    pub message: String,
+    /// Precise English detail (also logged).
+    pub detail: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Screen {
+    /// Waiting for a card: 「マイナ保険証をカードリーダーに置いてください」.
+    Idle,
+    /// Reading the certificate and the PIN counter.
+    Reading {
+        job: JobId,
+        reader: String,
+    },
+    Identity(Box<IdentityScreen>),
+    /// Asking the service; by card, the card read (to go back to the keypad when the card
+    /// refuses the PIN) and whether a PIN was used.
+    Querying {
+        job: JobId,
+        card: Option<Box<CardRead>>,
+        pin: bool,
+    },
+    Result(Box<ResultScreen>),
+    Numbers(NumbersForm),
+    /// Something went wrong with the card or the reader; back to idle from here.
+    Problem(Problem),
+}
+
+/// What the clerk or patient did on screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    KeypadDigit(char),
+    KeypadBackspace,
+    KeypadClear,
+    /// Send the PIN to the card.
+    SubmitPin,
+    /// Use the last PIN try after the warning.
+    UseLastTry,
+    /// Staff: switch to visual check (asks for the facility passcode).
+    StartVisualCheck,
+    SubmitPasscode,
+    /// Staff confirmed the patient against the card's photo.
+    ConfirmVisual,
+    /// Leave the current step (cancel a query, abandon the card, close a result).
+    Cancel,
+    /// Back to the waiting screen.
+    Done,
+    OpenNumbers,
+    EditNumbers(NumbersForm),
+    SubmitNumbers,
+    /// Check the card on `reader` again (the demo and a "retry" button).
+    ReadCard(String),
+}
+
+/// What the workers reported.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The readers of one source (PC/SC, the demo reader) as they are now, or why they
+    /// cannot be listed (pcscd unreachable).
+    Readers {
+        source: usize,
+        readers: Result<Vec<ReaderInfo>, String>,
+    },
+    /// A change at a reader.
+    Reader(ReaderEvent),
+    CardRead {
+        job: JobId,
+        result: Result<(CardRead, Result<PinStatus, CardError>), CardError>,
+    },
+    Confirmed {
+        job: JobId,
+        result: Result<(IdentityMethod, Verdict), CardError>,
+    },
+    NumbersConfirmed {
+        job: JobId,
+        verdict: Verdict,
+    },
+}
+
+/// Work for the workers.
+#[derive(Debug)]
+pub enum Request {
+    ReadCard {
+        job: JobId,
+        reader: String,
+    },
+    ConfirmByCard {
+        job: JobId,
+        read: Box<CardRead>,
+        pin: Option<Digits>,
+    },
+    ConfirmByNumbers {
+        job: JobId,
+        search: Box<NumberSearch>,
+    },
+}
+
+/// Checks the facility passcode typed for visual-check mode (stored hashed, see config).
+pub trait PasscodeCheck: Send {
+    fn matches(&self, typed: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool + Send> PasscodeCheck for F {
+    fn matches(&self, typed: &str) -> bool {
+        self(typed)
+    }
+}
+
+/// The whole desk state.
+pub struct Desk {
+    pub screen: Screen,
+    /// The day the checks are for (the visit date in Japan).
+    pub today: Date,
+    /// Each reader source's last report.
+    sources: std::collections::BTreeMap<usize, Result<Vec<ReaderInfo>, String>>,
+    /// The reader to use when several have cards (configured), else the first with a card.
+    pub preferred_reader: Option<String>,
+    passcode: Box<dyn PasscodeCheck>,
+    outbox: Vec<Request>,
+    next_job: JobId,
+}
+
+impl Desk {
+    pub fn new(today: Date, passcode: Box<dyn PasscodeCheck>) -> Desk {
+        Desk {
+            screen: Screen::Idle,
+            today,
+            sources: Default::default(),
+            preferred_reader: None,
+            passcode,
+            outbox: Vec::new(),
+            next_job: 1,
+        }
+    }
+
+    /// The requests queued since the last call.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether the desk is waiting for a worker (the UI shows progress, nothing else moves).
+    pub fn busy(&self) -> bool {
+        matches!(
+            self.screen,
+            Screen::Reading { .. } | Screen::Querying { .. }
+        )
+    }
+
+    fn job(&mut self) -> JobId {
+        let id = self.next_job;
+        self.next_job += 1;
+        id
+    }
+
+    fn read_card(&mut self, reader: String) {
+        let job = self.job();
+        self.outbox.push(Request::ReadCard {
+            job,
+            reader: reader.clone(),
+        });
+        self.screen = Screen::Reading { job, reader };
+    }
+
+    /// The reader the current patient's card is on, while the flow needs the card.
+    fn reader_in_use(&self) -> Option<&str> {
+        match &self.screen {
+            Screen::Reading { reader, .. } => Some(reader),
+            Screen::Identity(s) => Some(&s.read.reader),
+            _ => None,
+        }
+    }
+
+    /// A worker's report.
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Readers { source, readers } => {
+                self.sources.insert(source, readers);
+            }
+            Event::Reader(e) => self.reader_event(e),
+            Event::CardRead { job, result } => {
+                if !matches!(&self.screen, Screen::Reading { job: j, .. } if *j == job) {
+                    return;
+                }
+                match result {
+                    Ok((read, pin)) => self.identity_screen(read, pin),
+                    Err(e) => self.card_problem(&e),
+                }
+            }
+            Event::Confirmed { job, result } => {
+                if !self.waiting_for(job) {
+                    return;
+                }
+                let Screen::Querying { card, pin, .. } =
+                    std::mem::replace(&mut self.screen, Screen::Idle)
+                else {
+                    return;
+                };
+                match result {
+                    Ok((method, verdict)) => {
+                        self.screen = Screen::Result(Box::new(ResultScreen {
+                            verdict,
+                            card: card.map(|c| (c.expiry, method)),
+                            checked_on: self.today,
+                        }));
+                    }
+                    Err(e) => match card {
+                        Some(read) if pin => self.pin_refused(*read, e),
+                        _ => self.card_problem(&e),
+                    },
+                }
+            }
+            Event::NumbersConfirmed { job, verdict } => {
+                if !self.waiting_for(job) {
+                    return;
+                }
+                self.screen = Screen::Result(Box::new(ResultScreen {
+                    verdict,
+                    card: None,
+                    checked_on: self.today,
+                }));
+            }
+        }
+    }
+
+    fn waiting_for(&self, job: JobId) -> bool {
+        matches!(&self.screen, Screen::Querying { job: j, .. } if *j == job)
+    }
+
+    /// Every reader of every source.
+    pub fn readers(&self) -> Vec<&ReaderInfo> {
+        self.sources
+            .values()
+            .filter_map(|s| s.as_ref().ok())
+            .flatten()
+            .collect()
+    }
+
+    /// Why a reader source cannot be reached (pcscd stopped), if one cannot.
+    pub fn service_error(&self) -> Option<&str> {
+        self.sources
+            .values()
+            .find_map(|s| s.as_ref().err())
+            .map(String::as_str)
+    }
+
+    /// Reader lists come with each source's snapshot; events only move the flow.
+    fn reader_event(&mut self, event: ReaderEvent) {
+        match &event {
+            ReaderEvent::CardInserted { reader } => {
+                // A card placed while the desk waits starts a check; elsewhere it waits its turn.
+                let preferred = self
+                    .preferred_reader
+                    .as_deref()
+                    .is_none_or(|p| reader.starts_with(p));
+                if matches!(self.screen, Screen::Idle) && preferred {
+                    self.read_card(reader.clone());
+                }
+            }
+            ReaderEvent::CardRemoved { reader } => {
+                if self.reader_in_use() == Some(reader) {
+                    self.screen = Screen::Problem(Problem {
+                        title: "カードが取り外されました".into(),
+                        message: "確認の途中でカードがリーダーから離れました。もう一度カードを置いてください。".into(),
+                        detail: format!("card removed from {reader} during the flow"),
+                    });
+                }
+            }
+            ReaderEvent::ReaderAdded(_) | ReaderEvent::ServiceRestored => {}
+            ReaderEvent::ReaderRemoved(name) => {
+                if self.reader_in_use() == Some(name) {
+                    self.screen = Screen::Problem(Problem {
+                        title: "カードリーダーが外れました".into(),
+                        message:
+                            "カードリーダーの接続を確認してください。つながると自動的に戻ります。"
+                                .into(),
+                        detail: format!("reader {name} removed during the flow"),
+                    });
+                }
+            }
+            ReaderEvent::ServiceLost(why) => {
+                if self.reader_in_use().is_some() {
+                    self.screen = Screen::Problem(Problem {
+                        title: "カードリーダーのサービスが停止しました".into(),
+                        message: "PC/SCサービス(pcscd)が応答しません。復旧すると自動的に使えるようになります。".into(),
+                        detail: why.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn identity_screen(&mut self, read: CardRead, pin: Result<PinStatus, CardError>) {
+        let (pin, mode, notice) = match pin {
+            Ok(PinStatus::Remaining(1)) => (
+                Some(PinStatus::Remaining(1)),
+                IdentityMode::LastTryWarning,
+                None,
+            ),
+            Ok(PinStatus::Remaining(n)) => (
+                Some(PinStatus::Remaining(n)),
+                IdentityMode::Pin {
+                    entered: Digits::default(),
+                },
+                None,
+            ),
+            Ok(PinStatus::Blocked) => {
+                (Some(PinStatus::Blocked), IdentityMode::PinUnavailable, None)
+            }
+            // The counter could not be read: the PIN is still possible, the card decides.
+            Err(e) => (
+                None,
+                IdentityMode::Pin {
+                    entered: Digits::default(),
+                },
+                Some(format!(
+                    "暗証番号の残り回数を確認できませんでした({}).",
+                    e.kind()
+                )),
+            ),
+        };
+        self.screen = Screen::Identity(Box::new(IdentityScreen {
+            read,
+            pin,
+            mode,
+            notice,
+        }));
+    }
+
+    fn card_problem(&mut self, e: &CardError) {
+        let title = match e {
+            CardError::NotMyNumberCard(_) => "マイナンバーカードではありません",
+            CardError::CardRemoved => "カードが取り外されました",
+            CardError::NoCard => "カードがありません",
+            _ => "カードを読み取れませんでした",
+        };
+        self.screen = Screen::Problem(Problem {
+            title: title.into(),
+            message: e.desk_message(),
+            detail: e.to_string(),
+        });
+    }
+
+    /// A PIN refused by the card goes back to the keypad; anything else is a problem screen.
+    fn pin_refused(&mut self, read: CardRead, e: CardError) {
+        match e {
+            CardError::PinWrong { retries_left } => {
+                let mode = if retries_left <= 1 {
+                    IdentityMode::LastTryWarning
+                } else {
+                    IdentityMode::Pin {
+                        entered: Digits::default(),
+                    }
+                };
+                self.screen = Screen::Identity(Box::new(IdentityScreen {
+                    read,
+                    pin: Some(PinStatus::Remaining(retries_left)),
+                    mode,
+                    notice: Some(format!(
+                        "暗証番号が違います。あと{retries_left}回間違えるとロックされます。"
+                    )),
+                }));
+            }
+            CardError::PinBlocked => {
+                self.screen = Screen::Identity(Box::new(IdentityScreen {
+                    read,
+                    pin: Some(PinStatus::Blocked),
+                    mode: IdentityMode::PinUnavailable,
+                    notice: Some("暗証番号がロックされました。".into()),
+                }));
+            }
+            other => self.card_problem(&other),
+        }
+    }
+
+    /// What the clerk or patient did.
+    pub fn act(&mut self, action: Action) {
+        match action {
+            // A card still on the reader is the next patient's only when placed again.
+            Action::Done | Action::Cancel => self.screen = Screen::Idle,
+            Action::ReadCard(reader) => {
+                if !self.busy() {
+                    self.read_card(reader);
+                }
+            }
+            Action::OpenNumbers => {
+                if !self.busy() {
+                    self.screen = Screen::Numbers(NumbersForm::default());
+                }
+            }
+            Action::EditNumbers(form) => {
+                if let Screen::Numbers(current) = &mut self.screen {
+                    *current = form;
+                }
+            }
+            Action::SubmitNumbers => self.submit_numbers(),
+            other => self.identity_action(other),
+        }
+    }
+
+    fn identity_action(&mut self, action: Action) {
+        let Screen::Identity(screen) = &mut self.screen else {
+            return;
+        };
+        match (&mut screen.mode, action) {
+            (
+                IdentityMode::Pin { entered } | IdentityMode::Passcode { entered, .. },
+                Action::KeypadDigit(d),
+            ) => entered.push(d),
+            (
+                IdentityMode::Pin { entered } | IdentityMode::Passcode { entered, .. },
+                Action::KeypadBackspace,
+            ) => entered.backspace(),
+            (
+                IdentityMode::Pin { entered } | IdentityMode::Passcode { entered, .. },
+                Action::KeypadClear,
+            ) => entered.clear(),
+            (IdentityMode::LastTryWarning, Action::UseLastTry) => {
+                screen.mode = IdentityMode::Pin {
+                    entered: Digits::default(),
+                };
+            }
+            (IdentityMode::Pin { entered }, Action::SubmitPin) if entered.is_complete() => {
+                let pin = std::mem::take(entered);
+                let read = Box::new(screen.read.clone());
+                let job = self.job();
+                self.outbox.push(Request::ConfirmByCard {
+                    job,
+                    read: read.clone(),
+                    pin: Some(pin),
+                });
+                self.screen = Screen::Querying {
+                    job,
+                    card: Some(read),
+                    pin: true,
+                };
+            }
+            (_, Action::StartVisualCheck) => {
+                screen.mode = IdentityMode::Passcode {
+                    entered: Digits::default(),
+                    refused: false,
+                };
+            }
+            (IdentityMode::Passcode { entered, refused }, Action::SubmitPasscode)
+                if entered.is_complete() =>
+            {
+                if self.passcode.matches(entered.reveal()) {
+                    screen.mode = IdentityMode::VisualCheck;
+                } else {
+                    entered.clear();
+                    *refused = true;
+                }
+            }
+            (IdentityMode::VisualCheck, Action::ConfirmVisual) => {
+                let read = Box::new(screen.read.clone());
+                let job = self.job();
+                self.outbox.push(Request::ConfirmByCard {
+                    job,
+                    read: read.clone(),
+                    pin: None,
+                });
+                self.screen = Screen::Querying {
+                    job,
+                    card: Some(read),
+                    pin: false,
+                };
+            }
+            _ => {}
+        }
+    }
+
+    fn submit_numbers(&mut self) {
+        let Screen::Numbers(form) = &mut self.screen else {
+            return;
+        };
+        let mut problems = Vec::new();
+        let insurer = InsurerNumber::parse(&form.insurer)
+            .map_err(|e| problems.push(("insurer", e.message)))
+            .ok();
+        let symbol = if form.symbol.trim().is_empty() {
+            None
+        } else {
+            parse_symbol_or_number("symbol", &form.symbol, "記号")
+                .map_err(|e| problems.push(("symbol", e.message)))
+                .ok()
+        };
+        let number = parse_symbol_or_number("number", &form.number, "番号")
+            .map_err(|e| problems.push(("number", e.message)))
+            .ok();
+        let branch = if form.branch.trim().is_empty() {
+            None
+        } else {
+            parse_branch(&form.branch)
+                .map_err(|e| problems.push(("branch", e.message)))
+                .ok()
+        };
+        let birth = parse_birth_date(&form.birth, self.today)
+            .map_err(|e| problems.push(("birth", e.message)))
+            .ok();
+        form.problems = problems;
+        let (Some(insurer), Some(number), Some(birthdate)) = (insurer, number, birth) else {
+            return;
+        };
+        if !form.problems.is_empty() {
+            return;
+        }
+        let job = self.job();
+        self.outbox.push(Request::ConfirmByNumbers {
+            job,
+            search: Box::new(NumberSearch {
+                insurer,
+                symbol,
+                number,
+                branch,
+                birthdate,
+                limit_consent: false,
+            }),
+        });
+        self.screen = Screen::Querying {
+            job,
+            card: None,
+            pin: false,
+        };
+    }
+}
