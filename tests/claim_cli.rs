@@ -291,3 +291,156 @@ fn reconfirm_without_a_configuration_fails_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["error"]["kind"], "config");
 }
+
+/// `onshi-desk claim …` with a stub `lp` (recording its arguments) first on PATH.
+fn desk_with_lp(lp_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let path = format!(
+        "{}:{}",
+        lp_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        .arg("claim")
+        .args(args)
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
+        .env("PATH", path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run onshi-desk");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin);
+    }
+    child.wait_with_output().expect("finished")
+}
+
+fn stub_lp(dir: &Path, exit: i32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let args = dir.join("lp-args");
+    let lp = dir.join("lp");
+    std::fs::write(
+        &lp,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n[ {exit} -eq 0 ] && echo 'request id is Q-7 (1 file(s))'\n[ {exit} -ne 0 ] && echo 'lp: Error - printer on fire' >&2\nexit {exit}\n",
+            args.display()
+        ),
+    )
+    .expect("write stub lp");
+    std::fs::set_permissions(&lp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    args
+}
+
+const DECLARATION: &str = r#"{ "facility": { "name": "テスト診療所", "code": "1312345678" },
+  "date": "2026-11-21", "name": "山田 花子", "name_kana": "ヤマダ ハナコ",
+  "birthdate": "昭和55年4月1日", "sex": "female", "address": "東京都千代田区霞が関1-2-2",
+  "phone": "03-1234-5678", "insurance_kind": "employee", "insurer_name": "全国健康保険協会",
+  "employer": "霞が関商事", "symbol": "5012345", "number": "1024", "relationship": "insured" }"#;
+
+#[test]
+fn declare_writes_the_form_and_prints_it_on_the_named_queue() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let recorded = stub_lp(dir.path(), 0);
+    let pdf = dir.path().join("申立書.pdf");
+    let pdf_arg = pdf.display().to_string();
+    let out = desk_with_lp(
+        dir.path(),
+        &[
+            "declare", "--json", "-", "--pdf", &pdf_arg, "--print", "--queue", "desk-a4",
+            "--as-of", AS_OF,
+        ],
+        DECLARATION.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["printed"], true);
+    assert_eq!(v["print_request"], "Q-7");
+    let bytes = std::fs::read(&pdf).expect("PDF kept");
+    assert!(bytes.starts_with(b"%PDF-"));
+    let args = std::fs::read_to_string(&recorded).expect("lp ran");
+    assert!(args.contains("-d\ndesk-a4\n"), "{args}");
+    assert!(args.trim_end().ends_with(&pdf_arg), "{args}");
+    // The printed form carries what was declared.
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for field in ["山田 花子", "霞が関商事", "03-1234-5678", "テスト診療所"] {
+        assert!(text.contains(field), "{field} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn a_failing_printer_keeps_the_pdf_and_says_so_and_print_reprints_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    stub_lp(dir.path(), 1);
+    let pdf = dir.path().join("form.pdf");
+    let pdf_arg = pdf.display().to_string();
+    let out = desk_with_lp(
+        dir.path(),
+        &[
+            "declare", "--json", "-", "--pdf", &pdf_arg, "--print", "--as-of", AS_OF,
+        ],
+        DECLARATION.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["error"]["kind"], "print_failed", "{v}");
+    assert!(v["error"]["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("printer on fire")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PDFは保存済み"));
+    assert!(pdf.is_file(), "the PDF is kept whatever the printer did");
+
+    // The printer is mended: a reprint of the kept file.
+    let recorded = stub_lp(dir.path(), 0);
+    let out = desk_with_lp(dir.path(), &["print", &pdf_arg], b"");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let args = std::fs::read_to_string(&recorded).expect("lp ran");
+    assert!(args.trim_end().ends_with(&pdf_arg), "{args}");
+}
+
+#[test]
+fn an_invalid_declaration_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pdf = dir.path().join("form.pdf");
+    let pdf_arg = pdf.display().to_string();
+    let out = desk(
+        None,
+        &["declare", "--json", "-", "--pdf", &pdf_arg],
+        br#"{"facility": {"name": "x", "code": "12"}, "birthdate": "2099-01-01", "phone": 3}"#,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!pdf.exists());
+}
+
+#[test]
+fn import_pdf_reads_the_portal_sample_and_refuses_other_files() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/portal");
+    let run = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+            .args(["claim", "import-pdf"])
+            .arg(file)
+            .arg("--json")
+            .output()
+            .expect("run onshi-desk")
+    };
+    let out = run(&samples.join("table.pdf"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["parsed"]["insurer_number"], "138057");
+    assert_eq!(v["parsed"]["birthdate"], "1980-04-02");
+    assert_eq!(v["name"], "鈴木 一郎");
+
+    for (file, kind) in [
+        ("README.md", "not_pdf"),
+        ("no-text.pdf", "no_text"),
+        ("encrypted.pdf", "encrypted"),
+    ] {
+        let out = run(&samples.join(file));
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert_eq!(json(&out)["error"]["kind"], kind, "{file}");
+    }
+}

@@ -5,12 +5,15 @@
 //!   `--reconfirm` the re-check is made with the configured online client and applied.
 //! - `claim receipt --json FILE [--format json|records] [--check-digit-insurer]`: the receipt
 //!   header of the claim.
+//! - `claim declare --json FILE --pdf OUT.pdf [--print] [--queue Q]`: the self-declaration
+//!   form (被保険者資格申立書) as an A4 PDF, kept on disk, and sent to the printer if asked.
+//! - `claim print FILE [--queue Q]`: print a kept PDF again (reprint).
+//! - `claim import-pdf FILE`: the labelled fields of a マイナポータル qualification PDF.
 //!
 //! `FILE` may be `-` for standard input. Input documents are described in the README
 //! ("Claim path"). An invalid document exits with 2 and every problem listed, each with its
 //! field, in Japanese and English (stderr; on stdout as `{"error", "problems"}` when the
-//! output is JSON). `claim declare` and `claim import-pdf` are added as further variants of
-//! [`ClaimCommand`] on another branch.
+//! output is JSON).
 
 use std::io::Read;
 use std::path::Path;
@@ -36,6 +39,49 @@ pub enum ClaimCommand {
     Plan(PlanArgs),
     /// The receipt header for step ① / ② / ③ (不詳レセプト), as JSON or as claim records.
     Receipt(ReceiptArgs),
+    /// The self-declaration form (被保険者資格申立書) as an A4 PDF, optionally printed.
+    Declare(DeclareArgs),
+    /// Print a kept PDF again (再印刷).
+    Print(PrintArgs),
+    /// The fields of a マイナポータル qualification PDF (資格情報の画面・PDF), as JSON.
+    ImportPdf(ImportPdfArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DeclareArgs {
+    /// The self-declaration document (JSON), `-` for standard input.
+    #[arg(long = "json", value_name = "FILE")]
+    input: String,
+    /// Where to write the PDF (always written, printed or not).
+    #[arg(long, value_name = "OUT.pdf")]
+    pdf: std::path::PathBuf,
+    /// Also send it to the printer.
+    #[arg(long)]
+    print: bool,
+    /// CUPS queue (default: `[desk] printer` of the configuration, else the system default).
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+    /// Today, YYYY-MM-DD (default: today in Japan): the default declaration date.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<Date>,
+}
+
+#[derive(Args, Debug)]
+pub struct PrintArgs {
+    /// The PDF to print.
+    file: std::path::PathBuf,
+    /// CUPS queue (default: `[desk] printer` of the configuration, else the system default).
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportPdfArgs {
+    /// The PDF downloaded from マイナポータル.
+    file: std::path::PathBuf,
+    /// Output JSON (the only format; accepted for symmetry with the other commands).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -83,7 +129,89 @@ pub fn run(command: ClaimCommand, config_path: Option<&Path>) -> Result<(), Fail
             let json = args.format == ReceiptFormat::Json;
             run_receipt(args).map_err(|f| f.json(json))
         }
+        ClaimCommand::Declare(args) => run_declare(args, config_path).map_err(|f| f.json(true)),
+        ClaimCommand::Print(args) => {
+            let queue = printer_queue(args.queue, config_path);
+            print_pdf(&args.file, queue.as_deref())
+                .map(|job| {
+                    eprintln!("印刷を依頼しました。");
+                    tracing::info!(request = ?job.request_id, file = %args.file.display(), "printed");
+                })
+                .map_err(|f| f.json(true))
+        }
+        ClaimCommand::ImportPdf(args) => run_import(args).map_err(|f| f.json(true)),
     }
+}
+
+/// The queue to print to: the argument, else the configuration's `[desk] printer` (a missing
+/// or broken configuration is no reason not to print: the system default is used).
+fn printer_queue(arg: Option<String>, config_path: Option<&Path>) -> Option<String> {
+    arg.or_else(|| Config::load(config_path).ok()?.desk.printer)
+}
+
+fn print_failure(e: &crate::print::PrintError) -> Failure {
+    Failure::new(e.kind(), e.desk_message(), e.to_string(), 1)
+}
+
+fn print_pdf(file: &Path, queue: Option<&str>) -> Result<crate::print::printer::PrintJob, Failure> {
+    crate::print::printer::Printer::with_queue(queue)
+        .print_file(file)
+        .map_err(|e| print_failure(&e))
+}
+
+#[derive(Serialize)]
+struct DeclareOutput {
+    pdf: String,
+    bytes: usize,
+    printed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    print_request: Option<String>,
+}
+
+fn run_declare(args: DeclareArgs, config_path: Option<&Path>) -> Result<(), Failure> {
+    let today = today(args.as_of);
+    let text = read_input(&args.input)?;
+    let declaration =
+        crate::domain::claim::parse_declaration(&text, today).map_err(Failure::problems)?;
+    let pdf = crate::print::declaration::render_declaration(&declaration)
+        .map_err(|e| print_failure(&e))?;
+    // Kept before printing: whatever the printer does, the form can be printed again.
+    crate::print::printer::keep_pdf(&args.pdf, &pdf).map_err(|e| print_failure(&e))?;
+    tracing::info!(pdf = %args.pdf.display(), bytes = pdf.len(), "self-declaration written");
+    let mut output = DeclareOutput {
+        pdf: args.pdf.display().to_string(),
+        bytes: pdf.len(),
+        printed: false,
+        print_request: None,
+    };
+    if args.print {
+        let queue = printer_queue(args.queue, config_path);
+        let job = print_pdf(&args.pdf, queue.as_deref())?;
+        output.printed = true;
+        output.print_request = job.request_id;
+    }
+    print_json(&output)
+}
+
+fn run_import(args: ImportPdfArgs) -> Result<(), Failure> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(&args.file)
+        // One byte over the importer's limit is enough for it to refuse the file.
+        .and_then(|f| {
+            f.take(crate::import::portal_pdf::MAX_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| {
+            Failure::new(
+                "input",
+                format!("ファイルを読めません: {}", args.file.display()),
+                format!("{}: {e}", args.file.display()),
+                2,
+            )
+        })?;
+    let fields = crate::import::portal_pdf::extract_portal_fields(&bytes)
+        .map_err(|e| Failure::new(e.kind(), e.desk_message(), e.to_string(), 2))?;
+    print_json(&fields)
 }
 
 fn today(as_of: Option<Date>) -> Date {

@@ -90,7 +90,7 @@ impl ImportError {
 }
 
 /// The fields found, as printed (width-normalised, trimmed), and typed where they parse.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PortalFields {
     /// 保険者番号
     pub insurer_number: Option<String>,
@@ -120,7 +120,7 @@ pub struct PortalFields {
 
 /// Typed values of [`PortalFields`]; `None` where absent or not parseable (the raw string is
 /// then for a person to read).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ParsedPortalFields {
     pub insurer_number: Option<InsurerNumber>,
     pub symbol: Option<String>,
