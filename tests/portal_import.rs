@@ -110,7 +110,7 @@ fn malformed_inputs_get_their_own_errors() {
 #[test]
 fn the_printed_declaration_reads_back_through_the_same_extractor() {
     // Our own writer's CID font + ToUnicode must be readable by the import's extractor.
-    use onshi_desk::domain::claim::declaration::{Facility, InsuranceKind, SelfDeclaration};
+    use onshi_desk::domain::claim::declaration::{Facility, SelfDeclaration};
     let d = SelfDeclaration {
         facility: Facility {
             name: "さくら内科クリニック".into(),
@@ -123,7 +123,7 @@ fn the_printed_declaration_reads_back_through_the_same_extractor() {
         sex: None,
         address: None,
         phone: None,
-        insurance_kind: InsuranceKind::Unknown,
+        insurance_kind: None,
         insurer_name: None,
         employer: None,
         symbol: Some("1234".into()),

@@ -319,7 +319,7 @@ pub fn render_declaration(declaration: &SelfDeclaration) -> Result<Vec<u8>, Prin
             x,
             top + 7.0,
             10.0,
-            &checkbox(d.insurance_kind == *kind, label),
+            &checkbox(d.insurance_kind == Some(*kind), label),
         );
     }
     top += 11.0;
@@ -477,7 +477,7 @@ mod tests {
             sex: Some(Sex::Male),
             address: Some("東京都千代田区霞が関1-2-2".into()),
             phone: Some("03-1234-5678".into()),
-            insurance_kind: InsuranceKind::Employee,
+            insurance_kind: Some(InsuranceKind::Employee),
             insurer_name: Some("全国健康保険協会 東京支部".into()),
             employer: Some("株式会社サンプル".into()),
             symbol: Some("1234".into()),

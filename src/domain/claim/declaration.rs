@@ -71,8 +71,9 @@ pub struct SelfDeclaration {
     pub address: Option<String>,
     /// 電話番号
     pub phone: Option<String>,
-    /// 保険の種類
-    pub insurance_kind: InsuranceKind,
+    /// 保険の種類; `None` when not asked yet (the printed form then has no box ticked, for
+    /// the patient to tick by hand), which is not the patient's answer わからない.
+    pub insurance_kind: Option<InsuranceKind>,
     /// 保険者名 (as far as known)
     pub insurer_name: Option<String>,
     /// 事業所名 (employer, for 被用者保険)

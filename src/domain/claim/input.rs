@@ -752,8 +752,8 @@ fn declaration(
                 Some(k),
                 &INSURANCE_KINDS,
             )
-            .unwrap_or_default(),
-        None => InsuranceKind::Unknown,
+            .or(Some(InsuranceKind::Unknown)),
+        None => None,
     };
     let insurer_name = c.text(
         &path("insurer_name"),
@@ -1057,7 +1057,7 @@ mod tests {
         assert_eq!(d.date, TODAY);
         assert_eq!(d.name_kana.as_deref(), Some("ヤマダ ハナコ"));
         assert_eq!(d.phone.as_deref(), Some("03-1234-5678"));
-        assert_eq!(d.insurance_kind, InsuranceKind::Employee);
+        assert_eq!(d.insurance_kind, Some(InsuranceKind::Employee));
         assert_eq!(d.sex, Some(Sex::Female));
         assert_eq!(d.ratio, Some(Ratio::THREE));
     }

@@ -137,11 +137,11 @@ impl ReceiptHeader {
     /// (almost everyone of 75 is in 後期高齢者医療).
     pub fn from_declaration(declaration: &SelfDeclaration, insurer: UnknownInsurer) -> Self {
         let late_elderly = match declaration.insurance_kind {
-            InsuranceKind::LateElderly => true,
-            InsuranceKind::Unknown => declaration
+            Some(InsuranceKind::LateElderly) => true,
+            None | Some(InsuranceKind::Unknown) => declaration
                 .birthdate
                 .is_some_and(|b| age_band(b, declaration.date) == AgeBand::From75),
-            InsuranceKind::Employee | InsuranceKind::National => false,
+            Some(InsuranceKind::Employee | InsuranceKind::National) => false,
         };
         Self::unknown(
             late_elderly,
@@ -204,7 +204,7 @@ mod tests {
             sex: None,
             address: Some("東京都千代田区霞が関1-2-2".into()),
             phone: Some("03-1234-5678".into()),
-            insurance_kind: kind,
+            insurance_kind: Some(kind),
             insurer_name: None,
             employer: Some("霞が関商事株式会社".into()),
             symbol: None,
