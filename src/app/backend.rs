@@ -80,6 +80,10 @@ pub struct Services {
     pub grace: GraceEnd,
     pub today: Date,
     pub limit_consent: bool,
+    /// Where printouts are kept (always, printed or not).
+    pub printouts: std::path::PathBuf,
+    /// CUPS queue; `None` = the system default.
+    pub printer: Option<String>,
 }
 
 /// The UI's handle on its workers.
@@ -231,6 +235,39 @@ fn run(s: &Services, request: Request) -> Event {
             }
             Event::Confirmed { job, result }
         }
+        Request::PrintDeclaration { job, declaration } => {
+            let unix = time::OffsetDateTime::now_utc().unix_timestamp();
+            let path = s.printouts.join(format!(
+                "self-declaration-{}-{unix}-{}-{job}.pdf",
+                declaration.date,
+                std::process::id()
+            ));
+            let kept = crate::print::declaration::render_declaration(&declaration)
+                .and_then(|pdf| crate::print::printer::keep_pdf(&path, &pdf));
+            match kept {
+                Err(e) => {
+                    tracing::error!(error = %e, "self-declaration not written");
+                    Event::Printed {
+                        job,
+                        pdf: Err(e.desk_message().to_owned()),
+                        print_problem: None,
+                    }
+                }
+                Ok(()) => {
+                    tracing::info!(pdf = %path.display(), "self-declaration written");
+                    Event::Printed {
+                        job,
+                        print_problem: print(s, &path),
+                        pdf: Ok(path),
+                    }
+                }
+            }
+        }
+        Request::Reprint { job, pdf } => Event::Printed {
+            job,
+            print_problem: print(s, &pdf),
+            pdf: Ok(pdf),
+        },
         Request::ConfirmByNumbers { job, search } => {
             let verdict = match &s.client {
                 Err(why) => no_service(why),
@@ -238,6 +275,21 @@ fn run(s: &Services, request: Request) -> Event {
             };
             tracing::info!(verdict = ?verdict.kind, detail = ?verdict.detail, "check by numbers");
             Event::NumbersConfirmed { job, verdict }
+        }
+    }
+}
+
+/// Prints a kept PDF; the desk message when it did not print.
+fn print(s: &Services, pdf: &std::path::Path) -> Option<String> {
+    let printer = crate::print::printer::Printer::with_queue(s.printer.as_deref());
+    match printer.print_file(pdf) {
+        Ok(job) => {
+            tracing::info!(request = ?job.request_id, pdf = %pdf.display(), "printed");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, pdf = %pdf.display(), "not printed");
+            Some(e.desk_message().to_owned())
         }
     }
 }

@@ -29,6 +29,9 @@ use crate::config::Config;
 /// The demo reader's name, as the reader list shows it.
 pub const DEMO_READER: &str = "デモ用カードリーダー (仮想)";
 
+/// The facility name demo mode prints on the self-declaration.
+pub const DEMO_FACILITY_NAME: &str = "オンシ・デモ診療所";
+
 /// The facility passcode of demo mode (目視確認モードに入るための施設パスコード).
 pub const DEMO_PASSCODE: &str = "0000";
 
@@ -138,6 +141,10 @@ pub enum DemoError {
 pub struct DemoEnv {
     pub config: Config,
     pub reader: Arc<DemoReader>,
+    /// Where the demo keeps its printouts (under the demo folder).
+    pub printouts: PathBuf,
+    /// CUPS queue for the demo's printouts (`None`: the system default).
+    pub printer: Option<String>,
     pki: PathBuf,
     _service: RunningServer,
 }
@@ -157,9 +164,9 @@ impl DemoEnv {
         let service = ServerConfig::load(&files)
             .and_then(endpoint::spawn)
             .map_err(|e| DemoError::Service(e.to_string()))?;
-        std::fs::create_dir_all(dir).map_err(|e| DemoError::Config(e.to_string()))?;
         let tls = pki.join("tls");
-        let path = dir.join(format!("demo-config-{}.toml", std::process::id()));
+        // Parsed, not written: the configuration lives as long as this environment.
+        let path = dir.join("demo-config.toml");
         let text = format!(
             "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"{}/\"\nca = {:?}\n\
              client_certificate = {:?}\nclient_key = {:?}\nconnect_timeout_ms = 2000\n\
@@ -169,12 +176,12 @@ impl DemoEnv {
             tls.join("facility.pem"),
             tls.join("facility-key.pem"),
         );
-        std::fs::write(&path, text).map_err(|e| DemoError::Config(e.to_string()))?;
-        let config = Config::load(Some(&path)).map_err(|e| DemoError::Config(e.to_string()));
-        let _ = std::fs::remove_file(&path);
+        let config = Config::parse(&text, &path).map_err(|e| DemoError::Config(e.to_string()))?;
         Ok(DemoEnv {
-            config: config?,
+            config,
             reader: Arc::new(DemoReader::default()),
+            printouts: dir.join("printouts"),
+            printer: None,
             pki: pki.to_owned(),
             _service: service,
         })

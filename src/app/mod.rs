@@ -9,6 +9,7 @@
 //! - [`demo`]: demo mode's embedded mock service and virtual cards.
 
 pub mod backend;
+pub mod claim_flow;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod screens;
@@ -25,6 +26,7 @@ use time::Date;
 use self::backend::{Backend, PcscAccess, PcscReaders, Services};
 use self::state::{Action, Desk};
 use crate::config::Config;
+use crate::domain::claim::declaration::Facility;
 use crate::online::OnlineClient;
 
 /// How the app is started.
@@ -108,6 +110,12 @@ fn today(options: &AppOptions) -> Date {
         .unwrap_or_else(|| crate::domain::expiry::jst_date(time::OffsetDateTime::now_utc()))
 }
 
+/// Where printouts are kept: the platform data dir, else the temp dir.
+fn printouts_dir() -> PathBuf {
+    crate::print::printer::default_printouts_dir()
+        .unwrap_or_else(|| std::env::temp_dir().join("onshi-desk-printouts"))
+}
+
 /// The repaint hook for workers.
 fn repainter(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
     let ctx = ctx.clone();
@@ -141,6 +149,18 @@ impl DeskApp {
         let config = Config::load(options.config.as_deref());
         let today = today(options);
         let passcode = config.as_ref().ok().and_then(|c| c.desk.passcode.clone());
+        let printer = config.as_ref().ok().and_then(|c| c.desk.printer.clone());
+        let facility = Facility {
+            name: config
+                .as_ref()
+                .ok()
+                .and_then(|c| c.desk.facility_name.clone())
+                .unwrap_or_default(),
+            code: config
+                .as_ref()
+                .map(|c| c.facility_code.as_str().to_owned())
+                .unwrap_or_default(),
+        };
         let (client, grace, preferred) = match &config {
             Ok(c) => (
                 OnlineClient::new(c)
@@ -161,6 +181,8 @@ impl DeskApp {
                 grace,
                 today,
                 limit_consent: false,
+                printouts: printouts_dir(),
+                printer,
             },
             repainter(ctx),
         );
@@ -170,6 +192,7 @@ impl DeskApp {
             Box::new(move |typed: &str| passcode.as_ref().is_some_and(|p| p.matches(typed))),
         );
         desk.preferred_reader = preferred;
+        desk.facility = facility;
         Running {
             desk,
             backend,
@@ -219,12 +242,18 @@ impl DeskApp {
                 grace: env.config.card.grace_end,
                 today,
                 limit_consent: true,
+                printouts: env.printouts.clone(),
+                printer: env.printer.clone(),
             },
             repainter(ctx),
         );
         backend.watch(0, Box::new(demo::DemoReaderSource::new(env.reader.clone())));
         backend.watch(1, Box::new(PcscReaders::default()));
-        let desk = Desk::new(today, Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
+        let mut desk = Desk::new(today, Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
+        desk.facility = Facility {
+            name: demo::DEMO_FACILITY_NAME.to_owned(),
+            code: env.config.facility_code.as_str().to_owned(),
+        };
         Running {
             desk,
             backend,
@@ -245,14 +274,26 @@ impl DeskApp {
         }
     }
 
+    /// The running desk, mutable (tests act on it directly).
+    pub fn running_mut(&mut self) -> Option<&mut Running> {
+        match &mut self.phase {
+            Phase::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// Draws one frame: takes the workers' reports, draws, hands new work to the workers.
     pub fn show(&mut self, ui: &mut Ui) {
         if !self.styled {
+            // Fonts take effect from the next pass: draw nothing until then, so no frame is
+            // ever drawn without the Japanese glyphs.
             theme::install(ui.ctx(), self.options.scale.unwrap_or(1.0));
             if self.options.fixed_today.is_some() {
                 ui.ctx().all_styles_mut(|s| s.animation_time = 0.0);
             }
             self.styled = true;
+            ui.ctx().request_repaint();
+            return;
         }
         if let Phase::Preparing(rx) = &self.phase {
             if let Ok(result) = rx.try_recv() {

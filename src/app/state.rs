@@ -12,8 +12,11 @@
 
 use time::Date;
 
+use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm, Finished};
 use crate::card::{CardError, PinStatus, ReaderEvent, ReaderInfo};
 use crate::check::CardRead;
+use crate::domain::claim::declaration::Facility;
+use crate::domain::claim::SelfDeclaration;
 use crate::domain::expiry::CertificateExpiry;
 use crate::domain::numbers::{
     parse_birth_date, parse_branch, parse_symbol_or_number, InsurerNumber,
@@ -143,6 +146,8 @@ pub enum Screen {
     },
     Result(Box<ResultScreen>),
     Numbers(NumbersForm),
+    /// The claim path (請求の経路) when the online check gave no usable answer.
+    Claim(Box<ClaimFlow>),
     /// Something went wrong with the card or the reader; back to idle from here.
     Problem(Problem),
 }
@@ -171,6 +176,25 @@ pub enum Action {
     SubmitNumbers,
     /// Check the card on `reader` again (the demo and a "retry" button).
     ReadCard(String),
+    /// Open the claim path: after the result shown, or without a card.
+    OpenClaim,
+    EditEvidence(EvidenceForm),
+    AddEvidence,
+    /// Re-check the evidence's numbers online by number (個別照会).
+    Reconfirm,
+    /// Step ③: open the self-declaration form.
+    StartDeclaration,
+    EditDeclaration(DeclarationForm),
+    /// Check the declaration and show the preview.
+    PreviewDeclaration,
+    /// Back from the preview to the form.
+    BackToDeclaration,
+    /// Write the PDF, keep it, print it.
+    PrintDeclaration,
+    /// Print the kept PDF again.
+    Reprint,
+    /// Steps ①/②: the claim numbers are settled; show the receipt header.
+    FinishClaim,
 }
 
 /// What the workers reported.
@@ -196,6 +220,14 @@ pub enum Event {
         job: JobId,
         verdict: Verdict,
     },
+    /// The self-declaration was written (and perhaps printed).
+    Printed {
+        job: JobId,
+        /// Where the PDF was kept, or the desk message why not.
+        pdf: Result<std::path::PathBuf, String>,
+        /// `None` printed; else the desk message why not.
+        print_problem: Option<String>,
+    },
 }
 
 /// Work for the workers.
@@ -213,6 +245,16 @@ pub enum Request {
     ConfirmByNumbers {
         job: JobId,
         search: Box<NumberSearch>,
+    },
+    /// Render the declaration, keep the PDF, send it to the printer.
+    PrintDeclaration {
+        job: JobId,
+        declaration: Box<SelfDeclaration>,
+    },
+    /// Send a kept PDF to the printer again.
+    Reprint {
+        job: JobId,
+        pdf: std::path::PathBuf,
     },
 }
 
@@ -236,6 +278,8 @@ pub struct Desk {
     sources: std::collections::BTreeMap<usize, Result<Vec<ReaderInfo>, String>>,
     /// The reader to use when several have cards (configured), else the first with a card.
     pub preferred_reader: Option<String>,
+    /// The facility printed on the self-declaration.
+    pub facility: Facility,
     passcode: Box<dyn PasscodeCheck>,
     outbox: Vec<Request>,
     next_job: JobId,
@@ -248,6 +292,10 @@ impl Desk {
             today,
             sources: Default::default(),
             preferred_reader: None,
+            facility: Facility {
+                name: String::new(),
+                code: String::new(),
+            },
             passcode,
             outbox: Vec::new(),
             next_job: 1,
@@ -261,10 +309,13 @@ impl Desk {
 
     /// Whether the desk is waiting for a worker (the UI shows progress, nothing else moves).
     pub fn busy(&self) -> bool {
-        matches!(
-            self.screen,
-            Screen::Reading { .. } | Screen::Querying { .. }
-        )
+        match &self.screen {
+            Screen::Reading { .. } | Screen::Querying { .. } => true,
+            Screen::Claim(flow) => {
+                flow.reconfirming.is_some() || matches!(flow.stage, ClaimStage::Printing { .. })
+            }
+            _ => false,
+        }
     }
 
     fn job(&mut self) -> JobId {
@@ -330,7 +381,18 @@ impl Desk {
                     },
                 }
             }
+            Event::Printed {
+                job,
+                pdf,
+                print_problem,
+            } => self.printed(job, pdf, print_problem),
             Event::NumbersConfirmed { job, verdict } => {
+                if let Screen::Claim(flow) = &mut self.screen {
+                    if flow.reconfirming == Some(job) {
+                        flow.reconfirmed(&verdict);
+                    }
+                    return;
+                }
                 if !self.waiting_for(job) {
                     return;
                 }
@@ -340,6 +402,52 @@ impl Desk {
                     checked_on: self.today,
                 }));
             }
+        }
+    }
+
+    fn printed(
+        &mut self,
+        job: JobId,
+        pdf: Result<std::path::PathBuf, String>,
+        problem: Option<String>,
+    ) {
+        let Screen::Claim(flow) = &mut self.screen else {
+            return;
+        };
+        match (&flow.stage, pdf) {
+            (
+                ClaimStage::Printing {
+                    job: j,
+                    declaration,
+                },
+                Ok(pdf),
+            ) if *j == job => {
+                let receipt = flow.receipt(Some(declaration));
+                flow.stage = ClaimStage::Finished(Box::new(Finished {
+                    receipt,
+                    pdf: Some(pdf),
+                    print_problem: problem,
+                }));
+            }
+            (
+                ClaimStage::Printing {
+                    job: j,
+                    declaration,
+                },
+                Err(why),
+            ) if *j == job => {
+                // Nothing was written: back to the preview, with the reason.
+                let declaration = declaration.clone();
+                flow.stage = ClaimStage::Preview(declaration);
+                flow.notice = Some(why);
+            }
+            (ClaimStage::Finished(done), _) if flow.reprinting == Some(job) => {
+                let mut done = done.clone();
+                done.print_problem = problem;
+                flow.stage = ClaimStage::Finished(done);
+                flow.reprinting = None;
+            }
+            _ => {}
         }
     }
 
@@ -514,6 +622,29 @@ impl Desk {
                 }
             }
             Action::SubmitNumbers => self.submit_numbers(),
+            Action::OpenClaim => {
+                let verdict = match &self.screen {
+                    Screen::Result(r) => Some(r.verdict.clone()),
+                    _ => None,
+                };
+                if !self.busy() {
+                    self.screen = Screen::Claim(Box::new(ClaimFlow::new(
+                        self.today,
+                        verdict.as_ref(),
+                        self.facility.clone(),
+                    )));
+                }
+            }
+            Action::EditEvidence(_)
+            | Action::AddEvidence
+            | Action::Reconfirm
+            | Action::StartDeclaration
+            | Action::EditDeclaration(_)
+            | Action::PreviewDeclaration
+            | Action::BackToDeclaration
+            | Action::PrintDeclaration
+            | Action::Reprint
+            | Action::FinishClaim => self.claim_action(action),
             other => self.identity_action(other),
         }
     }
@@ -586,6 +717,72 @@ impl Desk {
                 };
             }
             _ => {}
+        }
+    }
+
+    fn claim_action(&mut self, action: Action) {
+        let job = self.next_job;
+        let Screen::Claim(flow) = &mut self.screen else {
+            return;
+        };
+        let mut used_job = false;
+        match action {
+            Action::EditEvidence(form) => flow.form = form,
+            Action::AddEvidence => flow.add_evidence(),
+            Action::Reconfirm if flow.reconfirming.is_none() => {
+                if let Some(search) = flow.reconfirm_search() {
+                    flow.reconfirming = Some(job);
+                    used_job = true;
+                    self.outbox.push(Request::ConfirmByNumbers {
+                        job,
+                        search: Box::new(search),
+                    });
+                }
+            }
+            Action::StartDeclaration => flow.start_declaration(),
+            Action::EditDeclaration(form) => {
+                if let ClaimStage::Declaration(current) = &mut flow.stage {
+                    **current = form;
+                }
+            }
+            Action::PreviewDeclaration => flow.check_declaration(),
+            Action::BackToDeclaration => flow.back_to_declaration(),
+            Action::PrintDeclaration => {
+                if let ClaimStage::Preview(declaration) = &flow.stage {
+                    let declaration = declaration.clone();
+                    flow.notice = None;
+                    used_job = true;
+                    self.outbox.push(Request::PrintDeclaration {
+                        job,
+                        declaration: declaration.clone(),
+                    });
+                    flow.stage = ClaimStage::Printing { job, declaration };
+                }
+            }
+            Action::Reprint => {
+                if let ClaimStage::Finished(done) = &flow.stage {
+                    if let (Some(pdf), None) = (&done.pdf, flow.reprinting) {
+                        used_job = true;
+                        flow.reprinting = Some(job);
+                        self.outbox.push(Request::Reprint {
+                            job,
+                            pdf: pdf.clone(),
+                        });
+                    }
+                }
+            }
+            Action::FinishClaim => {
+                let receipt = flow.receipt(None);
+                flow.stage = ClaimStage::Finished(Box::new(Finished {
+                    receipt,
+                    pdf: None,
+                    print_problem: None,
+                }));
+            }
+            _ => {}
+        }
+        if used_job {
+            self.next_job += 1;
         }
     }
 

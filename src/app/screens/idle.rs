@@ -23,7 +23,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             let width = 2.0 * 300.0 + 12.0;
             ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
             if big_button(ui, "資格確認書・お知らせ等", None) {
-                actions.push(Action::OpenNumbers);
+                actions.push(Action::OpenClaim);
             }
             if big_button(ui, "保険証番号で確認", None) {
                 actions.push(Action::OpenNumbers);

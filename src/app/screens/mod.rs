@@ -1,6 +1,7 @@
 //! One module per screen. Each draws from the [`Desk`] and returns what was tapped as
 //! [`Action`]s; none of them changes state or does I/O itself.
 
+mod claim;
 mod identity;
 mod idle;
 mod numbers;
@@ -22,6 +23,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
         Screen::Result(r) => result::show(ui, r, actions),
         Screen::Numbers(form) => numbers::show(ui, form, actions),
+        Screen::Claim(flow) => claim::show(ui, flow, actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
     }
 }

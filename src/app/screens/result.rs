@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use super::{big_button, small_button};
+use super::big_button;
 use crate::app::state::{Action, ResultScreen};
 use crate::app::theme;
 use crate::domain::expiry::CertificateExpiry;
@@ -13,6 +13,30 @@ use crate::domain::IdentityMethod;
 pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
     let v = &r.verdict;
     let colour = theme::verdict_colour(v.kind);
+    // What to do next stays on screen however long the records are.
+    egui::Panel::bottom("result-actions")
+        .show_separator_line(true)
+        .show(ui, |ui| {
+            ui.add_space(8.0);
+            ui.vertical_centered(|ui| {
+                if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
+                    if big_button(ui, "受付完了", Some(theme::VALID)) {
+                        actions.push(Action::Done);
+                    }
+                } else {
+                    ui.horizontal(|ui| {
+                        ui.add_space((ui.available_width() - 600.0).max(0.0) / 2.0);
+                        if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
+                            actions.push(Action::OpenClaim);
+                        }
+                        if big_button(ui, "はじめに戻る", None) {
+                            actions.push(Action::Done);
+                        }
+                    });
+                }
+            });
+            ui.add_space(8.0);
+        });
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.vertical_centered(|ui| {
             ui.add_space(8.0);
@@ -60,21 +84,6 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
             };
             qualification(ui, &title, q);
         }
-        ui.add_space(16.0);
-        ui.vertical_centered(|ui| {
-            if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
-                if big_button(ui, "受付完了", Some(theme::VALID)) {
-                    actions.push(Action::Done);
-                }
-            } else {
-                if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
-                    actions.push(Action::OpenNumbers);
-                }
-                if small_button(ui, "はじめに戻る") {
-                    actions.push(Action::Done);
-                }
-            }
-        });
     });
 }
 

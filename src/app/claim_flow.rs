@@ -1,0 +1,372 @@
+//! The claim-path wizard's state (請求の経路): what the patient showed, what the rules say,
+//! the re-check by number, the self-declaration and the receipt header. No egui, no I/O.
+//!
+//! Every change re-runs the pure rules ([`crate::domain::claim::plan`]) so the screen always
+//! shows which step applies and why. Typed values go through the same parsers as the command
+//! line (numbers, 和暦 dates, the self-declaration document), so the desk and the CLI accept
+//! and refuse exactly the same input.
+
+use time::Date;
+
+use crate::domain::claim::declaration::Facility;
+use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
+use crate::domain::claim::{
+    apply_reconfirmation, parse_declaration, plan, CardOutcome, ClaimNumbers, ClaimPlan, ClaimStep,
+    Evidence, EvidenceKind, SelfDeclaration, Situation,
+};
+use crate::domain::dates::parse_date as parse_any_date;
+use crate::domain::numbers::{parse_branch, parse_symbol_or_number, InsurerNumber};
+use crate::domain::{Verdict, VerdictKind};
+use crate::online::NumberSearch;
+
+/// The evidence being typed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceForm {
+    pub kind: EvidenceKind,
+    pub insurer: String,
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    /// 有効期限 (資格確認書, 保険証), as typed.
+    pub valid_until: String,
+    /// 生年月日 as printed on it (needed for a re-check by number when the card gave none).
+    pub birthdate: String,
+    /// Shown together with the My Number card.
+    pub with_card: bool,
+    /// Past record: the patient says nothing changed.
+    pub unchanged: bool,
+    pub problems: Vec<(&'static str, String)>,
+}
+
+impl Default for EvidenceForm {
+    fn default() -> Self {
+        EvidenceForm {
+            kind: EvidenceKind::QualificationCertificate,
+            insurer: String::new(),
+            symbol: String::new(),
+            number: String::new(),
+            branch: String::new(),
+            valid_until: String::new(),
+            birthdate: String::new(),
+            with_card: true,
+            unchanged: false,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The self-declaration being filled in on screen; strings as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeclarationForm {
+    pub name: String,
+    pub name_kana: String,
+    pub birthdate: String,
+    /// `male`, `female` or empty.
+    pub sex: String,
+    pub address: String,
+    pub phone: String,
+    /// `employee`, `national`, `late_elderly`, `unknown` or empty.
+    pub insurance_kind: String,
+    pub insurer_name: String,
+    pub employer: String,
+    pub symbol: String,
+    pub number: String,
+    /// `insured`, `dependant` or empty.
+    pub relationship: String,
+    /// Every problem of the last attempt, with its field.
+    pub problems: Vec<(String, String)>,
+}
+
+/// Where the wizard is.
+#[derive(Clone, Debug)]
+pub enum ClaimStage {
+    /// The rules' verdict and the evidence entry.
+    Plan,
+    /// Filling in the self-declaration.
+    Declaration(Box<DeclarationForm>),
+    /// The declaration checked: the on-screen preview before printing.
+    Preview(Box<SelfDeclaration>),
+    /// Writing and printing on a worker.
+    Printing {
+        job: u64,
+        declaration: Box<SelfDeclaration>,
+    },
+    /// Done: the receipt header, where the PDF is, whether it printed.
+    Finished(Box<Finished>),
+}
+
+/// The end of the claim path.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// `None` when the rules gave no claim numbers (nothing to claim with yet).
+    pub receipt: Option<ReceiptHeader>,
+    /// The kept PDF of the self-declaration (step ③).
+    pub pdf: Option<std::path::PathBuf>,
+    /// `None` printed; `Some(message)` the printer's problem, for the desk.
+    pub print_problem: Option<String>,
+}
+
+/// The wizard.
+#[derive(Clone, Debug)]
+pub struct ClaimFlow {
+    pub on: Date,
+    pub outcome: CardOutcome,
+    /// From the card's answer or the patient.
+    pub birthdate: Option<Date>,
+    /// The lost qualification of an 無効 answer (step ②).
+    pub old_numbers: Option<ClaimNumbers>,
+    /// Name from the answer (prefills the declaration).
+    pub name: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub form: EvidenceForm,
+    pub plan: ClaimPlan,
+    pub stage: ClaimStage,
+    /// A re-check by number under way.
+    pub reconfirming: Option<u64>,
+    /// A reprint under way.
+    pub reprinting: Option<u64>,
+    /// Something the desk must read (a PDF that could not be written, …).
+    pub notice: Option<String>,
+    /// The declaration as last typed (kept when going back from the preview).
+    declaration_form: Option<DeclarationForm>,
+    /// The facility printed on the declaration.
+    pub facility: Facility,
+}
+
+impl ClaimFlow {
+    /// Starts the claim path after `verdict` (or with `None`: no card at all).
+    pub fn new(on: Date, verdict: Option<&Verdict>, facility: Facility) -> ClaimFlow {
+        let outcome = match verdict {
+            Some(v) => CardOutcome::Checked(v.kind),
+            None => CardOutcome::NoCard,
+        };
+        let primary = verdict.and_then(|v| v.primary());
+        let old_numbers = match (verdict.map(|v| v.kind), primary) {
+            (Some(VerdictKind::Invalid), Some(q)) => Some(ClaimNumbers {
+                insurer_number: match &q.insurer_number {
+                    Some(n) => n.clone(),
+                    None => return Self::without_old(on, outcome, primary, facility),
+                },
+                symbol: q.symbol.clone(),
+                number: q.number.clone().unwrap_or_default(),
+                branch: q.branch.clone(),
+            })
+            .filter(|n| !n.number.is_empty()),
+            _ => None,
+        };
+        let mut flow = Self::without_old(on, outcome, primary, facility);
+        flow.old_numbers = old_numbers;
+        flow.replan();
+        flow
+    }
+
+    fn without_old(
+        on: Date,
+        outcome: CardOutcome,
+        primary: Option<&crate::domain::Qualification>,
+        facility: Facility,
+    ) -> ClaimFlow {
+        let situation = Situation {
+            on,
+            outcome,
+            birthdate: primary.and_then(|q| q.birthdate),
+            high_income: false,
+            old_numbers: None,
+            evidence: Vec::new(),
+        };
+        ClaimFlow {
+            on,
+            outcome,
+            birthdate: situation.birthdate,
+            old_numbers: None,
+            name: primary.and_then(|q| q.name.clone()),
+            evidence: Vec::new(),
+            form: EvidenceForm::default(),
+            plan: plan(&situation),
+            stage: ClaimStage::Plan,
+            reconfirming: None,
+            reprinting: None,
+            notice: None,
+            declaration_form: None,
+            facility,
+        }
+    }
+
+    /// Re-runs the rules on what is known now.
+    pub fn replan(&mut self) {
+        self.plan = plan(&Situation {
+            on: self.on,
+            outcome: self.outcome,
+            birthdate: self.birthdate,
+            high_income: false,
+            old_numbers: self.old_numbers.clone(),
+            evidence: self.evidence.clone(),
+        });
+    }
+
+    /// Parses the evidence form; on success the evidence is added and the rules re-run.
+    pub fn add_evidence(&mut self) {
+        let f = &mut self.form;
+        let mut problems = Vec::new();
+        let insurer = InsurerNumber::parse(&f.insurer)
+            .map_err(|e| problems.push(("insurer", e.message)))
+            .ok();
+        let symbol = (!f.symbol.trim().is_empty())
+            .then(|| {
+                parse_symbol_or_number("symbol", &f.symbol, "記号")
+                    .map_err(|e| problems.push(("symbol", e.message)))
+                    .ok()
+            })
+            .flatten();
+        let number = parse_symbol_or_number("number", &f.number, "番号")
+            .map_err(|e| problems.push(("number", e.message)))
+            .ok();
+        let branch = (!f.branch.trim().is_empty())
+            .then(|| {
+                parse_branch(&f.branch)
+                    .map_err(|e| problems.push(("branch", e.message)))
+                    .ok()
+            })
+            .flatten();
+        let valid_until = (!f.valid_until.trim().is_empty())
+            .then(|| {
+                parse_any_date(&f.valid_until)
+                    .map_err(|e| problems.push(("valid_until", e.message)))
+                    .ok()
+            })
+            .flatten();
+        let birthdate = (!f.birthdate.trim().is_empty())
+            .then(|| {
+                crate::domain::numbers::parse_birth_date(&f.birthdate, self.on)
+                    .map_err(|e| problems.push(("birthdate", e.message)))
+                    .ok()
+            })
+            .flatten();
+        f.problems = problems;
+        let (Some(insurer_number), Some(number)) = (insurer, number) else {
+            return;
+        };
+        if !f.problems.is_empty() {
+            return;
+        }
+        self.evidence.push(Evidence {
+            kind: f.kind,
+            numbers: ClaimNumbers {
+                insurer_number,
+                symbol,
+                number,
+                branch,
+            },
+            name: self.name.clone(),
+            birthdate: birthdate.or(self.birthdate),
+            with_card: f.with_card,
+            valid_until,
+            ratio: None,
+            ratio_period_from: None,
+            unchanged: f.unchanged,
+        });
+        self.form = EvidenceForm {
+            kind: f.kind,
+            ..EvidenceForm::default()
+        };
+        self.replan();
+    }
+
+    /// The search for a re-check by number, when the rules offer one.
+    pub fn reconfirm_search(&self) -> Option<NumberSearch> {
+        let r = self.plan.reconfirm.as_ref()?;
+        Some(NumberSearch {
+            insurer: r.numbers.insurer_number.clone(),
+            symbol: r.numbers.symbol.clone(),
+            number: r.numbers.number.clone(),
+            branch: r.numbers.branch.clone(),
+            birthdate: r.birthdate,
+            limit_consent: false,
+        })
+    }
+
+    /// The answer of the re-check by number.
+    pub fn reconfirmed(&mut self, verdict: &Verdict) {
+        self.reconfirming = None;
+        self.plan = apply_reconfirmation(self.plan.clone(), verdict, self.on);
+    }
+
+    /// Opens the self-declaration, prefilled with what is known.
+    pub fn start_declaration(&mut self) {
+        let form = self
+            .declaration_form
+            .clone()
+            .unwrap_or_else(|| DeclarationForm {
+                name: self.name.clone().unwrap_or_default(),
+                birthdate: self.birthdate.map(|d| d.to_string()).unwrap_or_default(),
+                ..DeclarationForm::default()
+            });
+        self.stage = ClaimStage::Declaration(Box::new(form));
+    }
+
+    /// From the preview back to the form, as it was typed.
+    pub fn back_to_declaration(&mut self) {
+        self.start_declaration();
+    }
+
+    /// Checks the declaration as the command line does; on success shows the preview.
+    pub fn check_declaration(&mut self) {
+        let ClaimStage::Declaration(form) = &mut self.stage else {
+            return;
+        };
+        let text = declaration_document(form, &self.facility, self.on);
+        match parse_declaration(&text, self.on) {
+            Ok(declaration) => {
+                let mut kept = (**form).clone();
+                kept.problems.clear();
+                self.declaration_form = Some(kept);
+                self.stage = ClaimStage::Preview(Box::new(declaration));
+            }
+            Err(problems) => {
+                form.problems = problems
+                    .0
+                    .into_iter()
+                    .map(|p| (p.field, p.message))
+                    .collect();
+            }
+        }
+    }
+
+    /// The receipt header the claim is made with, for the step the rules chose.
+    pub fn receipt(&self, declaration: Option<&SelfDeclaration>) -> Option<ReceiptHeader> {
+        match (self.plan.step, &self.plan.numbers, declaration) {
+            (ClaimStep::CurrentNumbers | ClaimStep::OldNumbers, Some(n), _) => {
+                Some(ReceiptHeader::with_numbers(self.plan.step, n))
+            }
+            (ClaimStep::SelfDeclaration, _, Some(d)) => {
+                Some(ReceiptHeader::from_declaration(d, UnknownInsurer::Plain))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The form as the self-declaration input document (the same JSON the CLI reads).
+fn declaration_document(form: &DeclarationForm, facility: &Facility, on: Date) -> String {
+    let opt = |s: &str| {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    };
+    serde_json::json!({
+        "facility": { "name": facility.name, "code": facility.code },
+        "date": on.to_string(),
+        "name": opt(&form.name),
+        "name_kana": opt(&form.name_kana),
+        "birthdate": opt(&form.birthdate),
+        "sex": opt(&form.sex),
+        "address": opt(&form.address),
+        "phone": opt(&form.phone),
+        "insurance_kind": opt(&form.insurance_kind),
+        "insurer_name": opt(&form.insurer_name),
+        "employer": opt(&form.employer),
+        "symbol": opt(&form.symbol),
+        "number": opt(&form.number),
+        "relationship": opt(&form.relationship),
+    })
+    .to_string()
+}

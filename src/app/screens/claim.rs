@@ -1,0 +1,460 @@
+//! The claim-path wizard (請求の経路): which step applies and why, the evidence the patient
+//! shows, the re-check by number, the self-declaration with its preview and printout, and the
+//! receipt header to claim with.
+
+use egui::{RichText, TextEdit, Ui};
+
+use super::{big_button, small_button};
+use crate::app::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm, Finished};
+use crate::app::state::Action;
+use crate::app::theme;
+use crate::domain::claim::{ClaimStep, EvidenceKind, SelfDeclaration};
+
+pub fn show(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+    ui.vertical_centered(|ui| {
+        ui.label(
+            RichText::new("請求の経路(オンラインで確認できないとき)")
+                .size(30.0)
+                .strong(),
+        );
+    });
+    if let Some(notice) = &flow.notice {
+        ui.label(RichText::new(notice).color(theme::BAD).size(22.0));
+    }
+    // The step's buttons stay on screen however long the form is.
+    egui::Panel::bottom("claim-actions").show(ui, |ui| {
+        ui.add_space(6.0);
+        ui.horizontal(|ui| action_bar(ui, flow, actions));
+        ui.add_space(6.0);
+    });
+    egui::ScrollArea::vertical().show(ui, |ui| match &flow.stage {
+        ClaimStage::Plan => plan(ui, flow, actions),
+        ClaimStage::Declaration(form) => declaration_form(ui, form, actions),
+        ClaimStage::Preview(d) => preview(ui, d),
+        ClaimStage::Printing { .. } => {
+            ui.vertical_centered(|ui| {
+                ui.add(egui::Spinner::new().size(48.0));
+                ui.label(RichText::new("申立書を作成して印刷しています…").size(26.0));
+            });
+        }
+        ClaimStage::Finished(done) => finished(ui, flow, done),
+    });
+}
+
+/// The buttons of the current stage.
+fn action_bar(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+    match &flow.stage {
+        ClaimStage::Plan => {
+            if flow.plan.reconfirm.is_some() {
+                let label = if flow.reconfirming.is_some() {
+                    "照会しています…"
+                } else {
+                    "オンラインで再確認(個別照会)"
+                };
+                if big_button(ui, label, Some(theme::INFO)) && flow.reconfirming.is_none() {
+                    actions.push(Action::Reconfirm);
+                }
+            }
+            match flow.plan.step {
+                ClaimStep::SelfDeclaration => {
+                    if big_button(ui, "申立書を記入する", Some(theme::INFO)) {
+                        actions.push(Action::StartDeclaration);
+                    }
+                }
+                ClaimStep::CurrentNumbers | ClaimStep::OldNumbers => {
+                    if big_button(ui, "この番号で請求する", Some(theme::VALID)) {
+                        actions.push(Action::FinishClaim);
+                    }
+                }
+                ClaimStep::Online => {}
+            }
+            if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        ClaimStage::Declaration(_) => {
+            if big_button(ui, "確認画面へ", Some(theme::INFO)) {
+                actions.push(Action::PreviewDeclaration);
+            }
+            if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        ClaimStage::Preview(_) => {
+            if big_button(ui, "印刷する", Some(theme::VALID)) {
+                actions.push(Action::PrintDeclaration);
+            }
+            if small_button(ui, "修正する") {
+                actions.push(Action::BackToDeclaration);
+            }
+        }
+        ClaimStage::Printing { .. } => {}
+        ClaimStage::Finished(done) => {
+            if big_button(ui, "受付完了", Some(theme::VALID)) {
+                actions.push(Action::Done);
+            }
+            if done.pdf.is_some() {
+                let label = if flow.reprinting.is_some() {
+                    "印刷しています…"
+                } else {
+                    "再印刷"
+                };
+                if small_button(ui, label) && flow.reprinting.is_none() {
+                    actions.push(Action::Reprint);
+                }
+            }
+        }
+    }
+}
+
+fn step_title(step: ClaimStep) -> &'static str {
+    match step {
+        ClaimStep::Online => "オンラインの結果で受付できます",
+        ClaimStep::CurrentNumbers => "① 現在の資格情報で請求",
+        ClaimStep::OldNumbers => "② 以前の資格情報で請求(旧資格請求)",
+        ClaimStep::SelfDeclaration => "③ 被保険者資格申立書で受付(不詳レセプト)",
+    }
+}
+
+fn plan(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+    let p = &flow.plan;
+    egui::Frame::group(ui.style())
+        .inner_margin(egui::Margin::same(14))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new(step_title(p.step))
+                    .size(30.0)
+                    .strong()
+                    .color(theme::INFO),
+            );
+            ui.label(RichText::new(&p.reason_ja).size(22.0));
+            for note in &p.notes {
+                ui.label(RichText::new(&note.ja).color(theme::WARN));
+            }
+            for r in &p.rejected {
+                ui.label(
+                    RichText::new(format!(
+                        "使えない書類: {} — {}",
+                        r.kind.label(),
+                        r.reason_ja
+                    ))
+                    .color(theme::BAD),
+                );
+            }
+            if let Some(n) = &p.numbers {
+                ui.label(
+                    RichText::new(format!(
+                        "請求する番号: {} ・ 記号 {} ・ 番号 {} ・ 枝番 {}",
+                        n.insurer_number.as_str(),
+                        n.symbol.as_deref().unwrap_or("なし"),
+                        n.number,
+                        n.branch.as_deref().unwrap_or("-")
+                    ))
+                    .size(22.0),
+                );
+            }
+            if let Some(ratio) = p.ratio {
+                ui.label(
+                    RichText::new(format!("窓口負担 {}", ratio.label()))
+                        .size(30.0)
+                        .strong(),
+                );
+            }
+            if let Some(r) = &p.reconfirmation {
+                ui.label(RichText::new(&r.reason_ja).color(if r.applied {
+                    theme::VALID
+                } else {
+                    theme::WARN
+                }));
+            }
+        });
+    ui.separator();
+    evidence_entry(ui, flow, actions);
+}
+
+const KINDS: [EvidenceKind; 6] = [
+    EvidenceKind::QualificationCertificate,
+    EvidenceKind::QualificationNotice,
+    EvidenceKind::MynaPortal,
+    EvidenceKind::MynaPortalPdf,
+    EvidenceKind::PastRecord,
+    EvidenceKind::InsuranceCard,
+];
+
+fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+    ui.label(RichText::new("患者さんがお持ちの書類").size(24.0).strong());
+    for e in &flow.evidence {
+        ui.label(format!(
+            "・{}: {} {} {}",
+            e.kind.label(),
+            e.numbers.insurer_number.as_str(),
+            e.numbers.symbol.as_deref().unwrap_or(""),
+            e.numbers.number
+        ));
+    }
+    let mut form: EvidenceForm = flow.form.clone();
+    ui.horizontal_wrapped(|ui| {
+        for kind in KINDS {
+            ui.selectable_value(&mut form.kind, kind, RichText::new(kind.label()).size(20.0));
+        }
+    });
+    egui::Grid::new("evidence-form")
+        .num_columns(3)
+        .spacing(egui::vec2(12.0, 8.0))
+        .show(ui, |ui| {
+            field(
+                ui,
+                "保険者番号",
+                "insurer",
+                &mut form.insurer,
+                &flow.form.problems,
+            );
+            field(ui, "記号", "symbol", &mut form.symbol, &flow.form.problems);
+            field(ui, "番号", "number", &mut form.number, &flow.form.problems);
+            field(ui, "枝番", "branch", &mut form.branch, &flow.form.problems);
+            field(
+                ui,
+                "生年月日(書類の記載)",
+                "birthdate",
+                &mut form.birthdate,
+                &flow.form.problems,
+            );
+            field(
+                ui,
+                "有効期限(資格確認書・保険証)",
+                "valid_until",
+                &mut form.valid_until,
+                &flow.form.problems,
+            );
+        });
+    ui.checkbox(&mut form.with_card, "マイナンバーカードと一緒に提示された");
+    if form.kind == EvidenceKind::PastRecord {
+        ui.checkbox(
+            &mut form.unchanged,
+            "保険が変わっていないと患者さんが確認した",
+        );
+    }
+    if form != flow.form {
+        actions.push(Action::EditEvidence(form));
+    }
+    if small_button(ui, "書類を追加して判定") {
+        actions.push(Action::AddEvidence);
+    }
+}
+
+fn field(
+    ui: &mut Ui,
+    label: &str,
+    key: &str,
+    value: &mut String,
+    problems: &[(&'static str, String)],
+) {
+    ui.label(RichText::new(label).size(20.0));
+    ui.add(
+        TextEdit::singleline(value)
+            .id_salt(("claim", key))
+            .desired_width(320.0),
+    );
+    match problems.iter().find(|(f, _)| *f == key) {
+        Some((_, m)) => ui.label(RichText::new(m).color(theme::BAD)),
+        None => ui.label(""),
+    };
+    ui.end_row();
+}
+
+fn declaration_form(ui: &mut Ui, form: &DeclarationForm, actions: &mut Vec<Action>) {
+    ui.label(
+        RichText::new(
+            "被保険者資格申立書: 患者さんにうかがって入力してください(わからない欄は空欄のまま)",
+        )
+        .size(22.0),
+    );
+    let mut f = form.clone();
+    let problem = |key: &str| {
+        form.problems
+            .iter()
+            .filter(|(field, _)| field == key)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    egui::Grid::new("declaration-form")
+        .num_columns(3)
+        .spacing(egui::vec2(12.0, 8.0))
+        .show(ui, |ui| {
+            let text = |ui: &mut Ui, label: &str, key: &str, value: &mut String| {
+                ui.label(RichText::new(label).size(20.0));
+                ui.add(
+                    TextEdit::singleline(value)
+                        .id_salt(("declaration", key))
+                        .desired_width(420.0),
+                );
+                ui.label(RichText::new(problem(key)).color(theme::BAD));
+                ui.end_row();
+            };
+            text(ui, "氏名", "name", &mut f.name);
+            text(ui, "フリガナ", "name_kana", &mut f.name_kana);
+            text(ui, "生年月日(例 S55.4.1)", "birthdate", &mut f.birthdate);
+            text(ui, "住所", "address", &mut f.address);
+            text(ui, "電話番号", "phone", &mut f.phone);
+            text(ui, "保険者名", "insurer_name", &mut f.insurer_name);
+            text(ui, "勤務先(事業所名)", "employer", &mut f.employer);
+            text(ui, "記号(わかれば)", "symbol", &mut f.symbol);
+            text(ui, "番号(わかれば)", "number", &mut f.number);
+        });
+    let choice = |ui: &mut Ui, label: &str, value: &mut String, options: &[(&str, &str)]| {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(label).size(20.0));
+            for (code, text) in options {
+                ui.selectable_value(value, (*code).to_owned(), RichText::new(*text).size(20.0));
+            }
+        });
+    };
+    choice(ui, "性別", &mut f.sex, &[("male", "男"), ("female", "女")]);
+    choice(
+        ui,
+        "保険の種類",
+        &mut f.insurance_kind,
+        &[
+            ("employee", "被用者保険(社保)"),
+            ("national", "国民健康保険"),
+            ("late_elderly", "後期高齢者医療"),
+            ("unknown", "わからない"),
+        ],
+    );
+    choice(
+        ui,
+        "本人・家族",
+        &mut f.relationship,
+        &[("insured", "本人"), ("dependant", "家族")],
+    );
+    let other = form
+        .problems
+        .iter()
+        .filter(|(field, _)| {
+            ![
+                "name",
+                "name_kana",
+                "birthdate",
+                "address",
+                "phone",
+                "insurer_name",
+                "employer",
+                "symbol",
+                "number",
+            ]
+            .contains(&field.as_str())
+        })
+        .map(|(field, m)| format!("{field}: {m}"))
+        .collect::<Vec<_>>();
+    for m in other {
+        ui.label(RichText::new(m).color(theme::BAD));
+    }
+    if f != *form {
+        actions.push(Action::EditDeclaration(f));
+    }
+}
+
+/// What the printout will say, laid out like the form, before paper is used.
+fn preview(ui: &mut Ui, d: &SelfDeclaration) {
+    ui.label(RichText::new("印刷内容の確認").size(24.0).strong());
+    egui::Frame::new()
+        .fill(egui::Color32::WHITE)
+        .stroke(egui::Stroke::new(1.0, egui::Color32::GRAY))
+        .inner_margin(egui::Margin::same(20))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width().min(760.0));
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new("被保険者資格申立書").size(28.0).strong());
+            });
+            ui.label(format!(
+                "{}(医療機関コード {})   {}",
+                d.facility.name, d.facility.code, d.date
+            ));
+            let blank = "(手書き)".to_owned();
+            let v = |s: &Option<String>| s.clone().unwrap_or_else(|| blank.clone());
+            egui::Grid::new("preview").num_columns(2).show(ui, |ui| {
+                let mut row = |label: &str, value: String| {
+                    ui.label(RichText::new(label).weak());
+                    ui.label(value);
+                    ui.end_row();
+                };
+                row("氏名", v(&d.name));
+                row("フリガナ", v(&d.name_kana));
+                row(
+                    "生年月日",
+                    d.birthdate.map(|b| b.to_string()).unwrap_or(blank.clone()),
+                );
+                row("住所", v(&d.address));
+                row("電話番号", v(&d.phone));
+                row("保険者名", v(&d.insurer_name));
+                row("事業所名", v(&d.employer));
+                row(
+                    "記号・番号",
+                    format!("{} ・ {}", v(&d.symbol), v(&d.number)),
+                );
+                row(
+                    "負担割合",
+                    d.ratio.map(|r| r.label()).unwrap_or(blank.clone()),
+                );
+            });
+        });
+}
+
+fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
+    ui.label(
+        RichText::new(step_title(flow.plan.step))
+            .size(28.0)
+            .strong()
+            .color(theme::VALID),
+    );
+    if let Some(pdf) = &done.pdf {
+        ui.label(format!("申立書のPDF: {}", pdf.display()));
+        match &done.print_problem {
+            None => {
+                ui.label(
+                    RichText::new("印刷しました。患者さんに署名をお願いしてください。").size(22.0),
+                );
+            }
+            Some(problem) => {
+                ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
+            }
+        }
+    }
+    match &done.receipt {
+        Some(r) => {
+            ui.label(RichText::new("レセプトに記載する内容").size(24.0).strong());
+            egui::Grid::new("receipt").num_columns(2).show(ui, |ui| {
+                let mut row = |label: &str, value: String| {
+                    ui.label(RichText::new(label).weak());
+                    ui.label(RichText::new(value).size(24.0));
+                    ui.end_row();
+                };
+                row("保険者番号", r.insurer_number.clone());
+                row(
+                    "記号",
+                    r.symbol.clone().unwrap_or_else(|| "(記載なし)".into()),
+                );
+                row("番号", r.number.clone());
+                row("枝番", r.branch.clone().unwrap_or_else(|| "-".into()));
+                for remark in &r.remarks {
+                    row("摘要", remark.clone());
+                }
+            });
+            for line in r.records() {
+                ui.label(RichText::new(line).monospace().size(18.0));
+            }
+        }
+        None => {
+            ui.label("請求に使う番号はまだ決まっていません。");
+        }
+    }
+    if let Some(ratio) = flow.plan.ratio {
+        ui.label(
+            RichText::new(format!("窓口負担 {}", ratio.label()))
+                .size(30.0)
+                .strong(),
+        );
+    }
+}

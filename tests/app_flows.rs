@@ -1,0 +1,460 @@
+//! The desk app driven through its UI (egui_kittest, no display): the demo backends — the
+//! in-process demo reader with virtual cards and the mock service over mutual TLS on
+//! loopback — behind the real app state, workers and screens.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use onshi_desk::app::demo::{DemoCard, DemoEnv, DEMO_CARDS, DEMO_READER};
+use onshi_desk::app::state::{IdentityMode, Screen};
+use onshi_desk::app::{AppOptions, DeskApp};
+use onshi_desk::domain::VerdictKind;
+
+fn card(persona: &str) -> &'static DemoCard {
+    DEMO_CARDS
+        .iter()
+        .find(|c| c.persona == Some(persona))
+        .expect("demo card")
+}
+
+fn harness() -> Harness<'static, DeskApp> {
+    harness_in(&std::env::temp_dir())
+}
+
+/// A desk whose printouts go under `dir`, printing to a queue that does not exist (with or
+/// without CUPS installed, printing fails and the desk must say so and keep the PDF).
+fn harness_in(dir: &std::path::Path) -> Harness<'static, DeskApp> {
+    let mut env = DemoEnv::start_with_pki(&common::pki_dir(), dir).expect("demo environment");
+    env.printer = Some("onshi-test-no-such-queue".into());
+    let mut running = DeskApp::demo_running(&egui::Context::default(), env, common::AS_OF);
+    // Cards other tests put on the PC/SC test readers are not this desk's patients.
+    running.desk.preferred_reader = Some(DEMO_READER.to_owned());
+    let app = DeskApp::from_running(
+        running,
+        AppOptions {
+            fixed_today: Some(common::AS_OF),
+            ..Default::default()
+        },
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1400.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.show(ui), app);
+    h.step();
+    h
+}
+
+fn screen<'a>(h: &'a Harness<'_, DeskApp>) -> &'a Screen {
+    &h.state().running().expect("running").desk.screen
+}
+
+/// Steps the UI until `done` holds (the workers answer asynchronously), at most 30 s.
+fn until(h: &mut Harness<'_, DeskApp>, what: &str, done: impl Fn(&Screen) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(screen(h)) {
+        assert!(
+            Instant::now() < deadline,
+            "waited in vain for {what}; screen is {:?}",
+            screen(h)
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+fn place(h: &mut Harness<'_, DeskApp>, persona: &str) {
+    let demo = h.state().running().and_then(|r| r.demo.as_ref());
+    demo.expect("demo env").place(card(persona)).expect("place");
+}
+
+fn tap(h: &mut Harness<'_, DeskApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+fn type_digits(h: &mut Harness<'_, DeskApp>, digits: &str) {
+    for d in digits.chars() {
+        tap(h, &d.to_string());
+    }
+}
+
+fn identity_mode(s: &Screen) -> Option<&IdentityMode> {
+    match s {
+        Screen::Identity(i) => Some(&i.mode),
+        _ => None,
+    }
+}
+
+fn verdict(s: &Screen) -> Option<VerdictKind> {
+    match s {
+        Screen::Result(r) => Some(r.verdict.kind),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_valid_card_with_its_pin() {
+    let mut h = harness();
+    h.get_by_label("マイナ保険証をカードリーダーに置いてください");
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    h.get_by_label("入力できる残り回数: 3回");
+    type_digits(&mut h, "1234");
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+    h.get_by_label("資格確認: 有効");
+    h.get_by_label("窓口負担 3割");
+    h.get_by_label("本人確認: 暗証番号");
+    tap(&mut h, "受付完了");
+    assert!(matches!(screen(&h), Screen::Idle));
+}
+
+#[test]
+fn a_wrong_pin_twice_then_the_right_one_on_the_last_try() {
+    let mut h = harness();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    type_digits(&mut h, "9999");
+    tap(&mut h, "決定");
+    until(&mut h, "the keypad again", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    h.get_by_label("暗証番号が違います。あと2回間違えるとロックされます。");
+    type_digits(&mut h, "8888");
+    tap(&mut h, "決定");
+    // One try left: the keypad stays closed until the patient chooses the last try.
+    until(&mut h, "the last-try warning", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::LastTryWarning))
+    });
+    h.get_by_label("暗証番号の入力はあと1回です");
+    tap(&mut h, "最後の1回を入力する");
+    type_digits(&mut h, "1234");
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+}
+
+#[test]
+fn a_blocked_pin_goes_to_visual_check_behind_the_facility_passcode() {
+    let mut h = harness();
+    place(&mut h, "pin-blocked");
+    until(&mut h, "the blocked-PIN advice", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::PinUnavailable))
+    });
+    h.get_by_label("暗証番号は使えません");
+    tap(&mut h, "職員が目視で確認する");
+    type_digits(&mut h, "9876");
+    tap(&mut h, "目視確認へ進む");
+    h.get_by_label("パスコードが違います。");
+    type_digits(&mut h, "0000");
+    tap(&mut h, "目視確認へ進む");
+    assert!(matches!(
+        identity_mode(screen(&h)),
+        Some(IdentityMode::VisualCheck)
+    ));
+    tap(&mut h, "本人と確認しました");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    // This persona's qualification is not registered yet (転職直後): 資格情報なし.
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::NoRecord));
+    h.get_by_label("本人確認: 目視確認(職員)");
+    h.get_by_label("他の方法で資格を確認");
+}
+
+#[test]
+fn a_face_auth_card_reaches_visual_check_in_one_tap() {
+    let mut h = harness();
+    place(&mut h, "face-auth");
+    until(&mut h, "the identity screen", |s| {
+        identity_mode(s).is_some()
+    });
+    tap(&mut h, "職員が目視で確認する");
+    assert!(matches!(
+        identity_mode(screen(&h)),
+        Some(IdentityMode::Passcode { .. })
+    ));
+}
+
+#[test]
+fn the_card_taken_off_mid_flow_is_said_and_the_desk_goes_back() {
+    let mut h = harness();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    h.state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .reader
+        .remove();
+    until(&mut h, "the removal notice", |s| {
+        matches!(s, Screen::Problem(_))
+    });
+    h.get_by_label("カードが取り外されました");
+    tap(&mut h, "はじめに戻る");
+    assert!(matches!(screen(&h), Screen::Idle));
+}
+
+#[test]
+fn a_card_that_is_not_a_my_number_card() {
+    let mut h = harness();
+    let demo = h.state().running().and_then(|r| r.demo.as_ref());
+    let other = DEMO_CARDS
+        .iter()
+        .find(|c| c.persona.is_none())
+        .expect("non-JPKI card");
+    demo.expect("demo").place(other).expect("place");
+    until(&mut h, "the problem", |s| matches!(s, Screen::Problem(_)));
+    h.get_by_label("マイナンバーカードではありません");
+}
+
+#[test]
+fn each_card_outcome_shows_its_verdict() {
+    let mut h = harness();
+    for (persona, expected) in [
+        ("small-cert", VerdictKind::Invalid),
+        ("face-auth", VerdictKind::Several),
+        ("not-registered", VerdictKind::NotRegistered),
+        ("revoked", VerdictKind::CertificateRevoked),
+        ("expired-grace", VerdictKind::CertificateExpiredGrace),
+        ("system-error", VerdictKind::ServerError),
+    ] {
+        place(&mut h, persona);
+        until(&mut h, "the identity screen", |s| {
+            identity_mode(s).is_some()
+        });
+        let to_visual = match identity_mode(screen(&h)) {
+            Some(IdentityMode::Pin { .. }) => "暗証番号を忘れた・顔認証カード",
+            _ => "職員が目視で確認する",
+        };
+        tap(&mut h, to_visual);
+        type_digits(&mut h, "0000");
+        tap(&mut h, "目視確認へ進む");
+        tap(&mut h, "本人と確認しました");
+        until(&mut h, "the verdict", |s| verdict(s).is_some());
+        assert_eq!(verdict(screen(&h)), Some(expected), "{persona}");
+        let done = if matches!(
+            expected,
+            VerdictKind::CertificateExpiredGrace | VerdictKind::Valid
+        ) {
+            "受付完了"
+        } else {
+            "はじめに戻る"
+        };
+        tap(&mut h, done);
+        assert!(matches!(screen(&h), Screen::Idle), "{persona}");
+    }
+}
+
+#[test]
+fn numbers_typed_full_width_are_checked_and_bad_ones_listed() {
+    let mut h = harness();
+    tap(&mut h, "保険証番号で確認");
+    assert!(matches!(screen(&h), Screen::Numbers(_)));
+    tap(&mut h, "オンラインで確認");
+    match screen(&h) {
+        Screen::Numbers(form) => {
+            let fields: Vec<_> = form.problems.iter().map(|(f, _)| *f).collect();
+            assert_eq!(fields, ["insurer", "number", "birth"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same as typed with a Japanese IME: full-width digits, a 和暦 birth date.
+    let form = onshi_desk::app::state::NumbersForm {
+        insurer: "０１１３００１２".into(),
+        symbol: "５０１２３４５".into(),
+        number: "１０２４".into(),
+        branch: "00".into(),
+        birth: "S55.4.1".into(),
+        problems: Vec::new(),
+    };
+    if let Some(r) = h.state_mut().running_mut() {
+        r.desk
+            .act(onshi_desk::app::state::Action::EditNumbers(form));
+    }
+    tap(&mut h, "オンラインで確認");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+}
+
+fn act(h: &mut Harness<'_, DeskApp>, action: onshi_desk::app::state::Action) {
+    if let Some(r) = h.state_mut().running_mut() {
+        r.desk.act(action);
+    }
+    h.step();
+}
+
+fn claim(s: &Screen) -> Option<&onshi_desk::app::claim_flow::ClaimFlow> {
+    match s {
+        Screen::Claim(flow) => Some(flow),
+        _ => None,
+    }
+}
+
+/// Visual check with the demo passcode, up to the verdict.
+fn check_visually(h: &mut Harness<'_, DeskApp>, persona: &str) {
+    place(h, persona);
+    until(h, "the identity screen", |s| identity_mode(s).is_some());
+    let to_visual = match identity_mode(screen(h)) {
+        Some(IdentityMode::Pin { .. }) => "暗証番号を忘れた・顔認証カード",
+        _ => "職員が目視で確認する",
+    };
+    tap(h, to_visual);
+    type_digits(h, "0000");
+    tap(h, "目視確認へ進む");
+    tap(h, "本人と確認しました");
+    until(h, "the verdict", |s| verdict(s).is_some());
+}
+
+#[test]
+fn an_invalid_answer_leads_to_a_claim_with_the_old_numbers() {
+    use onshi_desk::domain::claim::ClaimStep;
+    let mut h = harness();
+    check_visually(&mut h, "small-cert");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Invalid));
+    tap(&mut h, "他の方法で資格を確認");
+    let flow = claim(screen(&h)).expect("claim path");
+    assert_eq!(flow.plan.step, ClaimStep::OldNumbers);
+    h.get_by_label("② 以前の資格情報で請求(旧資格請求)");
+    tap(&mut h, "この番号で請求する");
+    h.get_by_label("レセプトに記載する内容");
+    let flow = claim(screen(&h)).expect("claim path");
+    match &flow.stage {
+        onshi_desk::app::claim_flow::ClaimStage::Finished(done) => {
+            let r = done.receipt.as_ref().expect("receipt");
+            assert_eq!(r.step, ClaimStep::OldNumbers);
+            assert!(!r.insurer_number.starts_with("7777"), "{r:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    tap(&mut h, "受付完了");
+    assert!(matches!(screen(&h), Screen::Idle));
+}
+
+#[test]
+fn no_record_then_a_self_declaration_printed_with_an_unknown_receipt() {
+    use onshi_desk::app::claim_flow::{ClaimStage, DeclarationForm};
+    use onshi_desk::app::state::Action;
+    use onshi_desk::domain::claim::ClaimStep;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = harness_in(dir.path());
+    check_visually(&mut h, "pin-blocked");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::NoRecord));
+    tap(&mut h, "他の方法で資格を確認");
+    assert_eq!(
+        claim(screen(&h)).map(|f| f.plan.step),
+        Some(ClaimStep::SelfDeclaration)
+    );
+    tap(&mut h, "申立書を記入する");
+    // A phone number with letters is refused, with its field, and nothing is printed.
+    let mut form = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Declaration(form)) => (**form).clone(),
+        other => panic!("{other:?}"),
+    };
+    form = DeclarationForm {
+        name: "中村 由美".into(),
+        name_kana: "なかむら ゆみ".into(),
+        address: "京都府京都市上京区下立売通新町西入薮ノ内町".into(),
+        phone: "075-abc".into(),
+        employer: "薮ノ内工務店".into(),
+        insurance_kind: "employee".into(),
+        ..form
+    };
+    act(&mut h, Action::EditDeclaration(form.clone()));
+    tap(&mut h, "確認画面へ");
+    match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Declaration(f)) => {
+            assert!(
+                f.problems.iter().any(|(field, _)| field == "phone"),
+                "{f:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    form.phone = "075-222-3333".into();
+    form.problems.clear();
+    act(&mut h, Action::EditDeclaration(form));
+    tap(&mut h, "確認画面へ");
+    assert!(
+        matches!(
+            claim(screen(&h)).map(|f| &f.stage),
+            Some(ClaimStage::Preview(_))
+        ),
+        "{:?}",
+        claim(screen(&h)).map(|f| &f.stage)
+    );
+    h.get_by_label("印刷内容の確認");
+    tap(&mut h, "印刷する");
+    until(&mut h, "the printout", |s| {
+        matches!(claim(s).map(|f| &f.stage), Some(ClaimStage::Finished(_)))
+    });
+    let Some(ClaimStage::Finished(done)) = claim(screen(&h)).map(|f| &f.stage) else {
+        unreachable!()
+    };
+    // No such printer: the desk is told, and the PDF is kept for a reprint.
+    assert!(done.print_problem.is_some(), "{done:?}");
+    let pdf = done.pdf.clone().expect("pdf kept");
+    assert!(pdf.starts_with(dir.path()), "{}", pdf.display());
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("中村 由美") && text.contains("ナカムラ ユミ"),
+        "{text}"
+    );
+    assert!(!text.contains("7777777"), "{text}");
+    let receipt = done.receipt.clone().expect("unknown receipt");
+    assert_eq!(receipt.insurer_number, "77777777");
+    assert_eq!(receipt.number, "777777777");
+    assert!(receipt.remarks[0].starts_with("不詳"), "{receipt:?}");
+    tap(&mut h, "再印刷");
+    tap(&mut h, "受付完了");
+    assert!(matches!(screen(&h), Screen::Idle));
+}
+
+#[test]
+fn evidence_shown_with_the_card_is_reconfirmed_by_number() {
+    use onshi_desk::app::claim_flow::EvidenceForm;
+    use onshi_desk::app::state::Action;
+    use onshi_desk::domain::claim::{ClaimStep, EvidenceKind};
+    let mut h = harness();
+    check_visually(&mut h, "pin-blocked");
+    tap(&mut h, "他の方法で資格を確認");
+    // The patient shows a 資格確認書 (full-width digits, as typed with an IME).
+    act(
+        &mut h,
+        Action::EditEvidence(EvidenceForm {
+            kind: EvidenceKind::QualificationCertificate,
+            insurer: "０１１３００１２".into(),
+            symbol: "5012345".into(),
+            number: "1024".into(),
+            branch: "00".into(),
+            valid_until: "R10.3.31".into(),
+            birthdate: "昭和55年4月1日".into(),
+            with_card: true,
+            ..EvidenceForm::default()
+        }),
+    );
+    tap(&mut h, "書類を追加して判定");
+    let flow = claim(screen(&h)).expect("claim");
+    assert_eq!(flow.plan.step, ClaimStep::CurrentNumbers, "{:?}", flow.plan);
+    assert!(flow.plan.reconfirm.is_some());
+    tap(&mut h, "オンラインで再確認(個別照会)");
+    until(&mut h, "the re-check", |s| {
+        claim(s).is_some_and(|f| f.plan.reconfirmation.is_some())
+    });
+    let flow = claim(screen(&h)).expect("claim");
+    assert!(
+        flow.plan.reconfirmation.as_ref().is_some_and(|r| r.applied),
+        "{:?}",
+        flow.plan
+    );
+}
