@@ -19,6 +19,10 @@ onshi_install_packages() {
 ONSHI_BUILD_PACKAGES=(pkg-config libpcsclite-dev)
 # Packages for the virtual reader stack: pcscd and the vpcd driver.
 ONSHI_CARD_PACKAGES=(pcscd vsmartcard-vpcd)
+# Run-time libraries of the desk window (eframe on X11 with OpenGL, loaded at run time).
+ONSHI_UI_PACKAGES=(libgl1 libegl1 libgl1-mesa-dri libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0)
+# A virtual X display for the smoke test and for screenshots on a machine without a screen.
+ONSHI_HEADLESS_PACKAGES=(xvfb xauth)
 
 # Writes a reader.conf.d with N vpcd entries, each giving two readers on ports P and P+1:
 #   "Onshi VPCD A 00 00" (port base), "Onshi VPCD A 00 01" (base+1), "Onshi VPCD B 00 00" …

@@ -12,6 +12,8 @@ pub mod backend;
 pub mod claim_flow;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+pub mod scenario;
 mod screens;
 pub mod state;
 pub mod theme;
@@ -46,6 +48,10 @@ pub struct AppOptions {
     pub scale: Option<f32>,
     /// Close after the first frame was drawn (the smoke test), printing the time it took.
     pub exit_after_first_frame: bool,
+    /// Demo mode: walk through this scenario (see `scenario::NAMES`).
+    pub scenario: Option<String>,
+    /// Save a PNG of the window once the desk is ready (and the scenario done), then close.
+    pub screenshot: Option<PathBuf>,
 }
 
 /// Starts the window and runs until it is closed.
@@ -102,12 +108,31 @@ pub struct DeskApp {
     frames: u64,
     /// Messages for the clerk that are not tied to a screen (demo panel errors, …).
     banner: Option<String>,
+    #[cfg(feature = "demo")]
+    scenario: Option<std::collections::VecDeque<scenario::Step>>,
+    /// Frames drawn since the desk was ready and the scenario done.
+    settled_frames: u32,
+    /// Set by the screenshot callback once the PNG is written (or failed).
+    screenshot_done: Arc<std::sync::atomic::AtomicBool>,
+    screenshot_requested: bool,
 }
 
 fn today(options: &AppOptions) -> Date {
     options
         .fixed_today
         .unwrap_or_else(|| crate::domain::expiry::jst_date(time::OffsetDateTime::now_utc()))
+}
+
+/// Writes an RGBA screenshot as PNG.
+fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
+    let [w, h] = image.size;
+    let rgba: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+        .ok_or_else(|| "pixel buffer of the wrong size".to_owned())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    buffer.save(path).map_err(|e| e.to_string())
 }
 
 /// Where printouts are kept: the platform data dir, else the temp dir.
@@ -134,6 +159,8 @@ impl DeskApp {
     }
 
     fn with_phase(phase: Phase, options: AppOptions) -> DeskApp {
+        #[cfg(feature = "demo")]
+        let scenario = options.scenario.as_deref().and_then(scenario::steps);
         DeskApp {
             phase,
             options,
@@ -141,7 +168,86 @@ impl DeskApp {
             started: None,
             frames: 0,
             banner: None,
+            #[cfg(feature = "demo")]
+            scenario,
+            settled_frames: 0,
+            screenshot_done: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            screenshot_requested: false,
         }
+    }
+
+    /// Runs the scenario's steps that can run now; `true` when it is finished.
+    #[cfg(feature = "demo")]
+    fn run_scenario(&mut self) -> bool {
+        let Phase::Running(running) = &mut self.phase else {
+            return false;
+        };
+        let Some(steps) = &mut self.scenario else {
+            return true;
+        };
+        while let Some(step) = steps.front() {
+            match step {
+                scenario::Step::Place(persona) => {
+                    let card = demo::DEMO_CARDS
+                        .iter()
+                        .find(|c| c.persona == Some(*persona));
+                    if let (Some(env), Some(card)) = (&running.demo, card) {
+                        if let Err(e) = env.place(card) {
+                            self.banner = Some(e.to_string());
+                        }
+                    }
+                }
+                scenario::Step::Act(action) => running.desk.act((**action).clone()),
+                scenario::Step::Until(done) => {
+                    if !done(&running.desk.screen) {
+                        return false;
+                    }
+                }
+            }
+            steps.pop_front();
+        }
+        true
+    }
+
+    #[cfg(not(feature = "demo"))]
+    fn run_scenario(&mut self) -> bool {
+        true
+    }
+
+    /// `--screenshot`: once settled, asks for the pixels, writes the PNG, then closes.
+    fn screenshot(&mut self, ctx: &egui::Context, ready: bool) {
+        let Some(path) = self.options.screenshot.clone() else {
+            return;
+        };
+        if self
+            .screenshot_done
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if !ready {
+            self.settled_frames = 0;
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            return;
+        }
+        self.settled_frames += 1;
+        // A few frames for layout to settle (sizes are measured on the first pass).
+        if self.settled_frames < 4 || self.screenshot_requested {
+            ctx.request_repaint();
+            return;
+        }
+        self.screenshot_requested = true;
+        let done = self.screenshot_done.clone();
+        let repaint = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            if let Err(e) = save_png(&path, &image) {
+                eprintln!("onshi-desk: screenshot {}: {e}", path.display());
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            repaint.request_repaint();
+        });
+        ctx.request_repaint();
     }
 
     /// A desk on PC/SC readers and the configured service.
@@ -354,6 +460,17 @@ impl DeskApp {
                     .request_repaint_after(std::time::Duration::from_millis(100));
             }
         }
+        let scenario_done = self.run_scenario();
+        let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
+        if let Phase::Running(running) = &mut self.phase {
+            for request in running.desk.take_requests() {
+                running.backend.submit(request);
+            }
+        }
+        self.screenshot(
+            ui.ctx(),
+            ready && !self.running().is_some_and(|r| r.desk.busy()),
+        );
         self.frames += 1;
         if self.frames == 1 {
             if let Some(started) = self.started {
@@ -363,7 +480,9 @@ impl DeskApp {
                 }
             }
         }
+        // With a screenshot to take, closing waits for it (see `screenshot`).
         if self.options.exit_after_first_frame
+            && self.options.screenshot.is_none()
             && self.frames >= 2
             && matches!(self.phase, Phase::Running(_) | Phase::Failed(_))
         {
@@ -382,7 +501,13 @@ impl eframe::App for DeskApp {
 fn header(ui: &mut Ui, desk: &Desk) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("オンライン資格確認").size(20.0).strong());
-        ui.label(RichText::new(format!("受付日 {}", desk.today)).size(18.0));
+        ui.label(
+            RichText::new(format!(
+                "受付日 {}",
+                crate::domain::dates::format_wareki(desk.today)
+            ))
+            .size(18.0),
+        );
     });
     ui.separator();
 }

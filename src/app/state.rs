@@ -506,14 +506,11 @@ impl Desk {
                     });
                 }
             }
+            // A lost pcscd first reports each of its readers and cards gone (handled above,
+            // for the reader in use); the service itself says nothing about other sources'
+            // readers, such as the demo reader, so it never interrupts their flow.
             ReaderEvent::ServiceLost(why) => {
-                if self.reader_in_use().is_some() {
-                    self.screen = Screen::Problem(Problem {
-                        title: "カードリーダーのサービスが停止しました".into(),
-                        message: "PC/SCサービス(pcscd)が応答しません。復旧すると自動的に使えるようになります。".into(),
-                        detail: why.clone(),
-                    });
-                }
+                tracing::warn!(%why, "reader service lost");
             }
         }
     }
@@ -838,5 +835,87 @@ impl Desk {
             card: None,
             pin: false,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desk() -> Desk {
+        Desk::new(
+            time::macros::date!(2026 - 11 - 21),
+            Box::new(|_: &str| false),
+        )
+    }
+
+    #[test]
+    fn a_card_placed_while_waiting_starts_a_read_on_its_reader() {
+        let mut d = desk();
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "R1".into(),
+        }));
+        assert!(matches!(&d.screen, Screen::Reading { reader, .. } if reader == "R1"));
+        assert!(matches!(
+            d.take_requests().as_slice(),
+            [Request::ReadCard { reader, .. }] if reader == "R1"
+        ));
+    }
+
+    /// Regression: pcscd not running (demo mode without a PC/SC reader) reported its loss while
+    /// the demo reader's card was being read, and the desk gave up on the demo card.
+    #[test]
+    fn another_sources_lost_service_does_not_interrupt_the_card_in_use() {
+        let mut d = desk();
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "Demo".into(),
+        }));
+        d.handle(Event::Reader(ReaderEvent::ServiceLost(
+            "The Smart card resource manager is not running".into(),
+        )));
+        assert!(matches!(d.screen, Screen::Reading { .. }), "{:?}", d.screen);
+        d.handle(Event::Reader(ReaderEvent::CardRemoved {
+            reader: "Demo".into(),
+        }));
+        assert!(matches!(d.screen, Screen::Problem(_)), "{:?}", d.screen);
+    }
+
+    #[test]
+    fn a_late_answer_for_an_abandoned_read_is_ignored() {
+        let mut d = desk();
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "R1".into(),
+        }));
+        let Screen::Reading { job, .. } = d.screen else {
+            panic!("{:?}", d.screen)
+        };
+        d.act(Action::Cancel);
+        d.handle(Event::CardRead {
+            job,
+            result: Err(CardError::CardRemoved),
+        });
+        assert!(matches!(d.screen, Screen::Idle));
+    }
+
+    #[test]
+    fn a_preferred_reader_ignores_cards_elsewhere() {
+        let mut d = desk();
+        d.preferred_reader = Some("Demo".into());
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "Other".into(),
+        }));
+        assert!(matches!(d.screen, Screen::Idle));
+    }
+
+    #[test]
+    fn the_pin_is_four_digits_and_never_shown() {
+        let mut digits = Digits::default();
+        for c in "12a345".chars() {
+            digits.push(c);
+        }
+        assert_eq!(digits.reveal(), "1234");
+        assert_eq!(format!("{digits:?}"), "Digits(4 entered)");
+        digits.backspace();
+        assert!(!digits.is_complete());
     }
 }

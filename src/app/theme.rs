@@ -41,7 +41,9 @@ pub fn install(ctx: &egui::Context, scale: f32) {
         .into();
         style.spacing.button_padding = egui::vec2(18.0, 12.0);
         style.spacing.item_spacing = egui::vec2(12.0, 12.0);
-        style.spacing.interact_size.y = TOUCH;
+        // Checkboxes, choices and text fields: at least 48 px to hit; buttons set their own
+        // (larger) sizes, read-only rows stay compact.
+        style.spacing.interact_size.y = 48.0;
         // A long press on a touch screen must not start selecting text.
         style.interaction.selectable_labels = false;
         style.visuals = egui::Visuals::light();

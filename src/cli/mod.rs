@@ -60,6 +60,13 @@ struct AppArgs {
     /// Close after the first frame and print how long it took (smoke test).
     #[arg(long)]
     exit_after_first_frame: bool,
+    /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, result,
+    /// result-elderly, result-several, claim, declaration).
+    #[arg(long, value_name = "NAME", requires = "demo")]
+    scenario: Option<String>,
+    /// Save a PNG of the window once ready (after the scenario), then close.
+    #[arg(long, value_name = "FILE.png")]
+    screenshot: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,6 +112,20 @@ pub fn main() -> ExitCode {
 }
 
 fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    #[cfg(feature = "demo")]
+    if let Some(name) = &args.scenario {
+        if crate::app::scenario::steps(name).is_none() {
+            return Err(Failure::new(
+                "usage",
+                "そのシナリオはありません。",
+                format!(
+                    "unknown scenario {name:?}; known: {}",
+                    crate::app::scenario::NAMES.join(", ")
+                ),
+                2,
+            ));
+        }
+    }
     crate::app::run(crate::app::AppOptions {
         demo: args.demo,
         kiosk: args.kiosk,
@@ -113,6 +134,8 @@ fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Fail
         fixed_today: args.test_date,
         scale: args.scale,
         exit_after_first_frame: args.exit_after_first_frame,
+        scenario: args.scenario,
+        screenshot: args.screenshot,
     })
     .map_err(|e| {
         Failure::new(

@@ -251,10 +251,11 @@ fn field(
     problems: &[(&'static str, String)],
 ) {
     ui.label(RichText::new(label).size(20.0));
-    ui.add(
+    ui.add_sized(
+        [320.0, 48.0],
         TextEdit::singleline(value)
             .id_salt(("claim", key))
-            .desired_width(320.0),
+            .font(egui::TextStyle::Body),
     );
     match problems.iter().find(|(f, _)| *f == key) {
         Some((_, m)) => ui.label(RichText::new(m).color(theme::BAD)),
@@ -285,10 +286,11 @@ fn declaration_form(ui: &mut Ui, form: &DeclarationForm, actions: &mut Vec<Actio
         .show(ui, |ui| {
             let text = |ui: &mut Ui, label: &str, key: &str, value: &mut String| {
                 ui.label(RichText::new(label).size(20.0));
-                ui.add(
+                ui.add_sized(
+                    [420.0, 48.0],
                     TextEdit::singleline(value)
                         .id_salt(("declaration", key))
-                        .desired_width(420.0),
+                        .font(egui::TextStyle::Body),
                 );
                 ui.label(RichText::new(problem(key)).color(theme::BAD));
                 ui.end_row();
@@ -370,7 +372,9 @@ fn preview(ui: &mut Ui, d: &SelfDeclaration) {
             });
             ui.label(format!(
                 "{}(医療機関コード {})   {}",
-                d.facility.name, d.facility.code, d.date
+                d.facility.name,
+                d.facility.code,
+                crate::domain::dates::format_wareki(d.date)
             ));
             let blank = "(手書き)".to_owned();
             let v = |s: &Option<String>| s.clone().unwrap_or_else(|| blank.clone());

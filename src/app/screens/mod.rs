@@ -50,6 +50,15 @@ pub(crate) fn small_button(ui: &mut Ui, text: &str) -> bool {
 /// The 4-digit keypad: digits, 訂正 (backspace), クリア.
 pub(crate) fn keypad(ui: &mut Ui, actions: &mut Vec<Action>) {
     let key = egui::vec2(110.0, 84.0);
+    let width = 3.0 * key.x + 2.0 * 14.0;
+    ui.horizontal(|ui| {
+        ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+        ui.vertical(|ui| keys(ui, key, actions));
+    });
+    keyboard(ui, actions);
+}
+
+fn keys(ui: &mut Ui, key: egui::Vec2, actions: &mut Vec<Action>) {
     egui::Grid::new("keypad")
         .spacing(egui::vec2(14.0, 14.0))
         .show(ui, |ui| {
@@ -84,7 +93,10 @@ pub(crate) fn keypad(ui: &mut Ui, actions: &mut Vec<Action>) {
             }
             ui.end_row();
         });
-    // Staff on a normal PC: the number row and the keypad of the keyboard work too.
+}
+
+/// Staff on a normal PC: the number row and the keypad of the keyboard work too.
+fn keyboard(ui: &mut Ui, actions: &mut Vec<Action>) {
     ui.input(|i| {
         for e in &i.events {
             if let egui::Event::Text(t) = e {

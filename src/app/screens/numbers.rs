@@ -51,10 +51,10 @@ pub fn show(ui: &mut Ui, form: &NumbersForm, actions: &mut Vec<Action>) {
 
 fn field(ui: &mut Ui, label: &str, key: &str, value: &mut String, form: &NumbersForm) {
     ui.label(RichText::new(label).size(22.0));
-    ui.add(
+    ui.add_sized(
+        [360.0, 56.0],
         TextEdit::singleline(value)
             .id_salt(key)
-            .desired_width(360.0)
             .font(egui::TextStyle::Heading),
     );
     match form.problems.iter().find(|(f, _)| *f == key) {

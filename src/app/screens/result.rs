@@ -139,6 +139,8 @@ fn qualification(ui: &mut Ui, title: &str, q: &Qualification) {
         .inner_margin(egui::Margin::same(14))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
+            // Read-only rows: no need for touch-sized row height.
+            ui.spacing_mut().interact_size.y = 30.0;
             ui.label(RichText::new(title).size(24.0).strong());
             egui::Grid::new(("qualification", title))
                 .num_columns(2)
@@ -202,7 +204,7 @@ fn qualification(ui: &mut Ui, title: &str, q: &Qualification) {
                         row("限度額適用区分", Some(l.classification.clone()));
                     }
                     if let Some(r) = q.partial_contribution_ratio {
-                        row("負担割合(後期高齢者)", Some(r.label()));
+                        row("負担割合(資格情報の記載)", Some(r.label()));
                     }
                 });
         });

@@ -1,0 +1,115 @@
+//! Scripted walks through the desk for screenshots and the smoke test (`--scenario NAME`).
+//!
+//! A scenario is what a clerk would do, as steps on the real desk state: place a demo card,
+//! wait for a screen, tap. Run with `--test-date` so the pictures do not change with the day.
+
+use std::collections::VecDeque;
+
+use super::claim_flow::DeclarationForm;
+use super::state::{Action, IdentityMode, Screen};
+
+/// One step of a scenario.
+pub enum Step {
+    /// Put this demo persona's card on the demo reader.
+    Place(&'static str),
+    /// Do this, as if tapped.
+    Act(Box<Action>),
+    /// Wait until the screen is like this.
+    Until(fn(&Screen) -> bool),
+}
+
+fn act(action: Action) -> Step {
+    Step::Act(Box::new(action))
+}
+
+fn identity(s: &Screen) -> bool {
+    matches!(s, Screen::Identity(_))
+}
+
+fn result(s: &Screen) -> bool {
+    matches!(s, Screen::Result(_))
+}
+
+fn visual_check(persona: &'static str) -> Vec<Step> {
+    let mut steps = vec![
+        Step::Place(persona),
+        Step::Until(identity),
+        act(Action::StartVisualCheck),
+    ];
+    steps.extend("0000".chars().map(|d| act(Action::KeypadDigit(d))));
+    steps.extend([
+        act(Action::SubmitPasscode),
+        act(Action::ConfirmVisual),
+        Step::Until(result),
+    ]);
+    steps
+}
+
+/// The scenarios by name; `None` for an unknown name.
+pub fn steps(name: &str) -> Option<VecDeque<Step>> {
+    let steps = match name {
+        "idle" => Vec::new(),
+        "pin" => vec![
+            Step::Place("valid"),
+            Step::Until(identity),
+            act(Action::KeypadDigit('1')),
+            act(Action::KeypadDigit('2')),
+        ],
+        "last-try" => vec![
+            Step::Place("pin-one-left"),
+            Step::Until(
+                |s| matches!(s, Screen::Identity(i) if i.mode == IdentityMode::LastTryWarning),
+            ),
+        ],
+        "passcode" => vec![
+            Step::Place("pin-blocked"),
+            Step::Until(identity),
+            act(Action::StartVisualCheck),
+            act(Action::KeypadDigit('0')),
+        ],
+        "result" => visual_check("valid"),
+        "result-elderly" => visual_check("expiring-soon"),
+        "result-several" => visual_check("face-auth"),
+        "claim" => {
+            let mut s = visual_check("small-cert");
+            s.push(act(Action::OpenClaim));
+            s
+        }
+        "declaration" => {
+            let mut s = visual_check("pin-blocked");
+            s.extend([
+                act(Action::OpenClaim),
+                act(Action::StartDeclaration),
+                act(Action::EditDeclaration(DeclarationForm {
+                    name: "中村 由美".into(),
+                    name_kana: "ナカムラ ユミ".into(),
+                    birthdate: "昭和43年4月20日".into(),
+                    sex: "female".into(),
+                    address: "京都府京都市上京区下立売通新町西入薮ノ内町".into(),
+                    phone: "075-222-3333".into(),
+                    insurance_kind: "employee".into(),
+                    employer: "薮ノ内工務店".into(),
+                    relationship: "insured".into(),
+                    ..DeclarationForm::default()
+                })),
+                act(Action::PreviewDeclaration),
+            ]);
+            s
+        }
+        _ => return None,
+    };
+    Some(steps.into())
+}
+
+/// The names, for `--help` and errors.
+pub const NAMES: &[&str] = &[
+    "idle",
+    "pin",
+    "last-try",
+    "passcode",
+    "result",
+    "result-elderly",
+    "result-several",
+    "claim",
+    "declaration",
+];
