@@ -98,6 +98,8 @@ pub struct DeskConfig {
     pub passcode: Option<PasscodeHash>,
     /// CUPS queue for printouts; `None` = the system's default printer.
     pub printer: Option<String>,
+    /// Text size factor of the desk screen (1.0 = body text 22 pt).
+    pub scale: Option<f32>,
 }
 
 /// A salted SHA-256 of the 4-digit facility passcode: `sha256:<salt hex>:<digest hex>`.
@@ -241,6 +243,7 @@ struct DeskFile {
     facility_name: Option<String>,
     passcode: Option<String>,
     printer: Option<String>,
+    scale: Option<f32>,
 }
 
 #[derive(Deserialize)]
@@ -339,6 +342,15 @@ impl Config {
                     .map(PasscodeHash::parse)
                     .transpose()?,
                 printer: file.desk.printer,
+                scale: match file.desk.scale {
+                    Some(s) if !(0.8..=2.0).contains(&s) => {
+                        return Err(ConfigError::Invalid {
+                            field: "desk.scale",
+                            detail: format!("{s} is not between 0.8 and 2.0"),
+                        })
+                    }
+                    other => other,
+                },
             },
             path: path.to_owned(),
         })

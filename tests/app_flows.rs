@@ -458,3 +458,47 @@ fn evidence_shown_with_the_card_is_reconfirmed_by_number() {
         flow.plan
     );
 }
+
+#[test]
+fn settings_open_with_the_passcode_and_save_only_what_the_app_would_start_on() {
+    use onshi_desk::app::state::Action;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = harness_in(dir.path());
+    tap(&mut h, "設定(職員用)");
+    type_digits(&mut h, "1111");
+    tap(&mut h, "設定を開く");
+    h.get_by_label("パスコードが違います。");
+    type_digits(&mut h, "0000");
+    tap(&mut h, "設定を開く");
+    let settings = |h: &Harness<'_, DeskApp>| match screen(h) {
+        Screen::Settings(s) => (**s).clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(settings(&h).unlocked);
+    // Plain http is refused: nothing is written.
+    let mut form = settings(&h).form;
+    let url = form.url.clone();
+    form.url = "http://127.0.0.1:9/".into();
+    form.printer = "reception-a4".into();
+    act(&mut h, Action::EditSettings(Box::new(form.clone())));
+    tap(&mut h, "保存");
+    let outcome = settings(&h).form.outcome;
+    assert!(
+        matches!(&outcome, Some(Err(e)) if e.contains("endpoint.url")),
+        "{outcome:?}"
+    );
+    assert!(!form.path.exists());
+    // Corrected, it is saved, and the file is one the app starts on.
+    form.url = url;
+    act(&mut h, Action::EditSettings(Box::new(form.clone())));
+    tap(&mut h, "保存");
+    until(
+        &mut h,
+        "the save",
+        |s| matches!(s, Screen::Settings(s) if s.saving.is_none() && s.form.outcome.is_some()),
+    );
+    assert!(matches!(settings(&h).form.outcome, Some(Ok(_))));
+    let saved = onshi_desk::config::Config::load(Some(&form.path)).expect("saved config loads");
+    assert_eq!(saved.desk.printer.as_deref(), Some("reception-a4"));
+    assert!(saved.desk.passcode.is_some_and(|p| p.matches("0000")));
+}

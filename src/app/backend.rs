@@ -263,6 +263,16 @@ fn run(s: &Services, request: Request) -> Event {
                 }
             }
         }
+        Request::SaveSettings { job, path, text } => Event::SettingsSaved {
+            job,
+            result: write_atomically(&path, &text).map_err(|e| {
+                tracing::error!(path = %path.display(), error = %e, "settings not saved");
+                format!(
+                    "設定ファイルを保存できませんでした({}): {e}",
+                    path.display()
+                )
+            }),
+        },
         Request::Reprint { job, pdf } => Event::Printed {
             job,
             print_problem: print(s, &pdf),
@@ -277,6 +287,16 @@ fn run(s: &Services, request: Request) -> Event {
             Event::NumbersConfirmed { job, verdict }
         }
     }
+}
+
+/// Writes beside the target and renames, so a crash never leaves half a configuration.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("toml.saving");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Prints a kept PDF; the desk message when it did not print.

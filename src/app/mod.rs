@@ -15,6 +15,7 @@ pub mod demo;
 #[cfg(feature = "demo")]
 pub mod scenario;
 mod screens;
+pub mod settings;
 pub mod state;
 pub mod theme;
 
@@ -299,6 +300,11 @@ impl DeskApp {
         );
         desk.preferred_reader = preferred;
         desk.facility = facility;
+        desk.config_path = options
+            .config
+            .clone()
+            .unwrap_or_else(crate::config::default_path);
+        desk.config = config.ok();
         Running {
             desk,
             backend,
@@ -360,6 +366,12 @@ impl DeskApp {
             name: demo::DEMO_FACILITY_NAME.to_owned(),
             code: env.config.facility_code.as_str().to_owned(),
         };
+        let mut config = env.config.clone();
+        config.desk.facility_name = Some(demo::DEMO_FACILITY_NAME.to_owned());
+        config.desk.passcode =
+            crate::config::PasscodeHash::new(demo::DEMO_PASSCODE, b"onshi-demo").ok();
+        desk.config_path = config.path.clone();
+        desk.config = Some(config);
         Running {
             desk,
             backend,
@@ -393,7 +405,10 @@ impl DeskApp {
         if !self.styled {
             // Fonts take effect from the next pass: draw nothing until then, so no frame is
             // ever drawn without the Japanese glyphs.
-            theme::install(ui.ctx(), self.options.scale.unwrap_or(1.0));
+            let configured = self
+                .running()
+                .and_then(|r| r.desk.config.as_ref()?.desk.scale);
+            theme::install(ui.ctx(), self.options.scale.or(configured).unwrap_or(1.0));
             if self.options.fixed_today.is_some() {
                 ui.ctx().all_styles_mut(|s| s.animation_time = 0.0);
             }

@@ -13,6 +13,7 @@
 use time::Date;
 
 use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm, Finished};
+use super::settings::SettingsForm;
 use crate::card::{CardError, PinStatus, ReaderEvent, ReaderInfo};
 use crate::check::CardRead;
 use crate::domain::claim::declaration::Facility;
@@ -150,6 +151,19 @@ pub enum Screen {
     Claim(Box<ClaimFlow>),
     /// Something went wrong with the card or the reader; back to idle from here.
     Problem(Problem),
+    /// Staff settings, behind the facility passcode.
+    Settings(Box<SettingsScreen>),
+}
+
+/// The settings screen: locked until the facility passcode is typed.
+#[derive(Clone, Debug)]
+pub struct SettingsScreen {
+    pub unlocked: bool,
+    pub passcode: Digits,
+    pub refused: bool,
+    pub form: SettingsForm,
+    /// A save under way.
+    pub saving: Option<JobId>,
 }
 
 /// What the clerk or patient did on screen.
@@ -195,6 +209,10 @@ pub enum Action {
     Reprint,
     /// Steps ①/②: the claim numbers are settled; show the receipt header.
     FinishClaim,
+    /// Staff: open the settings (asks for the facility passcode first).
+    OpenSettings,
+    EditSettings(Box<SettingsForm>),
+    SaveSettings,
 }
 
 /// What the workers reported.
@@ -219,6 +237,11 @@ pub enum Event {
     NumbersConfirmed {
         job: JobId,
         verdict: Verdict,
+    },
+    /// The configuration file was written, or why not.
+    SettingsSaved {
+        job: JobId,
+        result: Result<(), String>,
     },
     /// The self-declaration was written (and perhaps printed).
     Printed {
@@ -256,6 +279,12 @@ pub enum Request {
         job: JobId,
         pdf: std::path::PathBuf,
     },
+    /// Write the configuration file (already validated).
+    SaveSettings {
+        job: JobId,
+        path: std::path::PathBuf,
+        text: String,
+    },
 }
 
 /// Checks the facility passcode typed for visual-check mode (stored hashed, see config).
@@ -280,6 +309,9 @@ pub struct Desk {
     pub preferred_reader: Option<String>,
     /// The facility printed on the self-declaration.
     pub facility: Facility,
+    /// The configuration in use (prefills the settings), and where settings are saved.
+    pub config: Option<crate::config::Config>,
+    pub config_path: std::path::PathBuf,
     passcode: Box<dyn PasscodeCheck>,
     outbox: Vec<Request>,
     next_job: JobId,
@@ -296,6 +328,8 @@ impl Desk {
                 name: String::new(),
                 code: String::new(),
             },
+            config: None,
+            config_path: crate::config::default_path(),
             passcode,
             outbox: Vec::new(),
             next_job: 1,
@@ -386,6 +420,16 @@ impl Desk {
                 pdf,
                 print_problem,
             } => self.printed(job, pdf, print_problem),
+            Event::SettingsSaved { job, result } => {
+                if let Screen::Settings(s) = &mut self.screen {
+                    if s.saving == Some(job) {
+                        s.saving = None;
+                        s.form.outcome = Some(result.map(|()| {
+                            "保存しました。アプリを再起動すると反映されます。".to_owned()
+                        }));
+                    }
+                }
+            }
             Event::NumbersConfirmed { job, verdict } => {
                 if let Screen::Claim(flow) = &mut self.screen {
                     if flow.reconfirming == Some(job) {
@@ -632,6 +676,29 @@ impl Desk {
                     )));
                 }
             }
+            Action::OpenSettings => {
+                if !self.busy() {
+                    let form = match &self.config {
+                        Some(c) => SettingsForm::from_config(c),
+                        None => SettingsForm::empty(self.config_path.clone()),
+                    };
+                    self.screen = Screen::Settings(Box::new(SettingsScreen {
+                        unlocked: false,
+                        passcode: Digits::default(),
+                        refused: false,
+                        form,
+                        saving: None,
+                    }));
+                }
+            }
+            Action::EditSettings(form) => {
+                if let Screen::Settings(s) = &mut self.screen {
+                    if s.unlocked {
+                        s.form = *form;
+                    }
+                }
+            }
+            Action::SaveSettings => self.save_settings(),
             Action::EditEvidence(_)
             | Action::AddEvidence
             | Action::Reconfirm
@@ -642,6 +709,7 @@ impl Desk {
             | Action::PrintDeclaration
             | Action::Reprint
             | Action::FinishClaim => self.claim_action(action),
+            other if matches!(self.screen, Screen::Settings(_)) => self.settings_keypad(other),
             other => self.identity_action(other),
         }
     }
@@ -780,6 +848,60 @@ impl Desk {
         }
         if used_job {
             self.next_job += 1;
+        }
+    }
+
+    fn settings_keypad(&mut self, action: Action) {
+        let Screen::Settings(s) = &mut self.screen else {
+            return;
+        };
+        if s.unlocked {
+            return;
+        }
+        match action {
+            Action::KeypadDigit(d) => s.passcode.push(d),
+            Action::KeypadBackspace => s.passcode.backspace(),
+            Action::KeypadClear => s.passcode.clear(),
+            Action::SubmitPasscode if s.passcode.is_complete() => {
+                // No passcode configured yet (first start): the settings are open, so the
+                // IT person can set one; the visual-check mode stays closed until then.
+                let open = self
+                    .config
+                    .as_ref()
+                    .is_none_or(|c| c.desk.passcode.is_none());
+                if open || self.passcode.matches(s.passcode.reveal()) {
+                    s.unlocked = true;
+                } else {
+                    s.refused = true;
+                }
+                s.passcode.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn save_settings(&mut self) {
+        let job = self.next_job;
+        let Screen::Settings(s) = &mut self.screen else {
+            return;
+        };
+        if !s.unlocked || s.saving.is_some() {
+            return;
+        }
+        let salt: [u8; 16] = rand::random();
+        match s.form.validate(&salt) {
+            Ok((text, _)) => {
+                self.next_job += 1;
+                s.saving = Some(job);
+                s.form.outcome = None;
+                s.form.new_passcode.clear();
+                self.outbox.push(Request::SaveSettings {
+                    job,
+                    path: s.form.path.clone(),
+                    text,
+                });
+            }
+            Err(problem) => s.form.outcome = Some(Err(problem)),
         }
     }
 

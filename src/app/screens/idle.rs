@@ -29,6 +29,10 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
                 actions.push(Action::OpenNumbers);
             }
         });
+        ui.add_space(24.0);
+        if small_button(ui, "設定(職員用)") {
+            actions.push(Action::OpenSettings);
+        }
         // A card that is already on a reader can be checked again with one tap.
         if let Some(r) = desk.readers().into_iter().find(|r| r.card_present) {
             ui.add_space(24.0);

@@ -8,6 +8,7 @@ mod numbers;
 mod problem;
 mod querying;
 mod result;
+mod settings;
 
 use egui::{Button, Color32, RichText, Ui};
 
@@ -25,6 +26,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         Screen::Numbers(form) => numbers::show(ui, form, actions),
         Screen::Claim(flow) => claim::show(ui, flow, actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
+        Screen::Settings(s) => settings::show(ui, s, actions),
     }
 }
 
