@@ -502,3 +502,61 @@ fn settings_open_with_the_passcode_and_save_only_what_the_app_would_start_on() {
     assert_eq!(saved.desk.printer.as_deref(), Some("reception-a4"));
     assert!(saved.desk.passcode.is_some_and(|p| p.matches("0000")));
 }
+
+#[test]
+fn the_card_lifted_while_it_signs_the_challenge_is_said_and_costs_no_pin_try() {
+    let mut h = harness();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    type_digits(&mut h, "1234");
+    h.state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .reader
+        .slide_off_at_next_command();
+    tap(&mut h, "決定");
+    until(&mut h, "the removal notice", |s| {
+        matches!(s, Screen::Problem(_))
+    });
+    h.get_by_label("カードが取り外されました");
+    tap(&mut h, "はじめに戻る");
+    // Placed again, the card still has its three tries: the PIN never reached it.
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    h.get_by_label("入力できる残り回数: 3回");
+}
+
+#[test]
+fn a_card_taken_off_and_placed_again_keeps_its_spent_pin_tries() {
+    let mut h = harness();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    type_digits(&mut h, "9999");
+    tap(&mut h, "決定");
+    until(
+        &mut h,
+        "the keypad again",
+        |s| matches!(screen_notice(s), Some(n) if n.contains("あと2回")),
+    );
+    h.state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .reader
+        .remove();
+    until(&mut h, "the removal notice", |s| {
+        matches!(s, Screen::Problem(_))
+    });
+    tap(&mut h, "はじめに戻る");
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    h.get_by_label("入力できる残り回数: 2回");
+}
+
+fn screen_notice(s: &Screen) -> Option<&str> {
+    match s {
+        Screen::Identity(i) => i.notice.as_deref(),
+        _ => None,
+    }
+}

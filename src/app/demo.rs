@@ -187,8 +187,13 @@ impl DemoEnv {
         })
     }
 
-    /// Puts `card` on the demo reader (taking off whatever was there).
+    /// Puts `card` on the demo reader (taking off whatever was there). A card placed before
+    /// comes back as it was left — PIN tries spent stay spent, as on a real card.
     pub fn place(&self, card: &DemoCard) -> Result<(), DemoError> {
+        if let Some(kept) = self.reader.take_from_pocket(card.label) {
+            self.reader.place(kept, card.label);
+            return Ok(());
+        }
         let virtual_card = match card.persona {
             None => VirtualCard::not_jpki(),
             Some(id) => {
@@ -240,13 +245,17 @@ struct Slot {
     label: Option<&'static str>,
     /// Bumped on every placement or removal, so a watcher sees a quick swap too.
     generation: u64,
+    /// The card slides off the antenna at its next command (see [`DemoReader::slide_off_at_next_command`]).
+    slide_off: bool,
 }
 
-/// The demo reader: one slot, a card placed or taken by the panel.
+/// The demo reader: one slot, a card placed or taken by the panel, and the cards taken off
+/// so far (the patients' pockets), which keep their state.
 #[derive(Default)]
 pub struct DemoReader {
     slot: Mutex<Slot>,
     changed: Condvar,
+    pocket: Mutex<Vec<(&'static str, VirtualCard)>>,
 }
 
 impl DemoReader {
@@ -258,6 +267,7 @@ impl DemoReader {
     pub fn place(&self, mut card: VirtualCard, label: &'static str) {
         card.power_on();
         let mut slot = self.lock();
+        Self::take_off(&mut slot, &self.pocket);
         slot.card = Some(card);
         slot.label = Some(label);
         slot.generation += 1;
@@ -266,11 +276,35 @@ impl DemoReader {
 
     pub fn remove(&self) {
         let mut slot = self.lock();
-        if slot.card.take().is_some() {
-            slot.label = None;
+        if Self::take_off(&mut slot, &self.pocket) {
             slot.generation += 1;
             self.changed.notify_all();
         }
+    }
+
+    /// Moves the card in the slot to the pocket; `true` if there was one.
+    fn take_off(slot: &mut Slot, pocket: &Mutex<Vec<(&'static str, VirtualCard)>>) -> bool {
+        let (Some(mut card), Some(label)) = (slot.card.take(), slot.label.take()) else {
+            return false;
+        };
+        card.power_off();
+        let mut pocket = pocket.lock().unwrap_or_else(|p| p.into_inner());
+        pocket.retain(|(l, _)| *l != label);
+        pocket.push((label, card));
+        true
+    }
+
+    fn take_from_pocket(&self, label: &str) -> Option<VirtualCard> {
+        let mut pocket = self.pocket.lock().unwrap_or_else(|p| p.into_inner());
+        let i = pocket.iter().position(|(l, _)| *l == label)?;
+        Some(pocket.swap_remove(i).1)
+    }
+
+    /// Makes the card slide off the reader in the middle of its next command, as a
+    /// contactless card does when the patient lifts it too early: the command fails with a
+    /// removal and the reader reports the card gone.
+    pub fn slide_off_at_next_command(&self) {
+        self.lock().slide_off = true;
     }
 
     /// The label of the card on the reader.
@@ -306,6 +340,13 @@ impl Transmit for DemoTransport<'_> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, CardError> {
         let mut slot = self.reader.lock();
         if slot.generation != self.generation {
+            return Err(CardError::CardRemoved);
+        }
+        if std::mem::take(&mut slot.slide_off)
+            && DemoReader::take_off(&mut slot, &self.reader.pocket)
+        {
+            slot.generation += 1;
+            self.reader.changed.notify_all();
             return Err(CardError::CardRemoved);
         }
         match slot.card.as_mut() {
