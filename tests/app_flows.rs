@@ -560,3 +560,31 @@ fn screen_notice(s: &Screen) -> Option<&str> {
         _ => None,
     }
 }
+
+#[test]
+fn a_portal_pdf_fills_the_evidence_and_a_wrong_file_is_said() {
+    use onshi_desk::app::state::Action;
+    use onshi_desk::domain::claim::{ClaimStep, EvidenceKind};
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/portal");
+    let mut h = harness();
+    check_visually(&mut h, "pin-blocked");
+    tap(&mut h, "他の方法で資格を確認");
+    act(&mut h, Action::ImportPortalPdf(samples.join("README.md")));
+    until(&mut h, "the refusal", |s| {
+        claim(s).is_some_and(|f| f.importing.is_none() && f.notice.is_some())
+    });
+    h.get_by_label(
+        "PDFファイルではありません。マイナポータルからダウンロードした資格情報のPDFを選んでください。",
+    );
+    act(&mut h, Action::ImportPortalPdf(samples.join("table.pdf")));
+    until(&mut h, "the import", |s| {
+        claim(s).is_some_and(|f| f.importing.is_none() && !f.form.insurer.is_empty())
+    });
+    let flow = claim(screen(&h)).expect("claim");
+    assert_eq!(flow.form.kind, EvidenceKind::MynaPortalPdf);
+    assert_eq!(flow.form.insurer, "138057");
+    assert!(flow.notice.is_none());
+    tap(&mut h, "書類を追加して判定");
+    let flow = claim(screen(&h)).expect("claim");
+    assert_eq!(flow.plan.step, ClaimStep::CurrentNumbers, "{:?}", flow.plan);
+}

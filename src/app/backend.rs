@@ -263,6 +263,10 @@ fn run(s: &Services, request: Request) -> Event {
                 }
             }
         }
+        Request::ImportPortalPdf { job, path } => Event::PortalPdfRead {
+            job,
+            result: read_portal_pdf(&path),
+        },
         Request::SaveSettings { job, path, text } => Event::SettingsSaved {
             job,
             result: write_atomically(&path, &text).map_err(|e| {
@@ -287,6 +291,27 @@ fn run(s: &Services, request: Request) -> Event {
             Event::NumbersConfirmed { job, verdict }
         }
     }
+}
+
+/// Reads a portal PDF (at most the importer's limit) and extracts its labelled fields.
+fn read_portal_pdf(
+    path: &std::path::Path,
+) -> Result<Box<crate::import::portal_pdf::PortalFields>, String> {
+    use std::io::Read;
+    let limit = crate::import::portal_pdf::MAX_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "portal PDF not readable");
+            format!("ファイルを読めません: {}", path.display())
+        })?;
+    crate::import::portal_pdf::extract_portal_fields(&bytes)
+        .map(Box::new)
+        .map_err(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "portal PDF");
+            e.desk_message().to_owned()
+        })
 }
 
 /// Writes beside the target and renames, so a crash never leaves half a configuration.

@@ -125,6 +125,10 @@ pub struct ClaimFlow {
     pub reconfirming: Option<u64>,
     /// A reprint under way.
     pub reprinting: Option<u64>,
+    /// A portal PDF being read.
+    pub importing: Option<u64>,
+    /// The path typed for a portal PDF.
+    pub pdf_path: String,
     /// Something the desk must read (a PDF that could not be written, …).
     pub notice: Option<String>,
     /// The declaration as last typed (kept when going back from the preview).
@@ -186,6 +190,8 @@ impl ClaimFlow {
             stage: ClaimStage::Plan,
             reconfirming: None,
             reprinting: None,
+            importing: None,
+            pdf_path: String::new(),
             notice: None,
             declaration_form: None,
             facility,
@@ -270,6 +276,34 @@ impl ClaimFlow {
             ..EvidenceForm::default()
         };
         self.replan();
+    }
+
+    /// The fields of a マイナポータル PDF fill the evidence form (kind: portal PDF), to be
+    /// checked by the clerk and added like typed evidence.
+    pub fn imported(
+        &mut self,
+        result: Result<Box<crate::import::portal_pdf::PortalFields>, String>,
+    ) {
+        self.importing = None;
+        match result {
+            Ok(fields) => {
+                let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                self.form = EvidenceForm {
+                    kind: EvidenceKind::MynaPortalPdf,
+                    insurer: text(&fields.insurer_number),
+                    symbol: text(&fields.symbol),
+                    number: text(&fields.number),
+                    branch: text(&fields.branch),
+                    birthdate: text(&fields.birthdate),
+                    ..EvidenceForm::default()
+                };
+                if self.name.is_none() {
+                    self.name = fields.name.clone();
+                }
+                self.notice = None;
+            }
+            Err(why) => self.notice = Some(why),
+        }
     }
 
     /// The search for a re-check by number, when the rules offer one.

@@ -209,6 +209,9 @@ pub enum Action {
     Reprint,
     /// Steps ①/②: the claim numbers are settled; show the receipt header.
     FinishClaim,
+    /// Read the マイナポータル PDF at this path into the evidence form.
+    ImportPortalPdf(std::path::PathBuf),
+    EditPdfPath(String),
     /// Staff: open the settings (asks for the facility passcode first).
     OpenSettings,
     EditSettings(Box<SettingsForm>),
@@ -237,6 +240,11 @@ pub enum Event {
     NumbersConfirmed {
         job: JobId,
         verdict: Verdict,
+    },
+    /// A マイナポータル PDF was read: its fields, or the desk message why not.
+    PortalPdfRead {
+        job: JobId,
+        result: Result<Box<crate::import::portal_pdf::PortalFields>, String>,
     },
     /// The configuration file was written, or why not.
     SettingsSaved {
@@ -278,6 +286,11 @@ pub enum Request {
     Reprint {
         job: JobId,
         pdf: std::path::PathBuf,
+    },
+    /// Read the labelled fields of a マイナポータル PDF.
+    ImportPortalPdf {
+        job: JobId,
+        path: std::path::PathBuf,
     },
     /// Write the configuration file (already validated).
     SaveSettings {
@@ -420,6 +433,13 @@ impl Desk {
                 pdf,
                 print_problem,
             } => self.printed(job, pdf, print_problem),
+            Event::PortalPdfRead { job, result } => {
+                if let Screen::Claim(flow) = &mut self.screen {
+                    if flow.importing == Some(job) {
+                        flow.imported(result);
+                    }
+                }
+            }
             Event::SettingsSaved { job, result } => {
                 if let Screen::Settings(s) = &mut self.screen {
                     if s.saving == Some(job) {
@@ -525,7 +545,8 @@ impl Desk {
                     .preferred_reader
                     .as_deref()
                     .is_none_or(|p| reader.starts_with(p));
-                if matches!(self.screen, Screen::Idle) && preferred {
+                // On a problem screen the next card is the way forward: no tap needed.
+                if matches!(self.screen, Screen::Idle | Screen::Problem(_)) && preferred {
                     self.read_card(reader.clone());
                 }
             }
@@ -708,7 +729,9 @@ impl Desk {
             | Action::BackToDeclaration
             | Action::PrintDeclaration
             | Action::Reprint
-            | Action::FinishClaim => self.claim_action(action),
+            | Action::FinishClaim
+            | Action::ImportPortalPdf(_)
+            | Action::EditPdfPath(_) => self.claim_action(action),
             other if matches!(self.screen, Screen::Settings(_)) => self.settings_keypad(other),
             other => self.identity_action(other),
         }
@@ -793,6 +816,7 @@ impl Desk {
         let mut used_job = false;
         match action {
             Action::EditEvidence(form) => flow.form = form,
+            Action::EditPdfPath(path) => flow.pdf_path = path,
             Action::AddEvidence => flow.add_evidence(),
             Action::Reconfirm if flow.reconfirming.is_none() => {
                 if let Some(search) = flow.reconfirm_search() {
@@ -835,6 +859,11 @@ impl Desk {
                         });
                     }
                 }
+            }
+            Action::ImportPortalPdf(path) if flow.importing.is_none() => {
+                used_job = true;
+                flow.importing = Some(job);
+                self.outbox.push(Request::ImportPortalPdf { job, path });
             }
             Action::FinishClaim => {
                 let receipt = flow.receipt(None);
@@ -1017,6 +1046,20 @@ mod tests {
             result: Err(CardError::CardRemoved),
         });
         assert!(matches!(d.screen, Screen::Idle));
+    }
+
+    #[test]
+    fn a_card_placed_on_a_problem_screen_is_read_without_a_tap() {
+        let mut d = desk();
+        d.screen = Screen::Problem(Problem {
+            title: "t".into(),
+            message: "m".into(),
+            detail: "d".into(),
+        });
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "R1".into(),
+        }));
+        assert!(matches!(d.screen, Screen::Reading { .. }));
     }
 
     #[test]

@@ -241,6 +241,28 @@ fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
     if small_button(ui, "書類を追加して判定") {
         actions.push(Action::AddEvidence);
     }
+    ui.add_space(8.0);
+    ui.label(RichText::new("マイナポータルのPDFから読み込む").size(20.0));
+    ui.horizontal(|ui| {
+        let mut path = flow.pdf_path.clone();
+        ui.add_sized(
+            [520.0, 44.0],
+            TextEdit::singleline(&mut path)
+                .id_salt("portal-pdf")
+                .hint_text("PDFファイルの場所(例: /media/usb/資格情報.pdf)"),
+        );
+        if path != flow.pdf_path {
+            actions.push(Action::EditPdfPath(path.clone()));
+        }
+        let label = if flow.importing.is_some() {
+            "読み込み中…"
+        } else {
+            "PDFを読み込む"
+        };
+        if small_button(ui, label) && flow.importing.is_none() && !path.trim().is_empty() {
+            actions.push(Action::ImportPortalPdf(path.trim().into()));
+        }
+    });
 }
 
 fn field(
