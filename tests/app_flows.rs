@@ -224,19 +224,7 @@ fn each_card_outcome_shows_its_verdict() {
         ("expired-grace", VerdictKind::CertificateExpiredGrace),
         ("system-error", VerdictKind::ServerError),
     ] {
-        place(&mut h, persona);
-        until(&mut h, "the identity screen", |s| {
-            identity_mode(s).is_some()
-        });
-        let to_visual = match identity_mode(screen(&h)) {
-            Some(IdentityMode::Pin { .. }) => "暗証番号を忘れた・顔認証カード",
-            _ => "職員が目視で確認する",
-        };
-        tap(&mut h, to_visual);
-        type_digits(&mut h, "0000");
-        tap(&mut h, "目視確認へ進む");
-        tap(&mut h, "本人と確認しました");
-        until(&mut h, "the verdict", |s| verdict(s).is_some());
+        check_visually(&mut h, persona);
         assert_eq!(verdict(screen(&h)), Some(expected), "{persona}");
         let done = if matches!(
             expected,
