@@ -576,3 +576,29 @@ fn a_portal_pdf_fills_the_evidence_and_a_wrong_file_is_said() {
     let flow = claim(screen(&h)).expect("claim");
     assert_eq!(flow.plan.step, ClaimStep::CurrentNumbers, "{:?}", flow.plan);
 }
+
+#[test]
+fn a_desk_without_configuration_says_so_and_still_opens() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = DeskApp::start(
+        &egui::Context::default(),
+        AppOptions {
+            config: Some(dir.path().join("missing.toml")),
+            fixed_today: Some(common::AS_OF),
+            ..Default::default()
+        },
+    );
+    // Cards other tests put on the PC/SC test readers are not this desk's patients.
+    if let Some(r) = app.running_mut() {
+        r.desk.preferred_reader = Some("no such reader".into());
+    }
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1400.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.show(ui), app);
+    h.step();
+    h.step();
+    h.get_by_label(
+        "資格確認の接続先が設定されていません。職員の方は「設定(職員用)」から設定してください。",
+    );
+    h.get_by_label("マイナ保険証をカードリーダーに置いてください");
+}

@@ -17,6 +17,15 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         ui.add_space(16.0);
         let (text, colour) = reader_state(desk);
         ui.label(RichText::new(text).size(24.0).color(colour));
+        if desk.config.is_none() {
+            ui.label(
+                RichText::new(
+                    "資格確認の接続先が設定されていません。職員の方は「設定(職員用)」から設定してください。",
+                )
+                .size(22.0)
+                .color(theme::BAD),
+            );
+        }
         ui.add_space(40.0);
         ui.label("マイナ保険証をお持ちでない方・読み取れない方");
         ui.horizontal(|ui| {
