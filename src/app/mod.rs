@@ -466,26 +466,22 @@ impl DeskApp {
             for action in actions {
                 running.desk.act(action);
             }
+        }
+        let scenario_done = self.run_scenario();
+        let mut busy = false;
+        if let Phase::Running(running) = &mut self.phase {
             for request in running.desk.take_requests() {
                 running.backend.submit(request);
             }
-            if running.desk.busy() {
+            busy = running.desk.busy();
+            if busy {
                 // Keeps the spinner turning; workers wake the UI when they are done.
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(100));
             }
         }
-        let scenario_done = self.run_scenario();
         let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
-        if let Phase::Running(running) = &mut self.phase {
-            for request in running.desk.take_requests() {
-                running.backend.submit(request);
-            }
-        }
-        self.screenshot(
-            ui.ctx(),
-            ready && !self.running().is_some_and(|r| r.desk.busy()),
-        );
+        self.screenshot(ui.ctx(), ready && !busy);
         self.frames += 1;
         if self.frames == 1 {
             if let Some(started) = self.started {
