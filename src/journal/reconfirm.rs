@@ -436,3 +436,144 @@ impl<C: Confirm> Reconfirmer<C> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use time::macros::date;
+
+    use super::*;
+    use crate::domain::verdict::{NextStep, Qualification};
+    use crate::journal::{CheckKind, CheckStatus, NewCheck};
+
+    /// Answers every search with the next canned verdict (the last one repeated).
+    struct Fake {
+        answers: Mutex<Vec<Verdict>>,
+        calls: AtomicUsize,
+    }
+
+    impl Fake {
+        fn new(answers: Vec<Verdict>) -> Self {
+            Fake {
+                answers: Mutex::new(answers),
+                calls: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    impl Confirm for Fake {
+        fn confirm(&self, _search: &Search, _on: Date) -> Verdict {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let mut a = self.answers.lock().expect("lock");
+            if a.len() > 1 {
+                a.remove(0)
+            } else {
+                a[0].clone()
+            }
+        }
+    }
+
+    fn valid(name: &str, birth: Date) -> Verdict {
+        let mut v = Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally);
+        v.validity = Some(1);
+        v.qualifications = vec![Qualification {
+            insurer_number: InsurerNumber::parse("01130012").ok(),
+            symbol: Some("5012345".into()),
+            number: Some("1024".into()),
+            branch: Some("00".into()),
+            name: Some(name.into()),
+            birthdate: Some(birth),
+            ..Qualification::default()
+        }];
+        v
+    }
+
+    fn queued(journal: &Journal, name: Option<&str>) -> crate::journal::CheckId {
+        let mut c = NewCheck::empty(CheckKind::Numbers, date!(2026 - 11 - 21));
+        c.verdict = Some(VerdictKind::Timeout);
+        c.numbers = Some(CheckNumbers {
+            insurer_number: "01130012".into(),
+            symbol: Some("5012345".into()),
+            number: "1024".into(),
+            branch: Some("00".into()),
+        });
+        c.birthdate = Some(date!(1980 - 04 - 01));
+        c.name = name.map(str::to_owned);
+        journal.record(c).expect("record")
+    }
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let j = Journal::open(&dir.path().join("j.sqlite3")).expect("open");
+        (dir, j)
+    }
+
+    #[test]
+    fn a_different_name_birth_date_or_answer_is_a_conflict_for_staff() {
+        let (_dir, j) = journal();
+        let same = queued(&j, Some("山田　花子"));
+        let other_name = queued(&j, Some("山田 太郎"));
+        let other_birth = queued(&j, None);
+        let several = queued(&j, None);
+        let fake = Fake::new(vec![
+            valid("山田 花子", date!(1980 - 04 - 01)),
+            valid("山田 花子", date!(1980 - 04 - 01)),
+            valid("山田 花子", date!(1981 - 04 - 01)),
+            Verdict::bare(VerdictKind::Several, NextStep::ChooseWithPatient),
+        ]);
+        let r = Reconfirmer::new(j.clone(), fake)
+            .run_once(OffsetDateTime::now_utc(), false)
+            .expect("round");
+        assert_eq!((r.reconfirmed, r.conflicts), (1, 3), "{r:?}");
+        let reader = j.reader().expect("reader");
+        assert_eq!(
+            reader.get(same).expect("get").status,
+            CheckStatus::Reconfirmed
+        );
+        for id in [other_name, other_birth, several] {
+            let rec = reader.get(id).expect("get");
+            assert_eq!(rec.status, CheckStatus::Conflict, "{id}");
+            assert!(rec.conflict_detail.is_some());
+        }
+    }
+
+    #[test]
+    fn an_outage_backs_off_exponentially_and_a_pin_card_check_waits_for_numbers() {
+        let (_dir, j) = journal();
+        let id = queued(&j, None);
+        let mut pin = NewCheck::empty(CheckKind::Card, date!(2026 - 11 - 21));
+        pin.verdict = Some(VerdictKind::Unreachable);
+        pin.identity = Some(IdentityMethod::Pin);
+        j.record(pin.hold_certificate("01", &[1, 2]))
+            .expect("record");
+        let fake = std::sync::Arc::new(Fake::new(vec![Verdict::bare(
+            VerdictKind::Unreachable,
+            NextStep::RetryOrDocuments,
+        )]));
+        let rc = Reconfirmer::new(j.clone(), fake.clone())
+            .with_backoff(Duration::from_secs(10), Duration::from_secs(60));
+        let t0 = OffsetDateTime::now_utc();
+        let r = rc.run_once(t0, false).expect("round");
+        assert!(r.endpoint_down);
+        assert_eq!(r.attempted, 1);
+        // Not due 5 s later; due 11 s later; the next delay is 20 s, capped at 60 s.
+        let r = rc
+            .run_once(t0 + time::Duration::seconds(5), false)
+            .expect("round");
+        assert_eq!(r.attempted, 0);
+        assert_eq!(
+            r.waiting_for_numbers, 1,
+            "the PIN card check is not replayed"
+        );
+        rc.run_once(t0 + time::Duration::seconds(11), false)
+            .expect("round");
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(rc.backoff(1), Duration::from_secs(20));
+        assert_eq!(rc.backoff(30), Duration::from_secs(60));
+        let rec = j.reader().expect("reader").get(id).expect("get");
+        assert_eq!(rec.attempts, 2);
+        assert_eq!(rec.status, CheckStatus::Queued);
+    }
+}

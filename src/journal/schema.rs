@@ -80,6 +80,7 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX checks_kana ON checks(name_kana);
      CREATE INDEX checks_number ON checks(number);
      CREATE INDEX checks_insurer ON checks(insurer_number);
+     CREATE INDEX checks_symbol ON checks(symbol);
      CREATE INDEX checks_open ON checks(status, next_attempt_at)
          WHERE status IN ('queued', 'conflict');",
 ];
