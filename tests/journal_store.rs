@@ -467,3 +467,14 @@ fn month_end_reports_list_unknown_receipts_and_the_card_use_rate() {
         .expect("unresolved")
         .is_empty());
 }
+
+#[test]
+fn the_handles_the_app_shares_between_threads_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shared::<Journal>();
+    movable::<onshi_desk::journal::Pending>();
+    movable::<onshi_desk::journal::JournalReader>();
+    movable::<onshi_desk::journal::Reconfirmer<onshi_desk::online::OnlineClient>>();
+    shared::<JournalError>();
+}
