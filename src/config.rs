@@ -18,6 +18,10 @@
 //! [card]
 //! reader = "SONY FeliCa"              # optional: name or start of the name
 //! grace_end = "end-of-month"          # or "from-expiry-date"
+//!
+//! [journal]
+//! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
+//! retention_days = 35                 # card certificates of queued checks kept at most this long
 //! ```
 
 use std::fmt;
@@ -85,6 +89,7 @@ pub struct Config {
     pub endpoint: EndpointConfig,
     pub card: CardConfig,
     pub desk: DeskConfig,
+    pub journal: JournalConfig,
     /// The file it came from.
     pub path: PathBuf,
 }
@@ -100,6 +105,33 @@ pub struct DeskConfig {
     pub printer: Option<String>,
     /// Text size factor of the desk screen (1.0 = body text 22 pt).
     pub scale: Option<f32>,
+}
+
+/// The reception journal (受付記録).
+#[derive(Clone, Debug)]
+pub struct JournalConfig {
+    /// The SQLite file; `None` = `<platform data dir>/onshi-desk/journal.sqlite3`.
+    pub path: Option<PathBuf>,
+    /// Days a queued card check's certificate is kept at most (see `journal` retention rule).
+    pub retention_days: u32,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            path: None,
+            retention_days: crate::journal::DEFAULT_RETENTION_DAYS,
+        }
+    }
+}
+
+impl JournalConfig {
+    /// The journal file to use.
+    pub fn path(&self) -> PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(crate::journal::default_path)
+    }
 }
 
 /// A salted SHA-256 of the 4-digit facility passcode: `sha256:<salt hex>:<digest hex>`.
@@ -235,6 +267,15 @@ struct File {
     card: CardFile,
     #[serde(default)]
     desk: DeskFile,
+    #[serde(default)]
+    journal: JournalFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct JournalFile {
+    path: Option<PathBuf>,
+    retention_days: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -352,6 +393,19 @@ impl Config {
                     other => other,
                 },
             },
+            journal: JournalConfig {
+                path: file.journal.path.map(resolve),
+                retention_days: match file.journal.retention_days {
+                    None => crate::journal::DEFAULT_RETENTION_DAYS,
+                    Some(d @ 1..=3650) => d,
+                    Some(_) => {
+                        return Err(ConfigError::Invalid {
+                            field: "journal.retention_days",
+                            detail: "must be 1 to 3650".into(),
+                        })
+                    }
+                },
+            },
             path: path.to_owned(),
         })
     }
@@ -384,6 +438,24 @@ grace_end = "from-expiry-date"
         );
         assert_eq!(c.endpoint.timeout, Duration::from_secs(10));
         assert_eq!(c.card.grace_end, GraceEnd::FromExpiryDate);
+    }
+
+    #[test]
+    fn the_journal_section_resolves_its_path_and_checks_retention() {
+        let c = Config::parse(GOOD, Path::new("/srv/desk/config.toml")).expect("valid");
+        assert_eq!(c.journal.path, None);
+        assert_eq!(
+            c.journal.retention_days,
+            crate::journal::DEFAULT_RETENTION_DAYS
+        );
+        let text = format!("{GOOD}\n[journal]\npath = \"data/j.sqlite3\"\nretention_days = 10\n");
+        let c = Config::parse(&text, Path::new("/srv/desk/config.toml")).expect("valid");
+        assert_eq!(c.journal.path(), PathBuf::from("/srv/desk/data/j.sqlite3"));
+        assert_eq!(c.journal.retention_days, 10);
+        for bad in ["retention_days = 0", "other = 1"] {
+            let text = format!("{GOOD}\n[journal]\n{bad}\n");
+            assert!(Config::parse(&text, Path::new("/c.toml")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`config`]: the configuration file;
 //! - [`print`](mod@print): printouts: the A4 PDF layer, the 被保険者資格申立書 form, the system printer;
 //! - [`import`]: reading what the patient brings, e.g. the マイナポータル qualification PDF;
+//! - [`journal`]: the reception journal (SQLite): every check recorded, the outage queue and
+//!   事後確認, month-end reports;
 //! - [`assets`]: files built into the binary (the Japanese font);
 //! - [`app`]: the reception-desk UI (eframe/egui): state, workers, screens, demo mode;
 //! - [`cli`]: the command line, the automation and diagnostics face of the app.
@@ -20,5 +22,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod journal;
 pub mod online;
 pub mod print;

@@ -9,6 +9,7 @@
 mod card;
 mod check;
 mod claim;
+mod journal;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -79,6 +80,8 @@ enum Command {
     /// The claim path when online confirmation fails: plan and receipt header (請求の経路).
     #[command(subcommand)]
     Claim(claim::ClaimCommand),
+    /// The reception journal: history, export, 事後確認, month-end reports (受付記録).
+    Journal(journal::JournalArgs),
     /// Make the `[desk] passcode = …` line for a facility passcode read from standard input.
     PasscodeHash,
 }
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Some(Command::Card(c)) => card::run(c),
         Some(Command::Check(args)) => check::run(*args, cli.config.as_deref()),
         Some(Command::Claim(c)) => claim::run(c, cli.config.as_deref()),
+        Some(Command::Journal(j)) => journal::run(j, cli.config.as_deref()),
         Some(Command::PasscodeHash) => passcode_hash(),
     };
     match result {

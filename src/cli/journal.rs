@@ -1,0 +1,398 @@
+//! `onshi-desk journal …`: the reception journal from the command line.
+//!
+//! - `list [--date D] [--search TEXT] [--status S] [--limit N] [--json]`: the history, newest
+//!   first (search: a date, digits for a 番号/保険者番号/記号, or the start of a name or kana);
+//! - `show ID [--json]`: one record in full (never a certificate);
+//! - `export --csv [--from D] [--to D] [--out FILE]`: records as CSV (formula-safe);
+//! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
+//! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
+//!   before D (except those still queued or in conflict);
+//! - `unresolved --month YYYY-MM [--csv] [--json]`: the month's checks the claim run cannot
+//!   take as they are;
+//! - `usage [--csv] [--json]`: the monthly card-use rate.
+//!
+//! The journal is `--journal PATH`, else `[journal] path` of the configuration, else the
+//! default `<data dir>/onshi-desk/journal.sqlite3`. Exit codes: 0 success, 1 journal or
+//! service failure (also `reconfirm` while the service is still down), 2 invalid input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use time::{Month, OffsetDateTime};
+
+use super::{parse_date, print_json, Failure};
+use crate::config::{Config, ConfigError};
+use crate::domain::expiry::jst_date;
+use crate::journal::report::{write_records_csv, write_usage_csv};
+use crate::journal::{
+    CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, Filter, Journal, JournalError,
+    NewCheck, Reconfirmer,
+};
+use crate::online::OnlineClient;
+
+#[derive(Args, Debug)]
+pub struct JournalArgs {
+    /// The journal file (default: `[journal] path` of the configuration, else
+    /// <data dir>/onshi-desk/journal.sqlite3).
+    #[arg(long, value_name = "PATH", global = true)]
+    journal: Option<PathBuf>,
+    #[command(subcommand)]
+    command: JournalCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum JournalCommand {
+    /// The checks, newest first (受付履歴).
+    List {
+        /// Checks of this day (JST), YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: Option<time::Date>,
+        /// A date, a 番号/保険者番号/記号 (digits), or the start of a name or kana.
+        #[arg(long)]
+        search: Option<String>,
+        /// done, queued, reconfirmed or conflict.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many (default 100; 0 for all).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One check in full.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The checks as CSV (UTF-8, CRLF).
+    Export {
+        /// CSV (the only format; required so the output format is explicit).
+        #[arg(long, required = true)]
+        csv: bool,
+        #[arg(long, value_parser = parse_date)]
+        from: Option<time::Date>,
+        #[arg(long, value_parser = parse_date)]
+        to: Option<time::Date>,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Re-confirm queued checks once against the configured service (事後確認).
+    Reconfirm {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Purge held certificates past the retention; with --before, records before that day.
+    Purge {
+        /// Delete the records checked before this day (queued and conflicts are kept).
+        #[arg(long, value_parser = parse_date)]
+        before: Option<time::Date>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The month's checks still unknown (7s), queued or in conflict, for the claim run.
+    Unresolved {
+        /// YYYY-MM
+        #[arg(long, value_parser = parse_month)]
+        month: (i32, Month),
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The monthly card-use rate (card checks ÷ all eligibility checks).
+    Usage {
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test support: records COUNT checks, printing each id once it is committed.
+    #[command(hide = true)]
+    Burst {
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+    },
+}
+
+fn parse_month(s: &str) -> Result<(i32, Month), String> {
+    let (y, m) = s
+        .split_once('-')
+        .ok_or_else(|| "expected YYYY-MM".to_owned())?;
+    let year: i32 = y.parse().map_err(|_| "expected YYYY-MM".to_owned())?;
+    let month: u8 = m.parse().map_err(|_| "expected YYYY-MM".to_owned())?;
+    let month = Month::try_from(month).map_err(|_| "month 01-12".to_owned())?;
+    if !(1900..=9999).contains(&year) || y.len() != 4 {
+        return Err("expected YYYY-MM".into());
+    }
+    Ok((year, month))
+}
+
+impl From<JournalError> for Failure {
+    fn from(e: JournalError) -> Self {
+        let exit = match e {
+            JournalError::Invalid(_) | JournalError::NotFound(_) => 2,
+            _ => 1,
+        };
+        Failure::new(e.kind(), e.desk_message(), e.to_string(), exit)
+    }
+}
+
+/// The journal file and the configuration (when there is one).
+fn locate(
+    args_path: Option<PathBuf>,
+    config_path: Option<&Path>,
+) -> Result<(PathBuf, Option<Config>), Failure> {
+    let config = match Config::load(config_path) {
+        Ok(c) => Some(c),
+        // No configuration at the default place: the journal still has a default place.
+        Err(ConfigError::Missing(_)) if config_path.is_none() => None,
+        Err(e) if args_path.is_some() && config_path.is_none() => {
+            tracing::debug!(error = %e, "configuration ignored: --journal given");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let path = args_path
+        .or_else(|| config.as_ref().and_then(|c| c.journal.path.clone()))
+        .unwrap_or_else(crate::journal::default_path);
+    Ok((path, config))
+}
+
+fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| {
+        Failure::new(
+            "io",
+            "出力ファイルに書き込めませんでした。",
+            e.to_string(),
+            1,
+        )
+    };
+    match out {
+        Some(p) => std::fs::write(p, bytes).map_err(fail),
+        None => {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(bytes);
+            let _ = o.flush();
+            Ok(())
+        }
+    }
+}
+
+fn line(r: &CheckRecord) -> String {
+    let numbers = r
+        .numbers
+        .as_ref()
+        .map(|n| {
+            format!(
+                "{} {} {} {}",
+                n.insurer_number,
+                n.symbol.as_deref().unwrap_or("-"),
+                n.number,
+                n.branch.as_deref().unwrap_or("-")
+            )
+        })
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        r.id,
+        r.check_date,
+        r.kind.as_str(),
+        r.status.as_str(),
+        r.verdict.as_deref().unwrap_or("-"),
+        r.name.as_deref().unwrap_or("-"),
+        numbers
+    )
+}
+
+pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure> {
+    let (path, config) = locate(args.journal, config_path)?;
+    let journal = Journal::open(&path)?;
+    let today = jst_date(OffsetDateTime::now_utc());
+    match args.command {
+        JournalCommand::List {
+            date,
+            search,
+            status,
+            limit,
+            json,
+        } => {
+            let status = status
+                .map(|s| {
+                    CheckStatus::parse(&s).ok_or_else(|| {
+                        Failure::new(
+                            "invalid_input",
+                            "状態は done / queued / reconfirmed / conflict のいずれかです。",
+                            format!("unknown status {s:?}"),
+                            2,
+                        )
+                    })
+                })
+                .transpose()?;
+            let filter = Filter {
+                date,
+                status,
+                search,
+                limit: (limit > 0).then_some(limit),
+                ..Filter::default()
+            };
+            let records = journal
+                .reader()?
+                .list(&filter)
+                .map_err(|e| Failure::from(e).json(json))?;
+            if json {
+                print_json(&records)
+            } else {
+                let text: String = records.iter().map(|r| line(r) + "\n").collect();
+                write_out(None, text.as_bytes())
+            }
+        }
+        JournalCommand::Show { id, json } => {
+            let r = journal
+                .reader()?
+                .get(CheckId(id))
+                .map_err(|e| Failure::from(e).json(json))?;
+            if json {
+                print_json(&r)
+            } else {
+                let pretty = serde_json::to_string_pretty(&r).unwrap_or_default();
+                write_out(None, format!("{pretty}\n").as_bytes())
+            }
+        }
+        JournalCommand::Export {
+            csv: _,
+            from,
+            to,
+            out,
+        } => {
+            let records = journal.reader()?.list(&Filter {
+                from,
+                to,
+                limit: None,
+                ..Filter::default()
+            })?;
+            let mut buf = Vec::new();
+            write_records_csv(&mut buf, &records)?;
+            write_out(out.as_deref(), &buf)
+        }
+        JournalCommand::Reconfirm { json } => {
+            let config = match config {
+                Some(c) => c,
+                None => Config::load(config_path)?,
+            };
+            let client = OnlineClient::new(&config)?;
+            let report = Reconfirmer::new(journal.clone(), client)
+                .run_once(OffsetDateTime::now_utc(), true)
+                .map_err(|e| Failure::from(e).json(json))?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "事後確認: 照会 {} 件、確認済み {} 件、要確認(相違) {} 件、番号待ち {} 件",
+                    report.attempted,
+                    report.reconfirmed,
+                    report.conflicts,
+                    report.waiting_for_numbers
+                );
+            }
+            if report.endpoint_down {
+                let f = Failure::new(
+                    "unreachable",
+                    "資格確認システムがまだ応答しません。後でもう一度実行してください。",
+                    "the service is still down; the round stopped",
+                    1,
+                );
+                // With --json the report (endpoint_down: true) was the output.
+                return Err(if json { f.quiet() } else { f });
+            }
+            Ok(())
+        }
+        JournalCommand::Purge { before, json } => {
+            let days = config
+                .as_ref()
+                .map(|c| c.journal.retention_days)
+                .unwrap_or(crate::journal::DEFAULT_RETENTION_DAYS);
+            let cutoff = today - time::Duration::days(i64::from(days));
+            let certificates = journal.purge_certificates(cutoff)?;
+            let records = match before {
+                Some(d) => journal.purge_before(d)?,
+                None => 0,
+            };
+            if json {
+                print_json(&serde_json::json!({
+                    "certificates_cleared": certificates,
+                    "records_deleted": records,
+                }))
+            } else {
+                println!("証明書情報を消去: {certificates} 件、記録を削除: {records} 件");
+                Ok(())
+            }
+        }
+        JournalCommand::Unresolved { month, csv, json } => {
+            let records = journal.reader()?.unresolved(month.0, month.1)?;
+            if json {
+                print_json(&records)
+            } else if csv {
+                let mut buf = Vec::new();
+                write_records_csv(&mut buf, &records)?;
+                write_out(None, &buf)
+            } else {
+                let text: String = records.iter().map(|r| line(r) + "\n").collect();
+                write_out(None, text.as_bytes())
+            }
+        }
+        JournalCommand::Usage { csv, json } => {
+            let rows = journal.reader()?.usage()?;
+            if json {
+                print_json(&rows)
+            } else if csv {
+                let mut buf = Vec::new();
+                write_usage_csv(&mut buf, &rows)?;
+                write_out(None, &buf)
+            } else {
+                let text: String = rows
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{}\tカード {}\t番号 {}\t利用率 {}\n",
+                            u.month,
+                            u.card_checks,
+                            u.number_checks,
+                            u.card_rate
+                                .map(|r| format!("{:.1}%", r * 100.0))
+                                .unwrap_or_else(|| "-".into())
+                        )
+                    })
+                    .collect();
+                write_out(None, text.as_bytes())
+            }
+        }
+        JournalCommand::Burst { count } => burst(&journal, count, today),
+    }
+}
+
+/// Records `count` synthetic checks as fast as the writer commits them, printing each id
+/// after `record` returned: what a crash test may take as "reported done".
+fn burst(journal: &Journal, count: u32, today: time::Date) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    for i in 0..count {
+        let mut check = NewCheck::empty(CheckKind::Numbers, today);
+        check.verdict = Some(crate::domain::VerdictKind::Valid);
+        check.validity = Some(1);
+        check.numbers = Some(CheckNumbers {
+            insurer_number: "01130012".into(),
+            symbol: Some("5012345".into()),
+            number: format!("{}", 1000 + i),
+            branch: Some("00".into()),
+        });
+        check.name = Some(format!("試験 {i}"));
+        let id = journal.record(check)?;
+        // A closed stdout ends the burst; the journal is what counts.
+        if writeln!(out, "{id}").and_then(|_| out.flush()).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}

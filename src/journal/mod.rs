@@ -1,0 +1,398 @@
+//! The reception journal (受付記録): every check made at the desk, durable before the desk is
+//! told it is done; the outage queue and after-the-fact confirmation (事後確認); the month-end
+//! reports.
+//!
+//! # Storage
+//!
+//! One SQLite file (default `<platform data dir>/onshi-desk/journal.sqlite3`, i.e.
+//! `~/.local/share/onshi-desk/journal.sqlite3` on Linux; `[journal] path` in the configuration
+//! changes it). WAL journal mode with `synchronous = FULL`: a commit is on disk (the WAL is
+//! fsynced) when [`Journal::record`] returns, so a power cut or a `kill -9` never loses a
+//! check the desk was told is done. The schema is versioned with `PRAGMA user_version` and
+//! migrated forward on open (see [`schema`]).
+//!
+//! # One writer, many readers
+//!
+//! All writes go through [`Journal`], a cheap, cloneable, thread-safe handle to **one writer
+//! thread** that owns the only write connection and takes jobs from a channel. Why a thread
+//! rather than a mutexed connection: a SQLite file has one writer at a time anyway, so a
+//! single owner never sees `SQLITE_BUSY` from itself; callers on any thread (the app's
+//! workers, the re-confirmer) queue without holding a lock across an fsync; and
+//! [`Journal::submit`] lets a thread that must not block (the UI) hand a check over and poll
+//! for the commit. Readers ([`JournalReader`]) open their own read-only connections: in WAL
+//! mode they never wait for the writer.
+//!
+//! # What is kept, and for how long (retention rule)
+//!
+//! Each record holds the time (UTC) and check date (JST), the kind of check, the identity
+//! confirmation method, the verdict and QualificationValidity, the numbers used (保険者番号,
+//! 記号, 番号, 枝番), name, kana and birth date from the answer, the claim step and receipt
+//! header (JSON), the printout PDF paths and the status. **Never the PIN** (no field can
+//! hold it).
+//!
+//! The card's user-authentication certificate (its serial and DER) is personal data that
+//! identifies the card holder; it is stored **only on a check queued for re-confirmation by
+//! card**, and cleared:
+//! - in the same transaction that re-confirms the record or flags it as a conflict;
+//! - by [`Journal::purge_certificates`] for checks older than `retention_days` (configuration
+//!   `[journal] retention_days`, default 35: past the month-end claim run on the 10th), which
+//!   `onshi-desk journal purge` and the [`Reconfirmer`] round run.
+//!
+//! Whole records are deleted only on request (`onshi-desk journal purge --before DATE`,
+//! [`Journal::purge_before`]); records still queued or in conflict are kept because the claim
+//! still needs them.
+
+mod error;
+mod query;
+pub mod reconfirm;
+pub mod report;
+pub mod schema;
+mod writer;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+pub use self::error::JournalError;
+pub use self::query::{Filter, JournalReader, MAX_SEARCH_CHARS};
+pub use self::reconfirm::{Confirm, ReconfirmReport, Reconfirmer, ReconfirmerHandle};
+pub use self::report::{csv_field, write_records_csv, write_usage_csv, MonthlyUsage};
+pub use self::writer::{Journal, JournalOptions, Pending};
+
+use crate::domain::claim::plan::ClaimStep;
+use crate::domain::claim::receipt::ReceiptHeader;
+use crate::domain::verdict::{Verdict, VerdictKind};
+use crate::domain::IdentityMethod;
+use crate::online::client::Search;
+
+/// Certificates of checks older than this many days are purged when nothing else is configured.
+pub const DEFAULT_RETENTION_DAYS: u32 = 35;
+
+/// The default journal file: `<platform data dir>/onshi-desk/journal.sqlite3`.
+pub fn default_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("onshi-desk")
+        .join("journal.sqlite3")
+}
+
+/// The id of one recorded check (受付記録番号), stable for the life of the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CheckId(pub i64);
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// How the check was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// By My Number card (マイナ保険証).
+    Card,
+    /// By numbers (個別照会).
+    Numbers,
+    /// A claim-path step without an online check of its own (①②③ from documents or a
+    /// self-declaration).
+    ClaimPath,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Card => "card",
+            CheckKind::Numbers => "numbers",
+            CheckKind::ClaimPath => "claim_path",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "card" => CheckKind::Card,
+            "numbers" => CheckKind::Numbers,
+            "claim_path" => CheckKind::ClaimPath,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the record stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Finished at the desk; nothing left to confirm.
+    Done,
+    /// Waiting for after-the-fact confirmation (事後確認): the service was down, or the claim
+    /// is an unknown receipt (不詳レセプト).
+    Queued,
+    /// Confirmed afterwards; the claim uses the confirmed numbers.
+    Reconfirmed,
+    /// The confirmation answered something else than the desk recorded: staff must decide.
+    Conflict,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Done => "done",
+            CheckStatus::Queued => "queued",
+            CheckStatus::Reconfirmed => "reconfirmed",
+            CheckStatus::Conflict => "conflict",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "done" => CheckStatus::Done,
+            "queued" => CheckStatus::Queued,
+            "reconfirmed" => CheckStatus::Reconfirmed,
+            "conflict" => CheckStatus::Conflict,
+            _ => return None,
+        })
+    }
+}
+
+/// The numbers a check used or found (保険者番号, 記号, 番号, 枝番), as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckNumbers {
+    /// 保険者番号 (6 or 8 digits as printed).
+    pub insurer_number: String,
+    /// 記号
+    pub symbol: Option<String>,
+    /// 番号
+    pub number: String,
+    /// 枝番
+    pub branch: Option<String>,
+}
+
+/// The card's user-authentication certificate, kept only while a check is queued (see the
+/// retention rule in the module documentation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HeldCertificate {
+    /// Serial, uppercase hex.
+    pub serial_hex: String,
+    pub der: Vec<u8>,
+}
+
+impl std::fmt::Debug for HeldCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HeldCertificate({}, {} bytes)",
+            self.serial_hex,
+            self.der.len()
+        )
+    }
+}
+
+/// One check to record. Build it with [`NewCheck::from_online`] after an online check, or
+/// [`NewCheck::claim_path`] for a claim-path step without one, then adjust fields.
+#[derive(Clone, Debug)]
+pub struct NewCheck {
+    /// When the check was made (UTC).
+    pub at: OffsetDateTime,
+    /// The check date (JST), the visit date the qualification is confirmed for.
+    pub check_date: Date,
+    pub kind: CheckKind,
+    /// 本人確認の方法 (card checks).
+    pub identity: Option<IdentityMethod>,
+    pub verdict: Option<VerdictKind>,
+    /// QualificationValidity (1–5).
+    pub validity: Option<u8>,
+    pub numbers: Option<CheckNumbers>,
+    pub name: Option<String>,
+    pub name_kana: Option<String>,
+    pub birthdate: Option<Date>,
+    pub claim_step: Option<ClaimStep>,
+    /// The receipt header (JSON of [`ReceiptHeader`]).
+    pub receipt: Option<serde_json::Value>,
+    /// Printouts made for this check (PDF paths).
+    pub printouts: Vec<PathBuf>,
+    /// Only for a card check that must be re-confirmed by card; see the retention rule.
+    pub certificate: Option<HeldCertificate>,
+    /// Forces the status; `None` derives it (see [`NewCheck::derived_status`]).
+    pub status: Option<CheckStatus>,
+}
+
+/// Whether a verdict means the service did not answer (outage): the check is queued.
+pub fn is_outage(kind: VerdictKind) -> bool {
+    matches!(
+        kind,
+        VerdictKind::Unreachable | VerdictKind::Timeout | VerdictKind::ServerError
+    )
+}
+
+/// Whether a receipt's 保険者番号 is the unknown receipt's 7s.
+pub fn is_unknown_insurer(insurer: &str) -> bool {
+    insurer == crate::domain::claim::receipt::UNKNOWN_INSURER
+        || insurer == crate::domain::claim::receipt::UNKNOWN_INSURER_CHECKED
+}
+
+impl NewCheck {
+    /// A check that asked the service (`search`) on `check_date` and got `verdict`.
+    ///
+    /// Numbers, name and birth date come from the answer's primary record, else from the
+    /// search. The certificate is never taken from the search here: pass it with
+    /// [`NewCheck::hold_certificate`] when a queued card check should be re-confirmed by card.
+    pub fn from_online(search: &Search, check_date: Date, verdict: &Verdict) -> Self {
+        let mut check = NewCheck::empty(
+            match search {
+                Search::Card(_) => CheckKind::Card,
+                Search::Numbers(_) => CheckKind::Numbers,
+            },
+            check_date,
+        );
+        check.verdict = Some(verdict.kind);
+        check.validity = verdict.validity;
+        if let Search::Card(c) = search {
+            check.identity = Some(c.method);
+        }
+        if let Search::Numbers(n) = search {
+            check.numbers = Some(CheckNumbers {
+                insurer_number: n.insurer.as_str().to_owned(),
+                symbol: n.symbol.clone(),
+                number: n.number.clone(),
+                branch: n.branch.clone(),
+            });
+            check.birthdate = Some(n.birthdate);
+        }
+        if let Some(q) = verdict.primary() {
+            if let (Some(insurer), Some(number)) = (&q.insurer_number, &q.number) {
+                check.numbers = Some(CheckNumbers {
+                    insurer_number: insurer.as_str().to_owned(),
+                    symbol: q.symbol.clone(),
+                    number: number.clone(),
+                    branch: q.branch.clone(),
+                });
+            }
+            check.name = q.name.clone();
+            check.name_kana = q.name_kana.clone();
+            check.birthdate = q.birthdate.or(check.birthdate);
+        }
+        check
+    }
+
+    /// A claim-path step recorded on its own (no online check), e.g. ③ with its receipt.
+    pub fn claim_path(check_date: Date, step: ClaimStep, receipt: &ReceiptHeader) -> Self {
+        let mut check = NewCheck::empty(CheckKind::ClaimPath, check_date);
+        check.claim_step = Some(step);
+        check.receipt = serde_json::to_value(receipt).ok();
+        if !is_unknown_insurer(&receipt.insurer_number) {
+            check.numbers = Some(CheckNumbers {
+                insurer_number: receipt.insurer_number.clone(),
+                symbol: receipt.symbol.clone(),
+                number: receipt.number.clone(),
+                branch: receipt.branch.clone(),
+            });
+        }
+        check
+    }
+
+    /// A record with only its kind and date, made now.
+    pub fn empty(kind: CheckKind, check_date: Date) -> Self {
+        NewCheck {
+            at: OffsetDateTime::now_utc(),
+            check_date,
+            kind,
+            identity: None,
+            verdict: None,
+            validity: None,
+            numbers: None,
+            name: None,
+            name_kana: None,
+            birthdate: None,
+            claim_step: None,
+            receipt: None,
+            printouts: Vec::new(),
+            certificate: None,
+            status: None,
+        }
+    }
+
+    /// Keeps the card certificate for re-confirmation by card (only stored if queued).
+    pub fn hold_certificate(mut self, serial_hex: &str, der: &[u8]) -> Self {
+        self.certificate = Some(HeldCertificate {
+            serial_hex: serial_hex.to_owned(),
+            der: der.to_vec(),
+        });
+        self
+    }
+
+    /// Sets the claim step and receipt header.
+    pub fn with_claim(mut self, step: ClaimStep, receipt: &ReceiptHeader) -> Self {
+        self.claim_step = Some(step);
+        self.receipt = serde_json::to_value(receipt).ok();
+        self
+    }
+
+    /// The status a record starts with: queued after an outage or with an unknown receipt,
+    /// else done.
+    pub fn derived_status(&self) -> CheckStatus {
+        if let Some(s) = self.status {
+            return s;
+        }
+        let outage = self.verdict.is_some_and(is_outage);
+        let unknown = self
+            .receipt_insurer()
+            .is_some_and(|i| is_unknown_insurer(&i));
+        if outage || unknown {
+            CheckStatus::Queued
+        } else {
+            CheckStatus::Done
+        }
+    }
+
+    pub(crate) fn receipt_insurer(&self) -> Option<String> {
+        self.receipt
+            .as_ref()
+            .and_then(|r| r.get("insurer_number"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+}
+
+/// One recorded check as read back.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckRecord {
+    pub id: CheckId,
+    /// RFC 3339, UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    pub check_date: Date,
+    pub kind: CheckKind,
+    pub identity: Option<String>,
+    /// The verdict at the desk.
+    pub verdict: Option<String>,
+    pub validity: Option<u8>,
+    pub numbers: Option<CheckNumbers>,
+    pub name: Option<String>,
+    pub name_kana: Option<String>,
+    pub birthdate: Option<Date>,
+    pub claim_step: Option<String>,
+    pub receipt: Option<serde_json::Value>,
+    pub printouts: Vec<PathBuf>,
+    pub status: CheckStatus,
+    /// Whether a certificate is still held for re-confirmation (never the certificate itself).
+    pub certificate_held: bool,
+    pub attempts: u32,
+    pub last_attempt_detail: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reconfirmed_at: Option<OffsetDateTime>,
+    pub reconfirmed_verdict: Option<String>,
+    pub reconfirmed_validity: Option<u8>,
+    pub conflict_detail: Option<String>,
+}
+
+impl CheckRecord {
+    /// The receipt's 保険者番号, if a receipt was recorded.
+    pub fn receipt_insurer(&self) -> Option<&str> {
+        self.receipt
+            .as_ref()
+            .and_then(|r| r.get("insurer_number"))
+            .and_then(|v| v.as_str())
+    }
+}

@@ -1,0 +1,311 @@
+//! Reading the journal: the history list and search, one record, the records due for
+//! re-confirmation.
+//!
+//! Search (`Filter::search`), chosen so every form uses an index over a million records:
+//! - a date `YYYY-MM-DD` (or `YYYY/MM/DD`): the checks of that day;
+//! - digits only (full-width accepted): an exact 番号, 保険者番号 or 記号;
+//! - anything else: names (氏名 or カナ as the answer gave them) **starting with** the text.
+//!   Not a substring search: the desk looks patients up by family name, and a prefix keeps the
+//!   search on the index (a `LIKE '%x%'` scans the whole table).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use super::writer::{connect, JournalOptions};
+use super::{CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, JournalError};
+
+/// The longest search text accepted (characters); longer is refused as invalid input.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Which records to list. `Default` lists the latest 100.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    /// Checks of this day (JST).
+    pub date: Option<Date>,
+    /// From this day on (inclusive).
+    pub from: Option<Date>,
+    /// Up to this day (inclusive).
+    pub to: Option<Date>,
+    pub status: Option<CheckStatus>,
+    /// Search text (see the module documentation).
+    pub search: Option<String>,
+    /// At most this many records, newest first; `None` for all.
+    pub limit: Option<usize>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            date: None,
+            from: None,
+            to: None,
+            status: None,
+            search: None,
+            limit: Some(100),
+        }
+    }
+}
+
+/// A read-only connection to the journal. Not shared between threads: open one per thread
+/// (opening is cheap); in WAL mode readers never block the writer or each other.
+pub struct JournalReader {
+    conn: Connection,
+}
+
+pub(crate) const COLUMNS: &str = "id, recorded_at, check_date, kind, identity, verdict, validity,
+    insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step, receipt_json,
+    printouts_json, status, certificate_der IS NOT NULL OR certificate_serial IS NOT NULL,
+    attempts, last_attempt_detail, reconfirmed_at, reconfirmed_verdict, reconfirmed_validity,
+    conflict_detail";
+
+fn parse_date(s: &str) -> Option<Date> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+fn bad(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("not a {what}").into(),
+    )
+}
+
+/// Maps a row selected with [`COLUMNS`].
+pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
+    let date = |i: usize| -> rusqlite::Result<Option<Date>> {
+        match row.get::<_, Option<String>>(i)? {
+            None => Ok(None),
+            Some(s) => parse_date(&s).map(Some).ok_or_else(|| bad(i, "date")),
+        }
+    };
+    let stamp = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
+        match row.get::<_, Option<String>>(i)? {
+            None => Ok(None),
+            Some(s) => OffsetDateTime::parse(&s, &Rfc3339)
+                .map(Some)
+                .map_err(|_| bad(i, "timestamp")),
+        }
+    };
+    let insurer: Option<String> = row.get(7)?;
+    let number: Option<String> = row.get(9)?;
+    let numbers = match (insurer, number) {
+        (Some(insurer_number), Some(number)) => Some(CheckNumbers {
+            insurer_number,
+            symbol: row.get(8)?,
+            number,
+            branch: row.get(10)?,
+        }),
+        _ => None,
+    };
+    let receipt: Option<String> = row.get(15)?;
+    let printouts: String = row.get(16)?;
+    let kind: String = row.get(3)?;
+    let status: String = row.get(17)?;
+    Ok(CheckRecord {
+        id: CheckId(row.get(0)?),
+        recorded_at: stamp(1)?.ok_or_else(|| bad(1, "timestamp"))?,
+        check_date: date(2)?.ok_or_else(|| bad(2, "date"))?,
+        kind: CheckKind::parse(&kind).ok_or_else(|| bad(3, "check kind"))?,
+        identity: row.get(4)?,
+        verdict: row.get(5)?,
+        validity: row.get(6)?,
+        numbers,
+        name: row.get(11)?,
+        name_kana: row.get(12)?,
+        birthdate: date(13)?,
+        claim_step: row.get(14)?,
+        receipt: receipt.and_then(|r| serde_json::from_str(&r).ok()),
+        printouts: serde_json::from_str::<Vec<PathBuf>>(&printouts).unwrap_or_default(),
+        status: CheckStatus::parse(&status).ok_or_else(|| bad(17, "status"))?,
+        certificate_held: row.get(18)?,
+        attempts: row.get(19)?,
+        last_attempt_detail: row.get(20)?,
+        reconfirmed_at: stamp(21)?,
+        reconfirmed_verdict: row.get(22)?,
+        reconfirmed_validity: row.get(23)?,
+        conflict_detail: row.get(24)?,
+    })
+}
+
+/// The upper bound of a prefix range: every string starting with `prefix` sorts below it.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+impl JournalReader {
+    /// Opens a read-only connection to an existing journal.
+    pub fn open(path: &Path) -> Result<JournalReader, JournalError> {
+        let conn = connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            &JournalOptions::default(),
+        )?;
+        Ok(JournalReader { conn })
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// One record.
+    pub fn get(&self, id: CheckId) -> Result<CheckRecord, JournalError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM checks WHERE id = ?1"),
+                [id.0],
+                record,
+            )
+            .optional()?
+            .ok_or(JournalError::NotFound(id.0))
+    }
+
+    /// The records matching `filter`, newest first.
+    pub fn list(&self, filter: &Filter) -> Result<Vec<CheckRecord>, JournalError> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |clause: &str, v: Vec<Value>, clauses: &mut Vec<String>| {
+            // Number each `?` of the clause after the values bound so far.
+            let mut c = String::new();
+            let mut v = v.into_iter();
+            for (i, part) in clause.split('?').enumerate() {
+                if i > 0 {
+                    if let Some(value) = v.next() {
+                        values.push(value);
+                    }
+                    c.push_str(&format!("?{}", values.len()));
+                }
+                c.push_str(part);
+            }
+            clauses.push(c);
+        };
+        if let Some(d) = filter.date {
+            bind(
+                "check_date = ?",
+                vec![Value::Text(d.to_string())],
+                &mut clauses,
+            );
+        }
+        if let Some(d) = filter.from {
+            bind(
+                "check_date >= ?",
+                vec![Value::Text(d.to_string())],
+                &mut clauses,
+            );
+        }
+        if let Some(d) = filter.to {
+            bind(
+                "check_date <= ?",
+                vec![Value::Text(d.to_string())],
+                &mut clauses,
+            );
+        }
+        if let Some(s) = filter.status {
+            bind(
+                "status = ?",
+                vec![Value::Text(s.as_str().into())],
+                &mut clauses,
+            );
+        }
+        if let Some(text) = filter.search.as_deref() {
+            if text.chars().count() > MAX_SEARCH_CHARS {
+                return Err(JournalError::Invalid(format!(
+                    "search text of {} characters (at most {MAX_SEARCH_CHARS})",
+                    text.chars().count()
+                )));
+            }
+            let text = crate::domain::numbers::normalize_width(text.trim());
+            if text.is_empty() {
+                // Nothing to search for: the filter lists everything else it says.
+            } else if let Some(d) = parse_date(&text.replace('/', "-")) {
+                bind(
+                    "check_date = ?",
+                    vec![Value::Text(d.to_string())],
+                    &mut clauses,
+                );
+            } else if text.bytes().all(|b| b.is_ascii_digit()) {
+                bind(
+                    "(number = ? OR insurer_number = ? OR symbol = ?)",
+                    vec![
+                        Value::Text(text.clone()),
+                        Value::Text(text.clone()),
+                        Value::Text(text.clone()),
+                    ],
+                    &mut clauses,
+                );
+            } else {
+                let end = prefix_end(&text);
+                bind(
+                    "((name >= ? AND name < ?) OR (name_kana >= ? AND name_kana < ?))",
+                    vec![
+                        Value::Text(text.clone()),
+                        Value::Text(end.clone()),
+                        Value::Text(text.clone()),
+                        Value::Text(end),
+                    ],
+                    &mut clauses,
+                );
+            }
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM checks");
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), record)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Queued checks whose next attempt is due at `now` (all of them with `ignore_backoff`),
+    /// oldest first.
+    pub fn due(
+        &self,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<Vec<CheckRecord>, JournalError> {
+        let now = super::writer::timestamp(now);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM checks WHERE status = 'queued'
+               AND (?1 OR next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params![ignore_backoff, now], record)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The certificate (DER) held for a queued check, if any.
+    pub(crate) fn certificate(&self, id: CheckId) -> Result<Option<Vec<u8>>, JournalError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT certificate_der FROM checks WHERE id = ?1 AND certificate_der IS NOT NULL",
+                [id.0],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or what is wrong.
+    pub fn integrity_check(&self) -> Result<String, JournalError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
+    /// How many records the journal holds.
+    pub fn count(&self) -> Result<u64, JournalError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM checks", [], |r| r.get(0))?;
+        Ok(n.unsigned_abs())
+    }
+}

@@ -1,0 +1,117 @@
+//! The journal's schema and its migrations, versioned by `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes a file from version `i` to `i + 1`; each runs in its own
+//! transaction together with the new `user_version`, so a crash mid-migration leaves the
+//! previous version intact. A file of a newer version than [`VERSION`] is refused, never
+//! downgraded.
+//!
+//! Version 1: one row per check (`checks`).
+//! Version 2: the outage queue and 事後確認 (certificate held for re-confirmation, attempts
+//! and backoff, the re-confirmed verdict, conflicts), the receipt's 保険者番号 as a column
+//! for the month-end report, and the indexes the history search needs.
+//!
+//! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
+//! timestamps RFC 3339 UTC, so they sort and compare as text):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `id` | [`super::CheckId`] |
+//! | `recorded_at`, `check_date` | when (UTC), for which visit date (JST) |
+//! | `kind` | `card`, `numbers`, `claim_path` |
+//! | `identity` | `pin`, `face`, `visual` (card checks) |
+//! | `verdict`, `validity` | the verdict kind at the desk, QualificationValidity |
+//! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found |
+//! | `name`, `name_kana`, `birthdate` | from the answer (or the search) |
+//! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
+//! | `printouts_json` | PDF paths (JSON array) |
+//! | `status` | `done`, `queued`, `reconfirmed`, `conflict` |
+//! | `certificate_serial`, `certificate_der` | only while queued (retention rule) |
+//! | `attempts`, `next_attempt_at`, `last_attempt_detail` | re-confirmation backoff |
+//! | `reconfirmed_at`, `reconfirmed_verdict`, `reconfirmed_validity`, `conflict_detail` | 事後確認 outcome |
+
+use rusqlite::Connection;
+
+use super::JournalError;
+
+/// The schema version this program writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// `MIGRATIONS[i]`: version `i` → `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 0 → 1
+    "CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        check_date TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        identity TEXT,
+        verdict TEXT,
+        validity INTEGER,
+        insurer_number TEXT,
+        symbol TEXT,
+        number TEXT,
+        branch TEXT,
+        name TEXT,
+        name_kana TEXT,
+        birthdate TEXT,
+        claim_step TEXT,
+        receipt_json TEXT,
+        printouts_json TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL
+    );",
+    // 1 → 2
+    "ALTER TABLE checks ADD COLUMN receipt_insurer TEXT;
+     ALTER TABLE checks ADD COLUMN certificate_serial TEXT;
+     ALTER TABLE checks ADD COLUMN certificate_der BLOB;
+     ALTER TABLE checks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE checks ADD COLUMN next_attempt_at TEXT;
+     ALTER TABLE checks ADD COLUMN last_attempt_detail TEXT;
+     ALTER TABLE checks ADD COLUMN reconfirmed_at TEXT;
+     ALTER TABLE checks ADD COLUMN reconfirmed_verdict TEXT;
+     ALTER TABLE checks ADD COLUMN reconfirmed_validity INTEGER;
+     ALTER TABLE checks ADD COLUMN conflict_detail TEXT;
+     UPDATE checks SET receipt_insurer = json_extract(receipt_json, '$.insurer_number')
+         WHERE receipt_json IS NOT NULL AND json_valid(receipt_json);
+     UPDATE checks SET status = 'queued'
+         WHERE status = 'done' AND (verdict IN ('unreachable', 'timeout', 'server_error')
+             OR receipt_insurer IN ('77777777', '77777779'));
+     CREATE INDEX checks_date ON checks(check_date);
+     CREATE INDEX checks_name ON checks(name);
+     CREATE INDEX checks_kana ON checks(name_kana);
+     CREATE INDEX checks_number ON checks(number);
+     CREATE INDEX checks_insurer ON checks(insurer_number);
+     CREATE INDEX checks_symbol ON checks(symbol);
+     CREATE INDEX checks_open ON checks(status, next_attempt_at)
+         WHERE status IN ('queued', 'conflict');",
+];
+
+/// The schema version of an open connection.
+pub fn version(conn: &Connection) -> Result<i64, JournalError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Migrates `conn` from its version up to `target` (normally [`VERSION`]).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), JournalError> {
+    let found = version(conn)?;
+    if found > VERSION {
+        return Err(JournalError::TooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    for v in found..target.min(VERSION) {
+        let tx = conn.transaction()?;
+        let sql = MIGRATIONS
+            .get(usize::try_from(v).unwrap_or(usize::MAX))
+            .ok_or_else(|| JournalError::Other(format!("no migration from version {v}")))?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", v + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Migrates `conn` to the current version.
+pub fn migrate(conn: &mut Connection) -> Result<(), JournalError> {
+    migrate_to(conn, VERSION)
+}

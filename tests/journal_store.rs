@@ -1,0 +1,480 @@
+//! The journal as a library: recording and reading back, search, a full disk, a read-only or
+//! corrupt file, migrations from every earlier schema version, hostile text in the CSV
+//! export, huge search strings, reports and the certificate retention rule. No network.
+
+use std::path::{Path, PathBuf};
+
+use onshi_desk::domain::claim::plan::ClaimStep;
+use onshi_desk::domain::claim::receipt::{DeclaredContact, ReceiptHeader, UnknownInsurer};
+use onshi_desk::domain::IdentityMethod;
+use onshi_desk::domain::VerdictKind;
+use onshi_desk::journal::report::write_records_csv;
+use onshi_desk::journal::{
+    schema, CheckId, CheckKind, CheckNumbers, CheckStatus, Filter, Journal, JournalError,
+    JournalOptions, NewCheck,
+};
+use time::macros::date;
+use time::Month;
+
+fn numbers(number: &str) -> CheckNumbers {
+    CheckNumbers {
+        insurer_number: "01130012".into(),
+        symbol: Some("5012345".into()),
+        number: number.into(),
+        branch: Some("00".into()),
+    }
+}
+
+fn check(name: &str, number: &str) -> NewCheck {
+    let mut c = NewCheck::empty(CheckKind::Numbers, date!(2026 - 11 - 21));
+    c.verdict = Some(VerdictKind::Valid);
+    c.validity = Some(1);
+    c.numbers = Some(numbers(number));
+    c.name = Some(name.into());
+    c.name_kana = Some("ﾔﾏﾀﾞ ﾊﾅｺ".into());
+    c.birthdate = Some(date!(1980 - 04 - 01));
+    c
+}
+
+fn journal_in(dir: &Path) -> (Journal, PathBuf) {
+    let path = dir.join("sub").join("journal.sqlite3");
+    (Journal::open(&path).expect("open journal"), path)
+}
+
+#[test]
+fn a_recorded_check_reads_back_and_is_found_by_name_number_and_date() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, path) = journal_in(dir.path());
+    let id = journal.record(check("山田 花子", "1024")).expect("record");
+    journal.record(check("佐藤 太郎", "2048")).expect("record");
+    let mut card = NewCheck::empty(CheckKind::Card, date!(2026 - 11 - 20));
+    card.identity = Some(IdentityMethod::Pin);
+    card.verdict = Some(VerdictKind::Valid);
+    journal.record(card).expect("record card");
+
+    let reader = journal.reader().expect("reader");
+    let r = reader.get(id).expect("get");
+    assert_eq!(r.name.as_deref(), Some("山田 花子"));
+    assert_eq!(r.status, CheckStatus::Done);
+    assert_eq!(r.numbers, Some(numbers("1024")));
+    assert_eq!(r.birthdate, Some(date!(1980 - 04 - 01)));
+    assert!(!r.certificate_held);
+
+    let search = |text: &str| {
+        reader
+            .list(&Filter {
+                search: Some(text.into()),
+                ..Filter::default()
+            })
+            .expect("search")
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("山田"), vec![id]);
+    assert_eq!(search("ﾔﾏﾀﾞ").len(), 2);
+    assert_eq!(search("１０２４"), vec![id], "full-width digits");
+    assert_eq!(search("2026-11-20").len(), 1);
+    assert!(search("田").is_empty(), "prefix, not substring");
+    let today = reader
+        .list(&Filter {
+            date: Some(date!(2026 - 11 - 21)),
+            ..Filter::default()
+        })
+        .expect("by date");
+    assert_eq!(today.len(), 2);
+    // A second journal handle on the same file sees the same records.
+    drop(journal);
+    let again = Journal::open(&path).expect("reopen");
+    assert_eq!(again.reader().expect("reader").count().expect("count"), 3);
+}
+
+#[test]
+fn many_threads_record_through_the_one_writer_without_losing_any() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let j = journal.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| {
+                        j.record(check(&format!("並行 {t}-{i}"), "1"))
+                            .expect("record")
+                    })
+                    .collect::<Vec<CheckId>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<CheckId> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("thread"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    // submit + poll, as the UI thread would.
+    let pending = journal.submit(check("非同期", "9"));
+    let id = loop {
+        if let Some(r) = pending.try_result() {
+            break r.expect("committed");
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(
+        journal
+            .reader()
+            .expect("reader")
+            .get(id)
+            .expect("get")
+            .name
+            .as_deref(),
+        Some("非同期")
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_and_nothing_unwritten_is_reported_done() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("full.sqlite3");
+    drop(Journal::open(&path).expect("create"));
+    let journal = Journal::open_with(
+        &path,
+        JournalOptions {
+            max_page_count: Some(12),
+            ..JournalOptions::default()
+        },
+    )
+    .expect("open capped");
+    let mut done = Vec::new();
+    let mut error = None;
+    for i in 0..5000 {
+        let mut c = check(&format!("満杯 {i}"), &format!("{i}"));
+        c.receipt = Some(serde_json::json!({"remarks": ["x".repeat(500)]}));
+        match journal.record(c) {
+            Ok(id) => done.push(id),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let error = error.expect("the cap is reached");
+    assert!(matches!(error, JournalError::Full(_)), "{error:?}");
+    assert!(error.desk_message().contains("記録されていません"));
+    // Still full on the next try, and still told so.
+    assert!(matches!(
+        journal.record(check("次", "1")),
+        Err(JournalError::Full(_))
+    ));
+    drop(journal);
+    let reader = Journal::open(&path)
+        .expect("reopen")
+        .reader()
+        .expect("reader");
+    assert_eq!(reader.integrity_check().expect("check"), "ok");
+    assert_eq!(reader.count().expect("count"), done.len() as u64);
+    for id in done {
+        reader.get(id).expect("every check reported done is there");
+    }
+}
+
+#[test]
+fn a_read_only_journal_refuses_writes_clearly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ro.sqlite3");
+    Journal::open(&path)
+        .expect("create")
+        .record(check("既存", "1"))
+        .expect("record");
+    let journal = Journal::open_with(
+        &path,
+        JournalOptions {
+            query_only: true,
+            ..JournalOptions::default()
+        },
+    )
+    .expect("open read-only");
+    let e = journal.record(check("新規", "2")).expect_err("read-only");
+    assert!(matches!(e, JournalError::ReadOnly(_)), "{e:?}");
+    assert_eq!(e.kind(), "journal_read_only");
+    assert!(e.desk_message().contains("読み取り専用"));
+    assert_eq!(journal.reader().expect("reader").count().expect("count"), 1);
+}
+
+#[test]
+fn a_corrupt_or_unopenable_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let garbage = dir.path().join("garbage.sqlite3");
+    std::fs::write(&garbage, vec![0x5a; 8192]).expect("write");
+    let e = Journal::open(&garbage).err().expect("corrupt");
+    assert!(matches!(e, JournalError::Corrupt(_)), "{e:?}");
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").expect("write");
+    let e = Journal::open(&blocker.join("journal.sqlite3"))
+        .err()
+        .expect("parent is a file");
+    assert!(matches!(e, JournalError::CannotOpen { .. }), "{e:?}");
+}
+
+/// Data a journal of each version could hold: `(version, SQL)`; applied to every file at that
+/// version or later, before migrating to the current one.
+const OLD_DATA: &[(i64, &str)] = &[
+    (
+        1,
+        r#"INSERT INTO checks (recorded_at, check_date, kind, identity, verdict, validity,
+               insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step,
+               receipt_json, printouts_json, status)
+           VALUES ('2026-10-01T01:00:00Z', '2026-10-01', 'card', 'pin', 'valid', 1,
+               '01130012', '5012345', '1024', '00', '山田 花子', 'ﾔﾏﾀﾞ ﾊﾅｺ', '1980-04-01', NULL,
+               NULL, '[]', 'done'),
+                  ('2026-10-02T01:00:00Z', '2026-10-02', 'claim_path', NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'self_declaration',
+               '{"step":"self_declaration","insurer_number":"77777777","symbol":null,"number":"777777777","branch":null,"remarks":["不詳"]}',
+               '["/srv/print/1.pdf"]', 'done')"#,
+    ),
+    (
+        2,
+        r#"INSERT INTO checks (recorded_at, check_date, kind, verdict, insurer_number, number,
+               birthdate, status, attempts, next_attempt_at)
+           VALUES ('2026-10-03T01:00:00Z', '2026-10-03', 'numbers', 'timeout', '01130012',
+               '1024', '1980-04-01', 'queued', 2, '2026-10-03T02:00:00Z')"#,
+    ),
+];
+
+#[test]
+fn every_earlier_schema_version_migrates_with_its_data_kept() {
+    const { assert!(schema::VERSION >= 2, "at least two versions") };
+    for start in 0..schema::VERSION {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(format!("v{start}.sqlite3"));
+        let mut expected = 0;
+        {
+            let mut conn = rusqlite::Connection::open(&path).expect("open");
+            schema::migrate_to(&mut conn, start).expect("build old schema");
+            assert_eq!(schema::version(&conn).expect("version"), start);
+            for (v, sql) in OLD_DATA {
+                if *v <= start {
+                    expected += conn.execute(sql, []).expect("old data");
+                }
+            }
+        }
+        let journal = Journal::open(&path).expect("migrate");
+        let reader = journal.reader().expect("reader");
+        assert_eq!(
+            schema::version(&rusqlite::Connection::open(&path).expect("open")).expect("v"),
+            schema::VERSION
+        );
+        assert_eq!(
+            reader.count().expect("count"),
+            expected as u64,
+            "from v{start}"
+        );
+        if start >= 1 {
+            let all = reader
+                .list(&Filter {
+                    limit: None,
+                    ..Filter::default()
+                })
+                .expect("list");
+            let card = all
+                .iter()
+                .find(|r| r.kind == CheckKind::Card)
+                .expect("card");
+            assert_eq!(card.name.as_deref(), Some("山田 花子"));
+            assert_eq!(card.identity.as_deref(), Some("pin"));
+            let unknown = all
+                .iter()
+                .find(|r| r.kind == CheckKind::ClaimPath)
+                .expect("claim path");
+            assert_eq!(unknown.receipt_insurer(), Some("77777777"));
+            assert_eq!(unknown.printouts, vec![PathBuf::from("/srv/print/1.pdf")]);
+            // Version 2 queues an unknown receipt recorded by version 1.
+            assert_eq!(unknown.status, CheckStatus::Queued);
+            let unresolved = reader.unresolved(2026, Month::October).expect("report");
+            assert!(unresolved.iter().any(|r| r.id == unknown.id));
+        }
+        // And the migrated journal takes new records.
+        journal
+            .record(check("移行後", "1"))
+            .expect("record after migration");
+    }
+}
+
+#[test]
+fn a_journal_from_a_newer_program_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("new.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.pragma_update(None, "user_version", schema::VERSION + 1)
+            .expect("version");
+    }
+    let e = Journal::open(&path).err().expect("too new");
+    assert!(matches!(e, JournalError::TooNew { .. }), "{e:?}");
+}
+
+#[test]
+fn hostile_text_is_quoted_and_defused_in_the_csv_export() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example/\",\"x\")",
+        "+1+1",
+        "-2",
+        "@SUM(A1)",
+        "山田, \"花子\"\n2行目",
+        "\t=tab",
+    ];
+    for name in hostile {
+        journal.record(check(name, "1")).expect("record");
+    }
+    let records = journal
+        .reader()
+        .expect("reader")
+        .list(&Filter {
+            limit: None,
+            ..Filter::default()
+        })
+        .expect("list");
+    let mut out = Vec::new();
+    write_records_csv(&mut out, &records).expect("csv");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\""));
+    assert!(text.contains(",'+1+1,"));
+    assert!(text.contains(",'-2,"));
+    assert!(text.contains(",'@SUM(A1),"));
+    assert!(text.contains("\"山田, \"\"花子\"\"\n2行目\""));
+    assert!(text.contains(",'\t=tab,"));
+    // No field anywhere starts with a formula character unguarded.
+    for field in text.split([',', '\n']) {
+        let f = field.trim_start_matches('"');
+        assert!(!f.starts_with(['=', '+', '@']), "{field:?}");
+    }
+    // One header + one CRLF-terminated line per record (the embedded \n is inside quotes).
+    assert_eq!(text.matches("\r\n").count(), records.len() + 1);
+}
+
+#[test]
+fn huge_and_odd_search_strings_are_refused_or_harmless() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    journal.record(check("山田 花子", "1024")).expect("record");
+    let reader = journal.reader().expect("reader");
+    let huge = "山".repeat(1_000_000);
+    let e = reader
+        .list(&Filter {
+            search: Some(huge),
+            ..Filter::default()
+        })
+        .expect_err("too long");
+    assert!(matches!(e, JournalError::Invalid(_)));
+    for odd in ["%", "_", "'; DROP TABLE checks; --", "\0", "*", "[", "   "] {
+        let found = reader
+            .list(&Filter {
+                search: Some(odd.into()),
+                ..Filter::default()
+            })
+            .expect("odd text is just text");
+        assert!(found.len() <= 1, "{odd:?}");
+    }
+    assert_eq!(reader.count().expect("count"), 1);
+}
+
+#[test]
+fn certificates_are_kept_only_while_queued_and_purged_after_retention() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    // A done card check: the certificate is never stored.
+    let mut done = NewCheck::empty(CheckKind::Card, date!(2026 - 11 - 21));
+    done.verdict = Some(VerdictKind::Valid);
+    done.identity = Some(IdentityMethod::Pin);
+    let done = journal
+        .record(done.hold_certificate("0705D990", &[1, 2, 3]))
+        .expect("record");
+    // A queued one keeps it.
+    let mut queued = NewCheck::empty(CheckKind::Card, date!(2026 - 10 - 01));
+    queued.verdict = Some(VerdictKind::Unreachable);
+    queued.identity = Some(IdentityMethod::Visual);
+    let queued = journal
+        .record(queued.hold_certificate("0705D990", &[1, 2, 3]))
+        .expect("record");
+    let reader = journal.reader().expect("reader");
+    assert!(!reader.get(done).expect("done").certificate_held);
+    let q = reader.get(queued).expect("queued");
+    assert!(q.certificate_held);
+    assert_eq!(q.status, CheckStatus::Queued);
+    // The JSON of a record never shows the certificate.
+    let json = serde_json::to_string(&q).expect("json");
+    assert!(!json.contains("0705D990"));
+    // Within retention nothing is cleared; after it, the certificate goes.
+    assert_eq!(
+        journal
+            .purge_certificates(date!(2026 - 09 - 01))
+            .expect("purge"),
+        0
+    );
+    assert_eq!(
+        journal
+            .purge_certificates(date!(2026 - 10 - 15))
+            .expect("purge"),
+        1
+    );
+    assert!(!reader.get(queued).expect("queued").certificate_held);
+    // Purging records keeps what the claim still needs (queued).
+    assert_eq!(
+        journal.purge_before(date!(2027 - 01 - 01)).expect("purge"),
+        1
+    );
+    assert_eq!(reader.count().expect("count"), 1);
+}
+
+#[test]
+fn month_end_reports_list_unknown_receipts_and_the_card_use_rate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    for (kind, day) in [
+        (CheckKind::Card, date!(2026 - 10 - 05)),
+        (CheckKind::Card, date!(2026 - 10 - 06)),
+        (CheckKind::Card, date!(2026 - 10 - 07)),
+        (CheckKind::Numbers, date!(2026 - 10 - 08)),
+        (CheckKind::Numbers, date!(2026 - 11 - 01)),
+    ] {
+        let mut c = NewCheck::empty(kind, day);
+        c.verdict = Some(VerdictKind::Valid);
+        journal.record(c).expect("record");
+    }
+    let header = ReceiptHeader::unknown(false, UnknownInsurer::Plain, &DeclaredContact::default());
+    let unknown = journal
+        .record(NewCheck::claim_path(
+            date!(2026 - 10 - 31),
+            ClaimStep::SelfDeclaration,
+            &header,
+        ))
+        .expect("record");
+    let reader = journal.reader().expect("reader");
+    let usage = reader.usage().expect("usage");
+    assert_eq!(usage.len(), 2);
+    assert_eq!(usage[0].month, "2026-10");
+    assert_eq!((usage[0].card_checks, usage[0].number_checks), (3, 1));
+    assert_eq!(usage[0].card_rate, Some(0.75));
+    assert_eq!(usage[0].claim_path_only, 1);
+    assert_eq!(usage[1].card_rate, Some(0.0));
+    let open = reader.unresolved(2026, Month::October).expect("unresolved");
+    assert_eq!(open.iter().map(|r| r.id).collect::<Vec<_>>(), vec![unknown]);
+    assert!(reader
+        .unresolved(2026, Month::November)
+        .expect("unresolved")
+        .is_empty());
+}
+
+#[test]
+fn the_handles_the_app_shares_between_threads_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shared::<Journal>();
+    movable::<onshi_desk::journal::Pending>();
+    movable::<onshi_desk::journal::JournalReader>();
+    movable::<onshi_desk::journal::Reconfirmer<onshi_desk::online::OnlineClient>>();
+    shared::<JournalError>();
+}
