@@ -21,14 +21,34 @@ fn card(persona: &str) -> &'static DemoCard {
 }
 
 fn harness() -> Harness<'static, DeskApp> {
-    harness_in(&std::env::temp_dir())
+    harness_in(&test_dir())
 }
 
-/// A desk whose printouts go under `dir`, printing to a queue that does not exist (with or
-/// without CUPS installed, printing fails and the desk must say so and keep the PDF).
+/// A folder of this test's own (journal, printouts), kept under cargo's target tmp dir.
+fn test_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("app-flows")
+        .join(format!("{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("test dir");
+    dir
+}
+
+/// A desk whose printouts and journal go under `dir`, printing to a queue that does not exist
+/// (with or without CUPS installed, printing fails and the desk must say so and keep the PDF).
 fn harness_in(dir: &std::path::Path) -> Harness<'static, DeskApp> {
+    harness_with(dir, |_| {})
+}
+
+fn harness_with(
+    dir: &std::path::Path,
+    adjust: impl FnOnce(&mut DemoEnv),
+) -> Harness<'static, DeskApp> {
     let mut env = DemoEnv::start_with_pki(&common::pki_dir(), dir).expect("demo environment");
     env.printer = Some("onshi-test-no-such-queue".into());
+    adjust(&mut env);
     let mut running = DeskApp::demo_running(&egui::Context::default(), env, common::AS_OF);
     // Cards other tests put on the PC/SC test readers are not this desk's patients.
     running.desk.preferred_reader = Some(DEMO_READER.to_owned());
@@ -112,8 +132,53 @@ fn a_valid_card_with_its_pin() {
     h.get_by_label("資格確認: 有効");
     h.get_by_label("窓口負担 3割");
     h.get_by_label("本人確認: 暗証番号");
+    // Recorded before the desk is told it is done.
+    let id = match screen(&h) {
+        Screen::Result(r) => r.recorded.clone().expect("recorded"),
+        other => panic!("{other:?}"),
+    };
+    h.get_by_label(&format!("記録しました(受付記録 #{id})"));
     tap(&mut h, "受付完了");
     assert!(matches!(screen(&h), Screen::Idle));
+    // Today's history lists it.
+    tap(&mut h, "受付記録");
+    until(
+        &mut h,
+        "the history",
+        |s| matches!(s, Screen::History(h) if h.loading.is_none() && !h.records.is_empty()),
+    );
+    match screen(&h) {
+        Screen::History(hist) => {
+            let r = hist.records.iter().find(|r| r.id == id).expect("the check");
+            assert_eq!(r.name.as_deref(), Some("山田 花子"));
+            assert_eq!(r.identity.as_deref(), Some("pin"));
+            assert_eq!(hist.usage.first().map(|u| u.card_checks), Some(1));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_is_said_on_the_result() {
+    let dir = test_dir();
+    let mut h = harness_with(&dir, |env| {
+        // A journal file whose folder is a file: it cannot be created.
+        std::fs::write(dir.join("not-a-folder"), b"x").expect("file");
+        env.journal = dir.join("not-a-folder").join("journal.sqlite3");
+    });
+    check_visually(&mut h, "valid");
+    match screen(&h) {
+        Screen::Result(r) => assert!(r.recorded.is_err(), "{:?}", r.recorded),
+        other => panic!("{other:?}"),
+    }
+    let text = match screen(&h) {
+        Screen::Result(r) => format!(
+            "この確認は記録できませんでした。画面の内容を控えてください。{}",
+            r.recorded.clone().err().unwrap_or_default()
+        ),
+        _ => unreachable!(),
+    };
+    h.get_by_label(&text);
 }
 
 #[test]
@@ -399,6 +464,11 @@ fn no_record_then_a_self_declaration_printed_with_an_unknown_receipt() {
         "{text}"
     );
     assert!(!text.contains("7777777"), "{text}");
+    let recorded = done
+        .recorded
+        .clone()
+        .expect("record written")
+        .expect("recorded");
     let receipt = done.receipt.clone().expect("unknown receipt");
     assert_eq!(receipt.insurer_number, "77777777");
     assert_eq!(receipt.number, "777777777");
@@ -406,6 +476,30 @@ fn no_record_then_a_self_declaration_printed_with_an_unknown_receipt() {
     tap(&mut h, "再印刷");
     tap(&mut h, "受付完了");
     assert!(matches!(screen(&h), Screen::Idle));
+    // The check and its unknown receipt are one record, queued for 事後確認, with the PDF.
+    tap(&mut h, "受付記録");
+    until(
+        &mut h,
+        "the history",
+        |s| matches!(s, Screen::History(h) if h.loading.is_none() && !h.records.is_empty()),
+    );
+    let Screen::History(hist) = screen(&h) else {
+        unreachable!()
+    };
+    let r = hist
+        .records
+        .iter()
+        .find(|r| r.id == recorded)
+        .expect("the check");
+    assert_eq!(r.status, onshi_desk::journal::CheckStatus::Queued);
+    assert_eq!(r.verdict.as_deref(), Some("no_record"));
+    assert_eq!(r.printouts, vec![pdf.clone()]);
+    act(
+        &mut h,
+        onshi_desk::app::state::Action::SelectRecord(recorded),
+    );
+    tap(&mut h, "請求の経路を続ける");
+    assert!(claim(screen(&h)).is_some_and(|f| f.check == Some(recorded)));
 }
 
 #[test]

@@ -19,7 +19,8 @@ use crate::card::{
 use crate::check::{confirm_by_card, read_card, Identity};
 use crate::domain::expiry::GraceEnd;
 use crate::domain::verdict::{NextStep, Verdict, VerdictKind};
-use crate::online::{OnlineClient, Search};
+use crate::journal::{CheckId, Filter, Journal, NewCheck};
+use crate::online::{CardSearch, OnlineClient, Search};
 
 /// Where reader and card events come from (PC/SC, or the demo reader).
 pub trait ReaderSource: Send {
@@ -84,6 +85,9 @@ pub struct Services {
     pub printouts: std::path::PathBuf,
     /// CUPS queue; `None` = the system default.
     pub printer: Option<String>,
+    /// The reception journal; `Err` says why it could not be opened (every check then tells
+    /// the desk it was not recorded).
+    pub journal: Result<Journal, String>,
 }
 
 /// The UI's handle on its workers.
@@ -212,6 +216,7 @@ fn run(s: &Services, request: Request) -> Event {
                                 return Event::Confirmed {
                                     job,
                                     result: Err(e),
+                                    recorded: Err(String::new()),
                                 }
                             }
                         },
@@ -233,9 +238,41 @@ fn run(s: &Services, request: Request) -> Event {
                 }
                 Err(e) => tracing::warn!(error = %e, "check by card failed"),
             }
-            Event::Confirmed { job, result }
+            let recorded = match &result {
+                Ok((method, verdict)) => {
+                    let search = Search::Card(CardSearch {
+                        certificate_der: read.certificate.der().to_vec(),
+                        method: *method,
+                        signed_challenge: None,
+                        limit_consent: s.limit_consent,
+                    });
+                    let mut check = NewCheck::from_online(&search, s.today, verdict);
+                    // Only a visually confirmed card can be asked again by its certificate
+                    // after an outage; the record keeps it until then (retention rule).
+                    if *method == crate::domain::IdentityMethod::Visual
+                        && crate::journal::is_outage(verdict.kind)
+                    {
+                        check = check.hold_certificate(
+                            &read.certificate.serial.hex(),
+                            read.certificate.der(),
+                        );
+                    }
+                    record(s, check)
+                }
+                // The card refused or left: no check was made, nothing to record.
+                Err(_) => Err(String::new()),
+            };
+            Event::Confirmed {
+                job,
+                result,
+                recorded,
+            }
         }
-        Request::PrintDeclaration { job, declaration } => {
+        Request::PrintDeclaration {
+            job,
+            declaration,
+            check,
+        } => {
             let unix = time::OffsetDateTime::now_utc().unix_timestamp();
             let path = s.printouts.join(format!(
                 "self-declaration-{}-{unix}-{}-{job}.pdf",
@@ -251,14 +288,28 @@ fn run(s: &Services, request: Request) -> Event {
                         job,
                         pdf: Err(e.desk_message().to_owned()),
                         print_problem: None,
+                        recorded: None,
                     }
                 }
                 Ok(()) => {
                     tracing::info!(pdf = %path.display(), "self-declaration written");
+                    let receipt = crate::domain::claim::receipt::ReceiptHeader::from_declaration(
+                        &declaration,
+                        crate::domain::claim::receipt::UnknownInsurer::Plain,
+                    );
+                    // Recorded before printing: the claim is on disk whatever the printer does.
+                    let recorded = record_claim(
+                        s,
+                        check,
+                        crate::domain::claim::ClaimStep::SelfDeclaration,
+                        &receipt,
+                        Some(&path),
+                    );
                     Event::Printed {
                         job,
                         print_problem: print(s, &path),
                         pdf: Ok(path),
+                        recorded: Some(recorded),
                     }
                 }
             }
@@ -281,16 +332,92 @@ fn run(s: &Services, request: Request) -> Event {
             job,
             print_problem: print(s, &pdf),
             pdf: Ok(pdf),
+            recorded: None,
         },
         Request::ConfirmByNumbers { job, search } => {
+            let search = Search::Numbers(*search);
             let verdict = match &s.client {
                 Err(why) => no_service(why),
-                Ok(client) => client.confirm(&Search::Numbers(*search), s.today),
+                Ok(client) => client.confirm(&search, s.today),
             };
             tracing::info!(verdict = ?verdict.kind, detail = ?verdict.detail, "check by numbers");
-            Event::NumbersConfirmed { job, verdict }
+            let recorded = record(s, NewCheck::from_online(&search, s.today, &verdict));
+            Event::NumbersConfirmed {
+                job,
+                verdict,
+                recorded,
+            }
         }
+        Request::RecordClaim {
+            job,
+            check,
+            step,
+            receipt,
+        } => Event::ClaimRecorded {
+            job,
+            recorded: record_claim(s, check, step, &receipt, None),
+        },
+        Request::LoadHistory { job, filter } => Event::HistoryLoaded {
+            job,
+            result: load_history(s, &filter).map(Box::new),
+        },
     }
+}
+
+/// Writes `check` to the journal and waits for the commit: the desk is told "done" only for
+/// what is on disk. The error is the desk message (logged with its detail).
+fn record(s: &Services, check: NewCheck) -> Result<CheckId, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    journal.record(check).map_err(|e| {
+        tracing::error!(error = %e, "check not recorded");
+        e.desk_message()
+    })
+}
+
+/// Records the claim step: on the check it continues when there is one, else as a record of
+/// its own; with the printout when one was made.
+fn record_claim(
+    s: &Services,
+    check: Option<CheckId>,
+    step: crate::domain::claim::ClaimStep,
+    receipt: &crate::domain::claim::receipt::ReceiptHeader,
+    printout: Option<&std::path::Path>,
+) -> Result<CheckId, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    let fail = |e: crate::journal::JournalError| {
+        tracing::error!(error = %e, "claim step not recorded");
+        e.desk_message()
+    };
+    let id = match check {
+        Some(id) => {
+            journal.set_claim(id, step, receipt).map_err(fail)?;
+            id
+        }
+        None => record(s, NewCheck::claim_path(s.today, step, receipt))?,
+    };
+    if let Some(pdf) = printout {
+        journal.add_printout(id, pdf).map_err(fail)?;
+    }
+    Ok(id)
+}
+
+/// What the history screen shows: the records found and the monthly card-use report.
+pub type History = (
+    Vec<crate::journal::CheckRecord>,
+    Vec<crate::journal::MonthlyUsage>,
+);
+
+fn load_history(s: &Services, filter: &Filter) -> Result<History, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    let fail = |e: crate::journal::JournalError| {
+        tracing::warn!(error = %e, "history");
+        e.desk_message()
+    };
+    let reader = journal.reader().map_err(fail)?;
+    Ok((
+        reader.list(filter).map_err(fail)?,
+        reader.usage().map_err(fail)?,
+    ))
 }
 
 /// Reads a portal PDF (at most the importer's limit) and extracts its labelled fields.

@@ -104,6 +104,9 @@ pub struct Finished {
     pub pdf: Option<std::path::PathBuf>,
     /// `None` printed; `Some(message)` the printer's problem, for the desk.
     pub print_problem: Option<String>,
+    /// The journal record of the claim: `None` while it is being written, then its id or the
+    /// desk message why it is not recorded.
+    pub recorded: Option<Result<crate::journal::CheckId, String>>,
 }
 
 /// The wizard.
@@ -125,6 +128,10 @@ pub struct ClaimFlow {
     pub reconfirming: Option<u64>,
     /// A reprint under way.
     pub reprinting: Option<u64>,
+    /// The journal record this claim path continues (the check that led to it), if any.
+    pub check: Option<crate::journal::CheckId>,
+    /// The claim step being recorded.
+    pub recording: Option<u64>,
     /// A portal PDF being read.
     pub importing: Option<u64>,
     /// The path typed for a portal PDF.
@@ -190,12 +197,43 @@ impl ClaimFlow {
             stage: ClaimStage::Plan,
             reconfirming: None,
             reprinting: None,
+            check: None,
+            recording: None,
             importing: None,
             pdf_path: String::new(),
             notice: None,
             declaration_form: None,
             facility,
         }
+    }
+
+    /// Continues the claim path of a recorded check (from the history screen).
+    pub fn from_record(
+        on: Date,
+        record: &crate::journal::CheckRecord,
+        facility: Facility,
+    ) -> ClaimFlow {
+        let outcome = record
+            .verdict
+            .as_deref()
+            .and_then(CardOutcome::from_code)
+            .unwrap_or(CardOutcome::NoCard);
+        let mut flow = Self::without_old(on, outcome, None, facility);
+        flow.check = Some(record.id);
+        flow.birthdate = record.birthdate;
+        flow.name = record.name.clone();
+        if outcome == CardOutcome::Checked(VerdictKind::Invalid) {
+            flow.old_numbers = record.numbers.as_ref().and_then(|n| {
+                Some(ClaimNumbers {
+                    insurer_number: InsurerNumber::from_wire(&n.insurer_number)?,
+                    symbol: n.symbol.clone(),
+                    number: n.number.clone(),
+                    branch: n.branch.clone(),
+                })
+            });
+        }
+        flow.replan();
+        flow
     }
 
     /// Re-runs the rules on what is known now.

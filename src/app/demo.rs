@@ -145,6 +145,8 @@ pub struct DemoEnv {
     pub printouts: PathBuf,
     /// CUPS queue for the demo's printouts (`None`: the system default).
     pub printer: Option<String>,
+    /// The demo's reception journal (under the demo folder, never the real one).
+    pub journal: PathBuf,
     pki: PathBuf,
     _service: RunningServer,
 }
@@ -182,6 +184,7 @@ impl DemoEnv {
             reader: Arc::new(DemoReader::default()),
             printouts: dir.join("printouts"),
             printer: None,
+            journal: dir.join("journal.sqlite3"),
             pki: pki.to_owned(),
             _service: service,
         })

@@ -96,6 +96,9 @@ enum Phase {
 pub struct Running {
     pub desk: Desk,
     pub backend: Backend,
+    /// The after-the-fact confirmation (事後確認) running in the background; stops when
+    /// dropped.
+    _reconfirmer: Option<crate::journal::ReconfirmerHandle>,
     #[cfg(feature = "demo")]
     pub demo: Option<demo::DemoEnv>,
 }
@@ -134,6 +137,34 @@ fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), Stri
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
     buffer.save(path).map_err(|e| e.to_string())
+}
+
+/// Opens the journal and starts the background re-confirmation (事後確認) of queued checks
+/// with `client`. A journal that cannot be opened is no reason not to start: every check then
+/// tells the desk it was not recorded.
+fn open_journal(
+    path: &std::path::Path,
+    client: &Result<Arc<OnlineClient>, String>,
+    retention_days: u32,
+) -> (
+    Result<crate::journal::Journal, String>,
+    Option<crate::journal::ReconfirmerHandle>,
+) {
+    let journal = crate::journal::Journal::open(path).map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "journal not opened");
+        e.desk_message()
+    });
+    let reconfirmer = match (&journal, client) {
+        (Ok(journal), Ok(client)) => {
+            crate::journal::Reconfirmer::new(journal.clone(), client.clone())
+                .with_retention_days(retention_days)
+                .spawn(std::time::Duration::from_secs(60))
+                .map_err(|e| tracing::error!(error = %e, "re-confirmation not started"))
+                .ok()
+        }
+        _ => None,
+    };
+    (journal, reconfirmer)
 }
 
 /// Where printouts are kept: the platform data dir, else the temp dir.
@@ -281,6 +312,14 @@ impl DeskApp {
         if let Err(e) = &client {
             tracing::error!("online qualification is not configured: {e}");
         }
+        let (journal_path, retention) = match &config {
+            Ok(c) => (c.journal.path(), c.journal.retention_days),
+            Err(_) => (
+                crate::journal::default_path(),
+                crate::journal::DEFAULT_RETENTION_DAYS,
+            ),
+        };
+        let (journal, reconfirmer) = open_journal(&journal_path, &client, retention);
         let backend = Backend::new(
             Services {
                 cards: Arc::new(PcscAccess),
@@ -290,6 +329,7 @@ impl DeskApp {
                 limit_consent: false,
                 printouts: printouts_dir(),
                 printer,
+                journal,
             },
             repainter(ctx),
         );
@@ -308,6 +348,7 @@ impl DeskApp {
         Running {
             desk,
             backend,
+            _reconfirmer: reconfirmer,
             #[cfg(feature = "demo")]
             demo: None,
         }
@@ -345,6 +386,11 @@ impl DeskApp {
         let client = OnlineClient::new(&env.config)
             .map(Arc::new)
             .map_err(|e| e.to_string());
+        let (journal, reconfirmer) = open_journal(
+            &env.journal,
+            &client,
+            crate::journal::DEFAULT_RETENTION_DAYS,
+        );
         let backend = Backend::new(
             Services {
                 cards: Arc::new(demo::DemoAccess {
@@ -356,6 +402,7 @@ impl DeskApp {
                 limit_consent: true,
                 printouts: env.printouts.clone(),
                 printer: env.printer.clone(),
+                journal,
             },
             repainter(ctx),
         );
@@ -375,6 +422,7 @@ impl DeskApp {
         Running {
             desk,
             backend,
+            _reconfirmer: reconfirmer,
             demo: Some(env),
         }
     }

@@ -23,6 +23,7 @@ use crate::domain::numbers::{
     parse_birth_date, parse_branch, parse_symbol_or_number, InsurerNumber,
 };
 use crate::domain::{IdentityMethod, Verdict};
+use crate::journal::{CheckId, CheckRecord, Filter, MonthlyUsage};
 use crate::online::NumberSearch;
 
 /// Identifies one piece of work handed to the workers.
@@ -105,6 +106,8 @@ pub struct ResultScreen {
     /// By card: the certificate's expiry and how identity was confirmed.
     pub card: Option<(CertificateExpiry, IdentityMethod)>,
     pub checked_on: Date,
+    /// The journal record of this check, or the desk message why it is not recorded.
+    pub recorded: Result<CheckId, String>,
 }
 
 /// The form for a check by insurer numbers (保険証・資格確認書の番号で確認).
@@ -153,6 +156,24 @@ pub enum Screen {
     Problem(Problem),
     /// Staff settings, behind the facility passcode.
     Settings(Box<SettingsScreen>),
+    /// The journal: today's checks, search, the card-use report (受付記録).
+    History(Box<HistoryScreen>),
+}
+
+/// The history screen.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryScreen {
+    /// Search text: a date, a number, or the start of a name or kana.
+    pub query: String,
+    /// A load under way.
+    pub loading: Option<JobId>,
+    pub records: Vec<CheckRecord>,
+    pub usage: Vec<MonthlyUsage>,
+    pub selected: Option<CheckId>,
+    /// A reprint under way.
+    pub reprinting: Option<JobId>,
+    /// What the desk must read (a load that failed, a printer problem).
+    pub notice: Option<String>,
 }
 
 /// The settings screen: locked until the facility passcode is typed.
@@ -216,6 +237,15 @@ pub enum Action {
     OpenSettings,
     EditSettings(Box<SettingsForm>),
     SaveSettings,
+    /// Staff: the journal (受付記録).
+    OpenHistory,
+    EditHistoryQuery(String),
+    SearchHistory,
+    SelectRecord(CheckId),
+    /// Print a recorded printout again.
+    ReprintRecord(std::path::PathBuf),
+    /// Continue the claim path of a recorded check.
+    ReopenRecord(CheckId),
 }
 
 /// What the workers reported.
@@ -236,10 +266,23 @@ pub enum Event {
     Confirmed {
         job: JobId,
         result: Result<(IdentityMethod, Verdict), CardError>,
+        /// The journal record, or why not recorded.
+        recorded: Result<CheckId, String>,
     },
     NumbersConfirmed {
         job: JobId,
         verdict: Verdict,
+        recorded: Result<CheckId, String>,
+    },
+    /// A claim step (①/②) was recorded, or why not.
+    ClaimRecorded {
+        job: JobId,
+        recorded: Result<CheckId, String>,
+    },
+    /// The history screen's records and the card-use report, or why not.
+    HistoryLoaded {
+        job: JobId,
+        result: Result<Box<super::backend::History>, String>,
     },
     /// A マイナポータル PDF was read: its fields, or the desk message why not.
     PortalPdfRead {
@@ -258,6 +301,8 @@ pub enum Event {
         pdf: Result<std::path::PathBuf, String>,
         /// `None` printed; else the desk message why not.
         print_problem: Option<String>,
+        /// The declaration's record (a new printout), `None` for a reprint.
+        recorded: Option<Result<CheckId, String>>,
     },
 }
 
@@ -277,10 +322,24 @@ pub enum Request {
         job: JobId,
         search: Box<NumberSearch>,
     },
-    /// Render the declaration, keep the PDF, send it to the printer.
+    /// Render the declaration, keep the PDF, record it, send it to the printer.
     PrintDeclaration {
         job: JobId,
         declaration: Box<SelfDeclaration>,
+        /// The check the claim path continues, if it was recorded.
+        check: Option<CheckId>,
+    },
+    /// Record a claim step (①/②) with its receipt header.
+    RecordClaim {
+        job: JobId,
+        check: Option<CheckId>,
+        step: crate::domain::claim::ClaimStep,
+        receipt: Box<crate::domain::claim::receipt::ReceiptHeader>,
+    },
+    /// Load the journal's records and the card-use report.
+    LoadHistory {
+        job: JobId,
+        filter: Filter,
     },
     /// Send a kept PDF to the printer again.
     Reprint {
@@ -405,7 +464,11 @@ impl Desk {
                     Err(e) => self.card_problem(&e),
                 }
             }
-            Event::Confirmed { job, result } => {
+            Event::Confirmed {
+                job,
+                result,
+                recorded,
+            } => {
                 if !self.waiting_for(job) {
                     return;
                 }
@@ -420,6 +483,7 @@ impl Desk {
                             verdict,
                             card: card.map(|c| (c.expiry, method)),
                             checked_on: self.today,
+                            recorded,
                         }));
                     }
                     Err(e) => match card {
@@ -432,7 +496,34 @@ impl Desk {
                 job,
                 pdf,
                 print_problem,
-            } => self.printed(job, pdf, print_problem),
+                recorded,
+            } => self.printed(job, pdf, print_problem, recorded),
+            Event::ClaimRecorded { job, recorded } => {
+                if let Screen::Claim(flow) = &mut self.screen {
+                    if flow.recording == Some(job) {
+                        flow.recording = None;
+                        if let ClaimStage::Finished(done) = &mut flow.stage {
+                            done.recorded = Some(recorded);
+                        }
+                    }
+                }
+            }
+            Event::HistoryLoaded { job, result } => {
+                if let Screen::History(h) = &mut self.screen {
+                    if h.loading == Some(job) {
+                        h.loading = None;
+                        match result {
+                            Ok(found) => {
+                                let (records, usage) = *found;
+                                h.records = records;
+                                h.usage = usage;
+                                h.notice = None;
+                            }
+                            Err(why) => h.notice = Some(why),
+                        }
+                    }
+                }
+            }
             Event::PortalPdfRead { job, result } => {
                 if let Screen::Claim(flow) = &mut self.screen {
                     if flow.importing == Some(job) {
@@ -450,7 +541,11 @@ impl Desk {
                     }
                 }
             }
-            Event::NumbersConfirmed { job, verdict } => {
+            Event::NumbersConfirmed {
+                job,
+                verdict,
+                recorded,
+            } => {
                 if let Screen::Claim(flow) = &mut self.screen {
                     if flow.reconfirming == Some(job) {
                         flow.reconfirmed(&verdict);
@@ -464,6 +559,7 @@ impl Desk {
                     verdict,
                     card: None,
                     checked_on: self.today,
+                    recorded,
                 }));
             }
         }
@@ -474,7 +570,15 @@ impl Desk {
         job: JobId,
         pdf: Result<std::path::PathBuf, String>,
         problem: Option<String>,
+        recorded: Option<Result<CheckId, String>>,
     ) {
+        if let Screen::History(h) = &mut self.screen {
+            if h.reprinting == Some(job) {
+                h.reprinting = None;
+                h.notice = Some(problem.unwrap_or_else(|| "印刷を依頼しました。".to_owned()));
+            }
+            return;
+        }
         let Screen::Claim(flow) = &mut self.screen else {
             return;
         };
@@ -491,6 +595,7 @@ impl Desk {
                     receipt,
                     pdf: Some(pdf),
                     print_problem: problem,
+                    recorded,
                 }));
             }
             (
@@ -685,14 +790,53 @@ impl Desk {
             }
             Action::SubmitNumbers => self.submit_numbers(),
             Action::OpenClaim => {
-                let verdict = match &self.screen {
-                    Screen::Result(r) => Some(r.verdict.clone()),
-                    _ => None,
+                let (verdict, check) = match &self.screen {
+                    Screen::Result(r) => (Some(r.verdict.clone()), r.recorded.clone().ok()),
+                    _ => (None, None),
                 };
                 if !self.busy() {
-                    self.screen = Screen::Claim(Box::new(ClaimFlow::new(
+                    let mut flow =
+                        ClaimFlow::new(self.today, verdict.as_ref(), self.facility.clone());
+                    flow.check = check;
+                    self.screen = Screen::Claim(Box::new(flow));
+                }
+            }
+            Action::OpenHistory => {
+                if !self.busy() {
+                    self.screen = Screen::History(Box::default());
+                    self.load_history();
+                }
+            }
+            Action::EditHistoryQuery(q) => {
+                if let Screen::History(h) = &mut self.screen {
+                    h.query = q;
+                }
+            }
+            Action::SearchHistory => self.load_history(),
+            Action::SelectRecord(id) => {
+                if let Screen::History(h) = &mut self.screen {
+                    h.selected = Some(id);
+                }
+            }
+            Action::ReprintRecord(pdf) => {
+                let job = self.next_job;
+                if let Screen::History(h) = &mut self.screen {
+                    if h.reprinting.is_none() {
+                        self.next_job += 1;
+                        h.reprinting = Some(job);
+                        self.outbox.push(Request::Reprint { job, pdf });
+                    }
+                }
+            }
+            Action::ReopenRecord(id) => {
+                let record = match &self.screen {
+                    Screen::History(h) => h.records.iter().find(|r| r.id == id).cloned(),
+                    _ => None,
+                };
+                if let Some(record) = record {
+                    self.screen = Screen::Claim(Box::new(ClaimFlow::from_record(
                         self.today,
-                        verdict.as_ref(),
+                        &record,
                         self.facility.clone(),
                     )));
                 }
@@ -844,6 +988,7 @@ impl Desk {
                     self.outbox.push(Request::PrintDeclaration {
                         job,
                         declaration: declaration.clone(),
+                        check: flow.check,
                     });
                     flow.stage = ClaimStage::Printing { job, declaration };
                 }
@@ -867,10 +1012,26 @@ impl Desk {
             }
             Action::FinishClaim => {
                 let receipt = flow.receipt(None);
+                let mut recorded = None;
+                match &receipt {
+                    Some(r) if flow.recording.is_none() => {
+                        used_job = true;
+                        flow.recording = Some(job);
+                        self.outbox.push(Request::RecordClaim {
+                            job,
+                            check: flow.check,
+                            step: flow.plan.step,
+                            receipt: Box::new(r.clone()),
+                        });
+                    }
+                    Some(_) => {}
+                    None => recorded = Some(Err("請求する番号がないため記録していません。".into())),
+                }
                 flow.stage = ClaimStage::Finished(Box::new(Finished {
                     receipt,
                     pdf: None,
                     print_problem: None,
+                    recorded,
                 }));
             }
             _ => {}
@@ -878,6 +1039,31 @@ impl Desk {
         if used_job {
             self.next_job += 1;
         }
+    }
+
+    /// Asks the workers for the records matching the history screen's search (today's when
+    /// the search is empty).
+    fn load_history(&mut self) {
+        let job = self.next_job;
+        let today = self.today;
+        let Screen::History(h) = &mut self.screen else {
+            return;
+        };
+        let query = h.query.trim().to_owned();
+        let filter = if query.is_empty() {
+            Filter {
+                date: Some(today),
+                ..Filter::default()
+            }
+        } else {
+            Filter {
+                search: Some(query),
+                ..Filter::default()
+            }
+        };
+        self.next_job += 1;
+        h.loading = Some(job);
+        self.outbox.push(Request::LoadHistory { job, filter });
     }
 
     fn settings_keypad(&mut self, action: Action) {

@@ -435,6 +435,21 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
             .strong()
             .color(theme::VALID),
     );
+    match &done.recorded {
+        None => {
+            ui.label("記録しています…");
+        }
+        Some(Ok(id)) => {
+            ui.label(format!("記録しました(受付記録 #{id})"));
+        }
+        Some(Err(why)) => {
+            ui.label(
+                RichText::new(format!("記録できませんでした。内容を控えてください。{why}"))
+                    .color(theme::BAD)
+                    .size(22.0),
+            );
+        }
+    }
     if let Some(pdf) = &done.pdf {
         ui.label(format!("申立書のPDF: {}", pdf.display()));
         match &done.print_problem {

@@ -39,9 +39,15 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             }
         });
         ui.add_space(24.0);
-        if small_button(ui, "設定(職員用)") {
-            actions.push(Action::OpenSettings);
-        }
+        ui.horizontal(|ui| {
+            ui.add_space((ui.available_width() - 340.0).max(0.0) / 2.0);
+            if small_button(ui, "受付記録") {
+                actions.push(Action::OpenHistory);
+            }
+            if small_button(ui, "設定(職員用)") {
+                actions.push(Action::OpenSettings);
+            }
+        });
         // A card that is already on a reader can be checked again with one tap.
         if let Some(r) = desk.readers().into_iter().find(|r| r.card_present) {
             ui.add_space(24.0);

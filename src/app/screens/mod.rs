@@ -2,6 +2,7 @@
 //! [`Action`]s; none of them changes state or does I/O itself.
 
 mod claim;
+mod history;
 mod identity;
 mod idle;
 mod numbers;
@@ -27,6 +28,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         Screen::Claim(flow) => claim::show(ui, flow, actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
         Screen::Settings(s) => settings::show(ui, s, actions),
+        Screen::History(h) => history::show(ui, h, actions),
     }
 }
 

@@ -57,6 +57,20 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
             if let Some((expiry, method)) = &r.card {
                 card_notes(ui, expiry, *method);
             }
+            match &r.recorded {
+                Ok(id) => {
+                    ui.label(RichText::new(format!("記録しました(受付記録 #{id})")).size(18.0));
+                }
+                Err(why) => {
+                    ui.label(
+                        RichText::new(format!(
+                            "この確認は記録できませんでした。画面の内容を控えてください。{why}"
+                        ))
+                        .size(22.0)
+                        .color(theme::BAD),
+                    );
+                }
+            }
             if let Some(note) = &v.note {
                 ui.label(
                     RichText::new(format!("{}: {}", note.code, note.message))

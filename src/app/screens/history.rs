@@ -1,0 +1,148 @@
+//! The journal at the desk (受付記録): today's checks or a search, one record in full (reprint,
+//! continue its claim path), and the monthly card-use rate.
+
+use egui::{RichText, TextEdit, Ui};
+
+use super::{big_button, small_button};
+use crate::app::state::{Action, HistoryScreen};
+use crate::app::theme;
+use crate::journal::{CheckRecord, CheckStatus};
+
+fn status_label(s: CheckStatus) -> (&'static str, egui::Color32) {
+    match s {
+        CheckStatus::Done => ("完了", theme::VALID),
+        CheckStatus::Queued => ("事後確認待ち", theme::WARN),
+        CheckStatus::Reconfirmed => ("事後確認済み", theme::INFO),
+        CheckStatus::Conflict => ("要確認(相違あり)", theme::BAD),
+    }
+}
+
+pub fn show(ui: &mut Ui, h: &HistoryScreen, actions: &mut Vec<Action>) {
+    egui::Panel::bottom("history-actions").show(ui, |ui| {
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if small_button(ui, "閉じる") {
+                actions.push(Action::Cancel);
+            }
+        });
+        ui.add_space(6.0);
+    });
+    ui.label(RichText::new("受付記録").size(30.0).strong());
+    ui.horizontal(|ui| {
+        let mut q = h.query.clone();
+        ui.add_sized(
+            [420.0, 44.0],
+            TextEdit::singleline(&mut q)
+                .id_salt("history-query")
+                .hint_text("氏名・カナの先頭、番号、日付(空欄で本日)"),
+        );
+        if q != h.query {
+            actions.push(Action::EditHistoryQuery(q));
+        }
+        let label = if h.loading.is_some() {
+            "検索中…"
+        } else {
+            "検索"
+        };
+        if small_button(ui, label) && h.loading.is_none() {
+            actions.push(Action::SearchHistory);
+        }
+    });
+    if let Some(n) = &h.notice {
+        ui.label(RichText::new(n).color(theme::WARN).size(20.0));
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        if h.records.is_empty() && h.loading.is_none() {
+            ui.label("該当する記録はありません。");
+        }
+        for r in &h.records {
+            let (status, colour) = status_label(r.status);
+            let line = format!(
+                "#{}  {}  {}  {}  {}",
+                r.id,
+                r.check_date,
+                r.name.as_deref().unwrap_or("(氏名なし)"),
+                r.verdict.as_deref().unwrap_or(r.kind.as_str()),
+                r.numbers
+                    .as_ref()
+                    .map(|n| format!("{} {}", n.insurer_number, n.number))
+                    .unwrap_or_default()
+            );
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(status).color(colour).strong());
+                if ui
+                    .selectable_label(h.selected == Some(r.id), RichText::new(line).size(20.0))
+                    .clicked()
+                {
+                    actions.push(Action::SelectRecord(r.id));
+                }
+            });
+            if h.selected == Some(r.id) {
+                details(ui, r, h, actions);
+            }
+        }
+        if !h.usage.is_empty() {
+            ui.separator();
+            ui.label(
+                RichText::new("マイナ保険証の利用率(月別)")
+                    .size(24.0)
+                    .strong(),
+            );
+            egui::Grid::new("usage").num_columns(4).show(ui, |ui| {
+                for head in ["月", "カード", "番号", "利用率"] {
+                    ui.label(RichText::new(head).weak());
+                }
+                ui.end_row();
+                for m in &h.usage {
+                    ui.label(&m.month);
+                    ui.label(m.card_checks.to_string());
+                    ui.label(m.number_checks.to_string());
+                    ui.label(
+                        m.card_rate
+                            .map(|r| format!("{:.1} %", r * 100.0))
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                    ui.end_row();
+                }
+            });
+        }
+    });
+}
+
+fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Action>) {
+    egui::Frame::group(ui.style())
+        .inner_margin(egui::Margin::same(12))
+        .show(ui, |ui| {
+            ui.label(format!(
+                "記録 #{} ・ {} ・ 本人確認 {}",
+                r.id,
+                r.recorded_at,
+                r.identity.as_deref().unwrap_or("-")
+            ));
+            if let Some(step) = &r.claim_step {
+                ui.label(format!("請求の経路: {step}"));
+            }
+            if let Some(v) = &r.reconfirmed_verdict {
+                ui.label(format!("事後確認の結果: {v}"));
+            }
+            if let Some(c) = &r.conflict_detail {
+                ui.label(RichText::new(format!("相違: {c}")).color(theme::BAD));
+            }
+            ui.horizontal_wrapped(|ui| {
+                for pdf in &r.printouts {
+                    let label = if h.reprinting.is_some() {
+                        "印刷中…"
+                    } else {
+                        "申立書を再印刷"
+                    };
+                    if small_button(ui, label) && h.reprinting.is_none() {
+                        actions.push(Action::ReprintRecord(pdf.clone()));
+                    }
+                }
+                let open = r.status != CheckStatus::Done || r.claim_step.is_none();
+                if open && big_button(ui, "請求の経路を続ける", Some(theme::INFO)) {
+                    actions.push(Action::ReopenRecord(r.id));
+                }
+            });
+        });
+}
