@@ -507,7 +507,8 @@ fn evidence_shown_with_the_card_is_reconfirmed_by_number() {
     use onshi_desk::app::claim_flow::EvidenceForm;
     use onshi_desk::app::state::Action;
     use onshi_desk::domain::claim::{ClaimStep, EvidenceKind};
-    let mut h = harness();
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
     check_visually(&mut h, "pin-blocked");
     tap(&mut h, "他の方法で資格を確認");
     // The patient shows a 資格確認書 (full-width digits, as typed with an IME).
@@ -539,6 +540,19 @@ fn evidence_shown_with_the_card_is_reconfirmed_by_number() {
         "{:?}",
         flow.plan
     );
+    let check = flow.check.expect("the 該当なし check was recorded");
+    tap(&mut h, "この番号で請求する");
+    until(&mut h, "the claim record", |s| {
+        matches!(claim(s).map(|f| &f.stage),
+            Some(onshi_desk::app::claim_flow::ClaimStage::Finished(d)) if d.recorded.is_some())
+    });
+    // The same record now carries the claim and the numbers, queued for 事後確認.
+    let reader =
+        onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
+    let r = reader.get(check).expect("record");
+    assert_eq!(r.claim_step.as_deref(), Some("current_numbers"));
+    assert_eq!(r.receipt_insurer(), Some("01130012"));
+    assert_eq!(r.numbers.as_ref().map(|n| n.number.as_str()), Some("1024"));
 }
 
 #[test]

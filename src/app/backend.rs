@@ -353,9 +353,29 @@ fn run(s: &Services, request: Request) -> Event {
             check,
             step,
             receipt,
+            birthdate,
         } => Event::ClaimRecorded {
             job,
-            recorded: record_claim(s, check, step, &receipt, None),
+            recorded: record_claim(s, check, step, &receipt, None).and_then(|id| {
+                // Current numbers for a check that had none (an outage, no record, an
+                // unknown receipt): queued so the background re-confirmation confirms them.
+                let (Some(_), Some(birthdate), crate::domain::claim::ClaimStep::CurrentNumbers) =
+                    (check, birthdate, step)
+                else {
+                    return Ok(id);
+                };
+                let numbers = crate::journal::CheckNumbers {
+                    insurer_number: receipt.insurer_number.clone(),
+                    symbol: receipt.symbol.clone(),
+                    number: receipt.number.clone(),
+                    branch: receipt.branch.clone(),
+                };
+                let journal = s.journal.as_ref().map_err(Clone::clone)?;
+                journal
+                    .attach_numbers(id, numbers, birthdate)
+                    .map(|()| id)
+                    .map_err(|e| e.desk_message())
+            }),
         },
         Request::LoadHistory { job, filter } => Event::HistoryLoaded {
             job,

@@ -236,6 +236,13 @@ impl ClaimFlow {
         flow
     }
 
+    /// The patient's birth date as far as known: from the answer, else from the evidence.
+    pub fn patient_birthdate(&self) -> Option<Date> {
+        self.birthdate
+            .or_else(|| self.plan.reconfirm.as_ref().map(|r| r.birthdate))
+            .or_else(|| self.evidence.iter().find_map(|e| e.birthdate))
+    }
+
     /// Re-runs the rules on what is known now.
     pub fn replan(&mut self) {
         self.plan = plan(&Situation {

@@ -335,6 +335,8 @@ pub enum Request {
         check: Option<CheckId>,
         step: crate::domain::claim::ClaimStep,
         receipt: Box<crate::domain::claim::receipt::ReceiptHeader>,
+        /// The patient's birth date, for re-confirming current numbers afterwards.
+        birthdate: Option<Date>,
     },
     /// Load the journal's records and the card-use report.
     LoadHistory {
@@ -1022,6 +1024,7 @@ impl Desk {
                             check: flow.check,
                             step: flow.plan.step,
                             receipt: Box::new(r.clone()),
+                            birthdate: flow.patient_birthdate(),
                         });
                     }
                     Some(_) => {}
