@@ -39,13 +39,7 @@ fn plan(doc: &str) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::stdout_json(out)
 }
 
 fn problem_fields(v: &Value) -> Vec<String> {

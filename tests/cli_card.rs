@@ -25,13 +25,7 @@ fn desk(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::stdout_json(out)
 }
 
 #[test]

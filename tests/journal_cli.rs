@@ -1,6 +1,8 @@
 //! `onshi-desk journal …` as a process: every verb on a journal made by the library, the
 //! `--journal` override, invalid input and hostile text. No network, no card.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -23,13 +25,7 @@ fn desk(journal: &Path, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::stdout_json(out)
 }
 
 fn fill(path: &Path) {

@@ -29,13 +29,7 @@ fn desk(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::stdout_json(out)
 }
 
 /// Each persona's card, checked by staff visual confirmation, gives its outcome.

@@ -498,7 +498,7 @@ mod tests {
         let d = sample();
         let payload = declaration_qr_payload(&d);
         assert!(payload.starts_with(r#"{"f":"onshi-desk/self-declaration","v":1,"#));
-        assert_eq!(restore_from_qr_payload(&payload).unwrap(), d);
+        assert_eq!(restore_from_qr_payload(&payload).expect("restores"), d);
     }
 
     #[test]
@@ -530,7 +530,7 @@ mod tests {
         d.number = Some("７７７７７７７７７".into());
         let payload = declaration_qr_payload(&d);
         assert!(!payload.contains("7777777"), "{payload}");
-        let restored = restore_from_qr_payload(&payload).unwrap();
+        let restored = restore_from_qr_payload(&payload).expect("restores");
         assert_eq!((restored.symbol, restored.number), (None, None));
     }
 }

@@ -485,8 +485,8 @@ mod tests {
         page.text(20.0, 30.0, 12.0, "被保険者資格申立書");
         page.rect(20.0, 40.0, 50.0, 10.0, 0.5);
         page.line(20.0, 60.0, 100.0, 60.0, 0.5);
-        page.qr(120.0, 40.0, 40.0, b"hello").unwrap();
-        let pdf = page.finish("test").unwrap();
+        page.qr(120.0, 40.0, 40.0, b"hello").expect("qr");
+        let pdf = page.finish("test").expect("pdf");
         assert!(pdf.starts_with(b"%PDF-"));
         assert!(pdf.len() < 60_000, "{} bytes", pdf.len());
     }

@@ -310,11 +310,11 @@ mod tests {
 
     #[test]
     fn keep_pdf_creates_the_folder_and_replaces_atomically() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("a/b/form.pdf");
-        keep_pdf(&path, b"%PDF-1.7 one").unwrap();
-        keep_pdf(&path, b"%PDF-1.7 two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1.7 two");
+        keep_pdf(&path, b"%PDF-1.7 one").expect("kept");
+        keep_pdf(&path, b"%PDF-1.7 two").expect("kept");
+        assert_eq!(std::fs::read(&path).expect("read"), b"%PDF-1.7 two");
         assert!(!dir.path().join("a/b/form.pdf.partial").exists());
     }
 

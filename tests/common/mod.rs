@@ -234,3 +234,14 @@ impl Drop for MockService {
         let _ = self.child.wait();
     }
 }
+
+/// The JSON a command printed on stdout; on anything else the test fails showing both streams.
+pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
