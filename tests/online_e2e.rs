@@ -180,8 +180,50 @@ fn checks_by_numbers() {
         ],
         "",
     );
-    assert_eq!(json(&unknown)["verdict"], "no_record");
+    let v = json(&unknown);
+    assert_eq!(v["verdict"], "no_record");
     assert_eq!(unknown.status.code(), Some(5));
+    // Recorded in the configured journal, as at the desk.
+    let id = v["journal_id"].as_i64().expect("recorded");
+    let reader = onshi_desk::journal::JournalReader::open(&dir.path().join("journal.sqlite3"))
+        .expect("journal");
+    let r = reader
+        .get(onshi_desk::journal::CheckId(id))
+        .expect("the check");
+    assert_eq!(r.verdict.as_deref(), Some("no_record"));
+    assert_eq!(r.kind, onshi_desk::journal::CheckKind::Numbers);
+}
+
+#[test]
+fn a_valid_check_that_cannot_be_recorded_is_not_reported_done() {
+    let service = MockService::start(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a-file"), b"x").expect("file");
+    let journal = dir.path().join("a-file").join("journal.sqlite3");
+    let config = service.config(dir.path(), |t| {
+        t.replace(
+            &dir.path().join("journal.sqlite3").display().to_string(),
+            &journal.display().to_string(),
+        )
+    });
+    let out = desk(
+        &config,
+        &[
+            "--insurer",
+            "01130012",
+            "--symbol",
+            "5012345",
+            "--number",
+            "1024",
+            "--birth",
+            "19800401",
+        ],
+        "",
+    );
+    let v = json(&out);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert!(v["journal_error"]["message"].is_string(), "{v}");
+    assert_eq!(out.status.code(), Some(7));
 }
 
 #[test]

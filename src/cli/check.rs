@@ -20,6 +20,7 @@ use crate::domain::numbers::{
     parse_birth_date, parse_branch, parse_symbol_or_number, InsurerNumber, NumberError,
 };
 use crate::domain::verdict::{Verdict, VerdictKind};
+use crate::journal::{CheckId, Journal, NewCheck};
 use crate::online::{NumberSearch, OnlineClient, Search};
 
 #[derive(Args, Debug)]
@@ -106,8 +107,32 @@ fn check(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     let search = number_search(&args, today)?;
     let config = Config::load(config_path)?;
     let client = OnlineClient::new(&config)?;
-    let verdict = client.confirm(&Search::Numbers(search), today);
-    report(&verdict, None, args.json)
+    let search = Search::Numbers(search);
+    let verdict = client.confirm(&search, today);
+    let recorded = record(&config, NewCheck::from_online(&search, today, &verdict));
+    report(&verdict, None, args.json, recorded)
+}
+
+/// Why a check was not recorded, for the output.
+#[derive(Serialize)]
+struct NotRecorded {
+    kind: &'static str,
+    message: String,
+    detail: String,
+}
+
+/// Records the check in the configured journal, as the desk app does, before reporting it.
+fn record(config: &Config, check: NewCheck) -> Result<CheckId, NotRecorded> {
+    Journal::open(&config.journal.path())
+        .and_then(|journal| journal.record(check))
+        .map_err(|e| {
+            tracing::error!(error = %e, "check not recorded in the journal");
+            NotRecorded {
+                kind: e.kind(),
+                message: e.desk_message(),
+                detail: e.to_string(),
+            }
+        })
 }
 
 /// Parses the numbers, listing every problem at once (with its field, in Japanese and English).
@@ -204,7 +229,20 @@ fn check_card(args: CheckArgs, config_path: Option<&Path>, today: Date) -> Resul
             consent,
         )
     })?;
-    report(&check.verdict, Some(&check), args.json)
+    let search = Search::Card(crate::online::CardSearch {
+        certificate_der: check.certificate.der().to_vec(),
+        method: check.method,
+        signed_challenge: None,
+        limit_consent: consent,
+    });
+    let mut new = NewCheck::from_online(&search, today, &check.verdict);
+    if check.method == crate::domain::IdentityMethod::Visual
+        && crate::journal::is_outage(check.verdict.kind)
+    {
+        new = new.hold_certificate(&check.certificate.serial.hex(), check.certificate.der());
+    }
+    let recorded = record(&config, new);
+    report(&check.verdict, Some(&check), args.json, recorded)
 }
 
 /// A blocked PIN is not tried; one try left is not spent unless asked.
@@ -250,9 +288,18 @@ struct Output<'a> {
     detail: Option<&'a str>,
     qualifications: &'a [crate::domain::Qualification],
     card: Option<CardOutput>,
+    /// The journal record (受付記録) of this check.
+    journal_id: Option<CheckId>,
+    /// Why the check is not in the journal.
+    journal_error: Option<NotRecorded>,
 }
 
-fn report(verdict: &Verdict, check: Option<&CardCheck>, json: bool) -> Result<(), Failure> {
+fn report(
+    verdict: &Verdict,
+    check: Option<&CardCheck>,
+    json: bool,
+    recorded: Result<CheckId, NotRecorded>,
+) -> Result<(), Failure> {
     if let Some(detail) = &verdict.detail {
         tracing::warn!(kind = ?verdict.kind, %detail, "check did not give a verdict from the service");
     }
@@ -284,13 +331,24 @@ fn report(verdict: &Verdict, check: Option<&CardCheck>, json: bool) -> Result<()
             expiry_message: c.expiry.desk_message(),
             identity_method: c.method,
         }),
+        journal_id: recorded.as_ref().ok().copied(),
+        journal_error: recorded.err(),
     };
     if json {
         print_json(&out)?;
     } else {
         print_text(&out);
     }
+    if let Some(e) = &out.journal_error {
+        eprintln!("{}", e.message);
+    }
     match verdict.kind {
+        // Valid, but not recorded: the desk must not take it as done.
+        VerdictKind::Valid | VerdictKind::CertificateExpiredGrace
+            if out.journal_error.is_some() =>
+        {
+            Err(silent(7))
+        }
         VerdictKind::Valid | VerdictKind::CertificateExpiredGrace => Ok(()),
         VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout => {
             Err(silent(6))
@@ -306,6 +364,9 @@ fn silent(exit: u8) -> Failure {
 
 fn print_text(o: &Output<'_>) {
     println!("{}", o.message);
+    if let Some(id) = o.journal_id {
+        println!("受付記録\t#{id}");
+    }
     if let Some(n) = o.note {
         println!("通知\t{} {}", n.code, n.message);
     }

@@ -216,11 +216,12 @@ impl MockService {
     pub fn config(&self, dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
         let tls = pki_dir().join("tls");
         let text = format!(
-            "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://{}/\"\nca = \"{}\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\nconnect_timeout_ms = 2000\ntimeout_ms = 5000\n",
+            "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://{}/\"\nca = \"{}\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\nconnect_timeout_ms = 2000\ntimeout_ms = 5000\n\n[journal]\npath = \"{}\"\n",
             self.addr,
             tls.join("server-ca.pem").display(),
             tls.join("facility.pem").display(),
             tls.join("facility-key.pem").display(),
+            dir.join("journal.sqlite3").display(),
         );
         let path = dir.join("config.toml");
         fs::write(&path, edit(text)).expect("write config");
