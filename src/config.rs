@@ -19,6 +19,12 @@
 //! reader = "SONY FeliCa"              # optional: name or start of the name
 //! grace_end = "end-of-month"          # or "from-expiry-date"
 //!
+//! [desk]
+//! facility_name = "オンシ診療所"        # printed on the self-declaration
+//! printer = "reception-a4"            # CUPS queue; default: the system's default printer
+//! passcode = "sha256:<salt>:<digest>" # visual-check passcode (`onshi-desk passcode-hash`)
+//! scale = 1.2                         # text size of the desk screen (0.8–2.0)
+//!
 //! [journal]
 //! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
 //! retention_days = 35                 # card certificates of queued checks kept at most this long
