@@ -710,3 +710,101 @@ fn a_desk_without_configuration_says_so_and_still_opens() {
     );
     h.get_by_label("マイナ保険証をカードリーダーに置いてください");
 }
+
+fn history(s: &Screen) -> Option<&onshi_desk::app::state::HistoryScreen> {
+    match s {
+        Screen::History(h) => Some(h),
+        _ => None,
+    }
+}
+
+fn history_names(h: &Harness<'_, DeskApp>) -> Vec<String> {
+    history(screen(h))
+        .map(|h| h.records.iter().filter_map(|r| r.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Searches the history as the clerk would: type, tap 検索, wait for the answer.
+fn search_history(h: &mut Harness<'_, DeskApp>, text: &str) {
+    act(
+        h,
+        onshi_desk::app::state::Action::EditHistoryQuery(text.into()),
+    );
+    tap(h, "検索");
+    until(h, "the search", |s| {
+        history(s).is_some_and(|h| h.loading.is_none())
+    });
+}
+
+#[test]
+fn the_history_searches_reprints_and_closes_a_conflict() {
+    use onshi_desk::app::state::Action;
+    use onshi_desk::journal::{CheckKind, CheckNumbers, CheckStatus, Journal, NewCheck};
+    let dir = test_dir();
+    let pdf = dir.join("kept-declaration.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7\n%%EOF\n").expect("pdf");
+    let (mut earlier, mut conflict) = (None, None);
+    let mut h = harness_with(&dir, |env| {
+        let journal = Journal::open(&env.journal).expect("journal");
+        let mut c = NewCheck::empty(CheckKind::Numbers, common::AS_OF - time::Duration::days(3));
+        c.verdict = Some(VerdictKind::Valid);
+        c.name = Some("鈴木 一郎".into());
+        c.numbers = Some(CheckNumbers {
+            insurer_number: "06139999".into(),
+            symbol: Some("12".into()),
+            number: "4242".into(),
+            branch: None,
+        });
+        earlier = Some(journal.record(c).expect("record"));
+        let mut c = NewCheck::empty(CheckKind::Card, common::AS_OF);
+        c.verdict = Some(VerdictKind::Unreachable);
+        c.name = Some("高橋 次郎".into());
+        c.status = Some(CheckStatus::Conflict);
+        let id = journal.record(c).expect("record");
+        journal.add_printout(id, &pdf).expect("printout");
+        conflict = Some(id);
+    });
+    let (earlier, conflict) = (earlier.expect("id"), conflict.expect("id"));
+    tap(&mut h, "受付記録");
+    until(&mut h, "today's checks", |s| {
+        history(s).is_some_and(|h| h.loading.is_none())
+    });
+    assert_eq!(history_names(&h), vec!["高橋 次郎".to_owned()]);
+    h.get_by_label("要確認(相違あり)");
+    // By name (start), by number typed full-width, by date: each finds the earlier check.
+    let day = (common::AS_OF - time::Duration::days(3)).to_string();
+    for query in ["鈴木", "４２４２", day.as_str()] {
+        search_history(&mut h, query);
+        assert_eq!(history_names(&h), vec!["鈴木 一郎".to_owned()], "{query}");
+    }
+    assert_eq!(history(screen(&h)).map(|h| h.records[0].id), Some(earlier));
+    search_history(&mut h, "該当なし");
+    h.get_by_label("該当する記録はありません。");
+    // Back to today's: reprint its declaration (no such printer: said, the PDF kept).
+    search_history(&mut h, "");
+    act(&mut h, Action::SelectRecord(conflict));
+    tap(&mut h, "申立書を再印刷");
+    until(&mut h, "the reprint", |s| {
+        history(s).is_some_and(|h| h.reprinting.is_none())
+    });
+    let notice = history(screen(&h)).and_then(|h| h.notice.clone());
+    assert!(
+        notice
+            .as_deref()
+            .is_some_and(|n| n != "印刷を依頼しました。"),
+        "{notice:?}"
+    );
+    assert!(pdf.is_file());
+    // Staff settle the conflict: it is done, and the list says so.
+    tap(&mut h, "相違を確認して対応済みにする");
+    until(&mut h, "the record closed", |s| {
+        history(s).is_some_and(|h| {
+            h.resolving.is_none()
+                && h.loading.is_none()
+                && h.records.iter().any(|r| r.status == CheckStatus::Done)
+        })
+    });
+    h.get_by_label(&format!("受付記録 #{conflict} を対応済みにしました。"));
+    h.get_by_label("完了");
+    assert!(h.query_by_label("相違を確認して対応済みにする").is_none());
+}

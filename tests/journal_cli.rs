@@ -165,3 +165,40 @@ fn an_unusable_journal_file_is_exit_1_with_the_japanese_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("壊れています"));
 }
+
+#[test]
+fn resolve_closes_an_open_check_once_and_an_unknown_receipt_stays_listed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("j.sqlite3");
+    fill(&path);
+    let open = json(&desk(
+        &path,
+        &["unresolved", "--month", "2026-10", "--json"],
+    ));
+    let id = open[0]["id"].as_i64().expect("the unknown receipt");
+    let out = desk(&path, &["resolve", &id.to_string(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out)["status"], "done");
+    // No longer waiting, but its claim is still 7s: the claim run must still see it.
+    let open = json(&desk(
+        &path,
+        &["unresolved", "--month", "2026-10", "--json"],
+    ));
+    assert_eq!(open[0]["id"].as_i64(), Some(id));
+    assert_eq!(open[0]["status"], "done");
+    let shown = json(&desk(&path, &["show", &id.to_string(), "--json"]));
+    assert!(
+        shown["last_attempt_detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("closed by staff")),
+        "{shown}"
+    );
+    // Closing it again, or a check that was never open, or none at all: exit 2, said.
+    for (which, kind) in [(id, "not_open"), (1, "not_open"), (999, "not_found")] {
+        let out = desk(&path, &["resolve", &which.to_string(), "--json"]);
+        assert_eq!(out.status.code(), Some(2), "{which}");
+        assert_eq!(json(&out)["error"]["kind"], kind, "{which}");
+    }
+    let out = desk(&path, &["resolve", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("対応済みにできません"));
+}

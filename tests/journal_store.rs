@@ -469,6 +469,45 @@ fn month_end_reports_list_unknown_receipts_and_the_card_use_rate() {
 }
 
 #[test]
+fn staff_close_a_conflict_or_a_queued_check_and_the_certificate_goes_with_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    let mut c = NewCheck::empty(CheckKind::Card, date!(2026 - 11 - 21));
+    c.verdict = Some(VerdictKind::Valid);
+    c.status = Some(CheckStatus::Conflict);
+    let conflict = journal.record(c).expect("record");
+    let mut c = NewCheck::empty(CheckKind::Card, date!(2026 - 11 - 21));
+    c.verdict = Some(VerdictKind::Unreachable);
+    let id = journal
+        .record(c.hold_certificate("0705D990", &[1, 2, 3]))
+        .expect("record");
+    let reader = journal.reader().expect("reader");
+    assert!(reader.get(id).expect("queued").certificate_held);
+    let at = time::macros::datetime!(2026-11-22 01:02:03 UTC);
+    journal.resolve(id, at).expect("resolve");
+    let r = reader.get(id).expect("closed");
+    assert_eq!(r.status, CheckStatus::Done);
+    assert!(!r.certificate_held);
+    assert_eq!(
+        r.last_attempt_detail.as_deref(),
+        Some("closed by staff at 2026-11-22T01:02:03Z")
+    );
+    assert!(matches!(
+        journal.resolve(id, at),
+        Err(JournalError::NotOpen(n)) if n == id.0
+    ));
+    journal.resolve(conflict, at).expect("resolve the conflict");
+    assert_eq!(
+        reader.get(conflict).expect("closed").status,
+        CheckStatus::Done
+    );
+    assert!(matches!(
+        journal.resolve(CheckId(9999), at),
+        Err(JournalError::NotFound(9999))
+    ));
+}
+
+#[test]
 fn the_handles_the_app_shares_between_threads_are_send_and_sync() {
     fn shared<T: Send + Sync>() {}
     fn movable<T: Send>() {}

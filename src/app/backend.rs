@@ -377,6 +377,17 @@ fn run(s: &Services, request: Request) -> Event {
                     .map_err(|e| e.desk_message())
             }),
         },
+        Request::ResolveRecord { job, id } => Event::RecordResolved {
+            job,
+            result: s.journal.as_ref().map_err(Clone::clone).and_then(|j| {
+                j.resolve(id, time::OffsetDateTime::now_utc())
+                    .map(|()| id)
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, %id, "record not closed");
+                        e.desk_message()
+                    })
+            }),
+        },
         Request::LoadHistory { job, filter } => Event::HistoryLoaded {
             job,
             result: load_history(s, &filter).map(Box::new),

@@ -172,6 +172,8 @@ pub struct HistoryScreen {
     pub selected: Option<CheckId>,
     /// A reprint under way.
     pub reprinting: Option<JobId>,
+    /// A record being closed (対応済み) under way.
+    pub resolving: Option<JobId>,
     /// What the desk must read (a load that failed, a printer problem).
     pub notice: Option<String>,
 }
@@ -246,6 +248,8 @@ pub enum Action {
     ReprintRecord(std::path::PathBuf),
     /// Continue the claim path of a recorded check.
     ReopenRecord(CheckId),
+    /// Staff: the conflict of a recorded check was settled (対応済みにする).
+    ResolveRecord(CheckId),
 }
 
 /// What the workers reported.
@@ -283,6 +287,11 @@ pub enum Event {
     HistoryLoaded {
         job: JobId,
         result: Result<Box<super::backend::History>, String>,
+    },
+    /// A record was closed by staff, or the desk message why not.
+    RecordResolved {
+        job: JobId,
+        result: Result<CheckId, String>,
     },
     /// A マイナポータル PDF was read: its fields, or the desk message why not.
     PortalPdfRead {
@@ -342,6 +351,11 @@ pub enum Request {
     LoadHistory {
         job: JobId,
         filter: Filter,
+    },
+    /// Close a conflict (or queued check) in the journal.
+    ResolveRecord {
+        job: JobId,
+        id: CheckId,
     },
     /// Send a kept PDF to the printer again.
     Reprint {
@@ -519,7 +533,20 @@ impl Desk {
                                 let (records, usage) = *found;
                                 h.records = records;
                                 h.usage = usage;
-                                h.notice = None;
+                            }
+                            Err(why) => h.notice = Some(why),
+                        }
+                    }
+                }
+            }
+            Event::RecordResolved { job, result } => {
+                if let Screen::History(h) = &mut self.screen {
+                    if h.resolving == Some(job) {
+                        h.resolving = None;
+                        match result {
+                            Ok(id) => {
+                                h.notice = Some(format!("受付記録 #{id} を対応済みにしました。"));
+                                self.load_history();
                             }
                             Err(why) => h.notice = Some(why),
                         }
@@ -814,7 +841,12 @@ impl Desk {
                     h.query = q;
                 }
             }
-            Action::SearchHistory => self.load_history(),
+            Action::SearchHistory => {
+                if let Screen::History(h) = &mut self.screen {
+                    h.notice = None;
+                }
+                self.load_history();
+            }
             Action::SelectRecord(id) => {
                 if let Screen::History(h) = &mut self.screen {
                     h.selected = Some(id);
@@ -827,6 +859,16 @@ impl Desk {
                         self.next_job += 1;
                         h.reprinting = Some(job);
                         self.outbox.push(Request::Reprint { job, pdf });
+                    }
+                }
+            }
+            Action::ResolveRecord(id) => {
+                let job = self.next_job;
+                if let Screen::History(h) = &mut self.screen {
+                    if h.resolving.is_none() {
+                        self.next_job += 1;
+                        h.resolving = Some(job);
+                        self.outbox.push(Request::ResolveRecord { job, id });
                     }
                 }
             }

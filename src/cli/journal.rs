@@ -5,6 +5,9 @@
 //! - `show ID [--json]`: one record in full (never a certificate);
 //! - `export --csv [--from D] [--to D] [--out FILE]`: records as CSV (formula-safe);
 //! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
+//! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand: it is no
+//!   longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
+//!   month-end list, its claim is still 7s);
 //! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
 //!   before D (except those still queued or in conflict);
 //! - `unresolved --month YYYY-MM [--csv] [--json]`: the month's checks the claim run cannot
@@ -84,6 +87,12 @@ enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Staff settled a conflict or a queued check by hand: mark it done (対応済み).
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Purge held certificates past the retention; with --before, records before that day.
     Purge {
         /// Delete the records checked before this day (queued and conflicts are kept).
@@ -133,7 +142,7 @@ fn parse_month(s: &str) -> Result<(i32, Month), String> {
 impl From<JournalError> for Failure {
     fn from(e: JournalError) -> Self {
         let exit = match e {
-            JournalError::Invalid(_) | JournalError::NotFound(_) => 2,
+            JournalError::Invalid(_) | JournalError::NotFound(_) | JournalError::NotOpen(_) => 2,
             _ => 1,
         };
         Failure::new(e.kind(), e.desk_message(), e.to_string(), exit)
@@ -308,6 +317,17 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 return Err(if json { f.quiet() } else { f });
             }
             Ok(())
+        }
+        JournalCommand::Resolve { id, json } => {
+            journal
+                .resolve(CheckId(id), OffsetDateTime::now_utc())
+                .map_err(|e| Failure::from(e).json(json))?;
+            if json {
+                print_json(&serde_json::json!({ "id": id, "status": "done" }))
+            } else {
+                println!("受付記録 {id} を対応済みにしました。");
+                Ok(())
+            }
         }
         JournalCommand::Purge { before, json } => {
             let days = config

@@ -304,16 +304,32 @@ impl Journal {
         })
     }
 
-    /// Staff resolved a conflict (or closed a queued check by hand): marks it done and drops
-    /// any certificate still held.
-    pub fn resolve(&self, id: CheckId) -> Result<(), JournalError> {
+    /// Staff resolved a conflict (or closed a queued check by hand, e.g. settled on the
+    /// phone with the insurer): marks it done, drops any certificate still held, and notes
+    /// when in `last_attempt_detail`. The conflict detail is kept as the trace of what was
+    /// decided. Only a queued check or a conflict can be closed ([`JournalError::NotOpen`]).
+    pub fn resolve(&self, id: CheckId, at: OffsetDateTime) -> Result<(), JournalError> {
+        let note = format!("closed by staff at {}", timestamp(at));
         self.call(move |conn| {
-            let n = conn.execute(
+            let tx = conn.transaction()?;
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM checks WHERE id = ?1", [id.0], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(JournalError::NotFound(id.0)),
+                Some("queued" | "conflict") => {}
+                Some(_) => return Err(JournalError::NotOpen(id.0)),
+            }
+            tx.execute(
                 "UPDATE checks SET status = 'done', certificate_serial = NULL,
-                     certificate_der = NULL WHERE id = ?1",
-                [id.0],
+                     certificate_der = NULL, next_attempt_at = NULL, last_attempt_detail = ?2
+                 WHERE id = ?1",
+                params![id.0, note],
             )?;
-            found(n, id)
+            tx.commit()?;
+            Ok(())
         })
     }
 

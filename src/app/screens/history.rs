@@ -139,6 +139,16 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                         actions.push(Action::ReprintRecord(pdf.clone()));
                     }
                 }
+                if r.status == CheckStatus::Conflict {
+                    let label = if h.resolving.is_some() {
+                        "処理中…"
+                    } else {
+                        "相違を確認して対応済みにする"
+                    };
+                    if small_button(ui, label) && h.resolving.is_none() {
+                        actions.push(Action::ResolveRecord(r.id));
+                    }
+                }
                 let open = r.status != CheckStatus::Done || r.claim_step.is_none();
                 if open && big_button(ui, "請求の経路を続ける", Some(theme::INFO)) {
                     actions.push(Action::ReopenRecord(r.id));
