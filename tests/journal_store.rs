@@ -73,6 +73,15 @@ fn a_recorded_check_reads_back_and_is_found_by_name_number_and_date() {
     };
     assert_eq!(search("山田"), vec![id]);
     assert_eq!(search("ﾔﾏﾀﾞ").len(), 2);
+    // Kana as the desk types it: ひらがな, full-width カタカナ, a full-width space.
+    assert_eq!(search("やまだ").len(), 2);
+    assert_eq!(search("ヤマダ　ハ").len(), 2);
+    assert_eq!(
+        search("やまた").len(),
+        2,
+        "ﾀﾞ is ﾀ + ﾞ: the plain kana is a prefix"
+    );
+    assert!(search("やまだ　た").is_empty());
     assert_eq!(search("１０２４"), vec![id], "full-width digits");
     assert_eq!(search("2026-11-20").len(), 1);
     assert!(search("田").is_empty(), "prefix, not substring");

@@ -6,6 +6,7 @@
 pub mod claim;
 pub mod dates;
 pub mod expiry;
+pub mod kana;
 pub mod numbers;
 pub mod ratio;
 pub mod verdict;

@@ -4,7 +4,9 @@
 //! Search (`Filter::search`), chosen so every form uses an index over a million records:
 //! - a date `YYYY-MM-DD` (or `YYYY/MM/DD`): the checks of that day;
 //! - digits only (full-width accepted): an exact 番号, 保険者番号 or 記号;
-//! - anything else: names (氏名 or カナ as the answer gave them) **starting with** the text.
+//! - anything else: names (氏名, or カナ as the answer gave them) **starting with** the text;
+//!   kana typed as ひらがな or full-width カタカナ is first brought to the answer's half-width
+//!   katakana ([`crate::domain::kana`]).
 //!   Not a substring search: the desk looks patients up by family name, and a prefix keeps the
 //!   search on the index (a `LIKE '%x%'` scans the whole table).
 
@@ -237,14 +239,17 @@ impl JournalReader {
                     &mut clauses,
                 );
             } else {
-                let end = prefix_end(&text);
+                // Kana typed in any form is compared in the service's (half-width katakana).
+                let kana = crate::domain::kana::to_halfwidth_katakana(&text)
+                    .unwrap_or_else(|| text.clone());
+                let (end, kana_end) = (prefix_end(&text), prefix_end(&kana));
                 bind(
                     "((name >= ? AND name < ?) OR (name_kana >= ? AND name_kana < ?))",
                     vec![
                         Value::Text(text.clone()),
-                        Value::Text(end.clone()),
-                        Value::Text(text.clone()),
                         Value::Text(end),
+                        Value::Text(kana),
+                        Value::Text(kana_end),
                     ],
                     &mut clauses,
                 );
