@@ -737,7 +737,7 @@ fn search_history(h: &mut Harness<'_, DeskApp>, text: &str) {
 }
 
 #[test]
-fn the_history_searches_reprints_and_closes_a_conflict() {
+fn the_history_searches_reprints_saves_the_month_end_reports_and_closes_a_conflict() {
     use onshi_desk::app::state::Action;
     use onshi_desk::journal::{CheckKind, CheckNumbers, CheckStatus, Journal, NewCheck};
     let dir = test_dir();
@@ -795,6 +795,29 @@ fn the_history_searches_reprints_and_closes_a_conflict() {
         "{notice:?}"
     );
     assert!(pdf.is_file());
+    // The month-end reports: this month's open checks (the conflict) and the card-use rate,
+    // as CSV files beside the printouts.
+    tap(&mut h, "今月分を保存");
+    until(&mut h, "the reports", |s| {
+        history(s).is_some_and(|h| h.exporting.is_none())
+    });
+    let reports = dir.join("reports");
+    h.get_by_label(&format!(
+        "2026年11月の未確定 1 件と利用率を保存しました: {}",
+        reports.display()
+    ));
+    let open = std::fs::read_to_string(reports.join("unresolved-2026-11.csv")).expect("csv");
+    assert!(
+        open.contains("高橋 次郎") && !open.contains("鈴木"),
+        "{open}"
+    );
+    let usage = std::fs::read_to_string(reports.join("usage.csv")).expect("csv");
+    assert!(usage.contains("2026-11,1,1,0.5000"), "{usage}");
+    tap(&mut h, "先月分を保存");
+    until(&mut h, "the reports", |s| {
+        history(s).is_some_and(|h| h.exporting.is_none())
+    });
+    assert!(reports.join("unresolved-2026-10.csv").is_file());
     // Staff settle the conflict: it is done, and the list says so.
     tap(&mut h, "相違を確認して対応済みにする");
     until(&mut h, "the record closed", |s| {

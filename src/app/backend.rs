@@ -377,6 +377,10 @@ fn run(s: &Services, request: Request) -> Event {
                     .map_err(|e| e.desk_message())
             }),
         },
+        Request::ExportReports { job, year, month } => Event::ReportsExported {
+            job,
+            result: export_reports(s, year, month),
+        },
         Request::ResolveRecord { job, id } => Event::RecordResolved {
             job,
             result: s.journal.as_ref().map_err(Clone::clone).and_then(|j| {
@@ -472,14 +476,54 @@ fn read_portal_pdf(
         })
 }
 
-/// Writes beside the target and renames, so a crash never leaves half a configuration.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+/// Writes beside the target and renames, so a crash never leaves half a file (a
+/// configuration, a report).
+fn write_atomically(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("toml.saving");
-    std::fs::write(&tmp, text)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".saving");
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Where the month-end reports go: `reports/` beside the printouts folder.
+pub fn reports_dir(printouts: &std::path::Path) -> std::path::PathBuf {
+    printouts.with_file_name("reports")
+}
+
+/// Writes the month's open checks (`unresolved-YYYY-MM.csv`, as `journal unresolved --csv`)
+/// and the card-use rate (`usage.csv`, as `journal usage --csv`); the desk message says where
+/// and how many.
+fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    let fail = |e: crate::journal::JournalError| {
+        tracing::warn!(error = %e, "month-end reports");
+        e.desk_message()
+    };
+    let reader = journal.reader().map_err(fail)?;
+    let open = reader.unresolved(year, month).map_err(fail)?;
+    let usage = reader.usage().map_err(fail)?;
+    let (mut open_csv, mut usage_csv) = (Vec::new(), Vec::new());
+    crate::journal::write_records_csv(&mut open_csv, &open).map_err(fail)?;
+    crate::journal::write_usage_csv(&mut usage_csv, &usage).map_err(fail)?;
+    let dir = reports_dir(&s.printouts);
+    let open_path = dir.join(format!("unresolved-{year:04}-{:02}.csv", u8::from(month)));
+    let usage_path = dir.join("usage.csv");
+    for (path, bytes) in [(&open_path, &open_csv), (&usage_path, &usage_csv)] {
+        write_atomically(path, bytes).map_err(|e| {
+            tracing::error!(path = %path.display(), error = %e, "report not saved");
+            format!("報告を保存できませんでした({}): {e}", path.display())
+        })?;
+    }
+    tracing::info!(dir = %dir.display(), open = open.len(), "month-end reports saved");
+    Ok(format!(
+        "{year}年{}月の未確定 {} 件と利用率を保存しました: {}",
+        u8::from(month),
+        open.len(),
+        dir.display()
+    ))
 }
 
 /// Prints a kept PDF; the desk message when it did not print.

@@ -174,6 +174,8 @@ pub struct HistoryScreen {
     pub reprinting: Option<JobId>,
     /// A record being closed (対応済み) under way.
     pub resolving: Option<JobId>,
+    /// The month-end reports being saved.
+    pub exporting: Option<JobId>,
     /// What the desk must read (a load that failed, a printer problem).
     pub notice: Option<String>,
 }
@@ -250,6 +252,12 @@ pub enum Action {
     ReopenRecord(CheckId),
     /// Staff: the conflict of a recorded check was settled (対応済みにする).
     ResolveRecord(CheckId),
+    /// Staff: save the month-end reports (unknown / open checks of this month, the card-use
+    /// rate) as CSV files for the claim run.
+    ExportReports {
+        year: i32,
+        month: time::Month,
+    },
 }
 
 /// What the workers reported.
@@ -287,6 +295,12 @@ pub enum Event {
     HistoryLoaded {
         job: JobId,
         result: Result<Box<super::backend::History>, String>,
+    },
+    /// The month-end reports were saved: what to tell the desk (where, how many), or why
+    /// not.
+    ReportsExported {
+        job: JobId,
+        result: Result<String, String>,
     },
     /// A record was closed by staff, or the desk message why not.
     RecordResolved {
@@ -351,6 +365,12 @@ pub enum Request {
     LoadHistory {
         job: JobId,
         filter: Filter,
+    },
+    /// Write the month-end reports (CSV) beside the printouts.
+    ExportReports {
+        job: JobId,
+        year: i32,
+        month: time::Month,
     },
     /// Close a conflict (or queued check) in the journal.
     ResolveRecord {
@@ -536,6 +556,14 @@ impl Desk {
                             }
                             Err(why) => h.notice = Some(why),
                         }
+                    }
+                }
+            }
+            Event::ReportsExported { job, result } => {
+                if let Screen::History(h) = &mut self.screen {
+                    if h.exporting == Some(job) {
+                        h.exporting = None;
+                        h.notice = Some(result.unwrap_or_else(|why| why));
                     }
                 }
             }
@@ -859,6 +887,17 @@ impl Desk {
                         self.next_job += 1;
                         h.reprinting = Some(job);
                         self.outbox.push(Request::Reprint { job, pdf });
+                    }
+                }
+            }
+            Action::ExportReports { year, month } => {
+                let job = self.next_job;
+                if let Screen::History(h) = &mut self.screen {
+                    if h.exporting.is_none() {
+                        self.next_job += 1;
+                        h.exporting = Some(job);
+                        self.outbox
+                            .push(Request::ExportReports { job, year, month });
                     }
                 }
             }

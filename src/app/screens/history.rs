@@ -17,7 +17,7 @@ fn status_label(s: CheckStatus) -> (&'static str, egui::Color32) {
     }
 }
 
-pub fn show(ui: &mut Ui, h: &HistoryScreen, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec<Action>) {
     egui::Panel::bottom("history-actions").show(ui, |ui| {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -81,6 +81,8 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, actions: &mut Vec<Action>) {
                 details(ui, r, h, actions);
             }
         }
+        ui.separator();
+        month_end(ui, h, today, actions);
         if !h.usage.is_empty() {
             ui.separator();
             ui.label(
@@ -105,6 +107,32 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, actions: &mut Vec<Action>) {
                     ui.end_row();
                 }
             });
+        }
+    });
+}
+
+/// The month-end reports for the claim run (レセプト請求): last month's while it is being
+/// claimed (up to the 10th), this month's any time.
+fn month_end(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec<Action>) {
+    ui.label(RichText::new("月末の報告(CSV)").size(24.0).strong());
+    ui.label(
+        "未確定(事後確認待ち・要確認・不詳レセプト)の一覧と、マイナ保険証の利用率を保存します。",
+    );
+    let this = (today.year(), today.month());
+    let last = match today.month() {
+        time::Month::January => (today.year() - 1, time::Month::December),
+        m => (today.year(), m.previous()),
+    };
+    ui.horizontal_wrapped(|ui| {
+        for (label, (year, month)) in [("先月分を保存", last), ("今月分を保存", this)] {
+            let label = if h.exporting.is_some() {
+                "保存中…"
+            } else {
+                label
+            };
+            if small_button(ui, label) && h.exporting.is_none() {
+                actions.push(Action::ExportReports { year, month });
+            }
         }
     });
 }
