@@ -96,6 +96,19 @@ pub fn steps(name: &str) -> Option<VecDeque<Step>> {
             ]);
             s
         }
+        "history" => {
+            let mut s = visual_check("valid");
+            s.extend([
+                act(Action::Done),
+                act(Action::OpenHistory),
+                Step::Until(
+                    |s| matches!(s, Screen::History(h) if h.loading.is_none() && !h.records.is_empty()),
+                ),
+                // The first record of a fresh demo folder: the check just made.
+                act(Action::SelectRecord(crate::journal::CheckId(1))),
+            ]);
+            s
+        }
         _ => return None,
     };
     Some(steps.into())
@@ -112,4 +125,5 @@ pub const NAMES: &[&str] = &[
     "result-several",
     "claim",
     "declaration",
+    "history",
 ];

@@ -17,7 +17,7 @@ pub use self::ratio::Ratio;
 pub use self::verdict::{NextStep, Qualification, Verdict, VerdictKind};
 
 /// How the patient's identity was confirmed before the check (本人確認の方法).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityMethod {
     /// 暗証番号: verified by the card, proven to the server by a signature.

@@ -6,7 +6,67 @@ use egui::{RichText, TextEdit, Ui};
 use super::{big_button, small_button};
 use crate::app::state::{Action, HistoryScreen};
 use crate::app::theme;
-use crate::journal::{CheckRecord, CheckStatus};
+use crate::domain::claim::ClaimStep;
+use crate::domain::{IdentityMethod, VerdictKind};
+use crate::journal::{CheckKind, CheckRecord, CheckStatus};
+
+/// A stored enum text (`valid`, `pin`, …) back as its type; `None` for text this version does
+/// not know (a newer program wrote it), which is then shown as stored.
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+fn verdict_label(kind: VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Valid => "有効",
+        VerdictKind::CertificateExpiredGrace => "有効(資格情報のみ)",
+        VerdictKind::Invalid => "無効",
+        VerdictKind::InvalidNewExists => "新しい資格あり",
+        VerdictKind::NoRecord => "資格情報なし",
+        VerdictKind::Several => "複数該当",
+        VerdictKind::CertificateExpired => "証明書期限切れ",
+        VerdictKind::NotRegistered => "利用登録なし",
+        VerdictKind::RegistrationCancelled => "利用登録解除",
+        VerdictKind::CardReturned => "返納カード",
+        VerdictKind::CertificateRevoked => "証明書失効",
+        VerdictKind::ServerError => "システムエラー",
+        VerdictKind::Unreachable => "接続できず",
+        VerdictKind::Timeout => "応答なし",
+    }
+}
+
+/// What the check found, or how it was made when it asked nothing (a claim-path step).
+fn outcome(r: &CheckRecord) -> String {
+    match r.verdict.as_deref() {
+        Some(v) => {
+            parse::<VerdictKind>(v).map_or_else(|| v.to_owned(), |k| verdict_label(k).to_owned())
+        }
+        None => match r.kind {
+            CheckKind::Card => "カード".into(),
+            CheckKind::Numbers => "番号で照会".into(),
+            CheckKind::ClaimPath => "請求の経路".into(),
+        },
+    }
+}
+
+fn identity_label(text: &str) -> String {
+    match parse::<IdentityMethod>(text) {
+        Some(IdentityMethod::Pin) => "暗証番号".into(),
+        Some(IdentityMethod::Face) => "顔認証".into(),
+        Some(IdentityMethod::Visual) => "目視確認(職員)".into(),
+        None => text.to_owned(),
+    }
+}
+
+fn step_label(text: &str) -> String {
+    match parse::<ClaimStep>(text) {
+        Some(ClaimStep::Online) => "オンライン資格確認の結果で請求".into(),
+        Some(ClaimStep::CurrentNumbers) => "① 現在の資格情報で請求".into(),
+        Some(ClaimStep::OldNumbers) => "② 旧資格で請求".into(),
+        Some(ClaimStep::SelfDeclaration) => "③ 申立書(不詳レセプト)".into(),
+        None => text.to_owned(),
+    }
+}
 
 fn status_label(s: CheckStatus) -> (&'static str, egui::Color32) {
     match s {
@@ -34,7 +94,7 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec
             [420.0, 44.0],
             TextEdit::singleline(&mut q)
                 .id_salt("history-query")
-                .hint_text("氏名・カナの先頭、番号、日付(空欄で本日)"),
+                .hint_text("氏名・カナ・番号・日付"),
         );
         if q != h.query {
             actions.push(Action::EditHistoryQuery(q));
@@ -62,7 +122,7 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec
                 r.id,
                 r.check_date,
                 r.name.as_deref().unwrap_or("(氏名なし)"),
-                r.verdict.as_deref().unwrap_or(r.kind.as_str()),
+                outcome(r),
                 r.numbers
                     .as_ref()
                     .map(|n| format!("{} {}", n.insurer_number, n.number))
@@ -141,16 +201,25 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
     egui::Frame::group(ui.style())
         .inner_margin(egui::Margin::same(12))
         .show(ui, |ui| {
+            let at = r.recorded_at.to_offset(crate::domain::expiry::JST);
             ui.label(format!(
-                "記録 #{} ・ {} ・ 本人確認 {}",
+                "記録 #{} ・ {} {:02}:{:02} ・ 本人確認 {}",
                 r.id,
-                r.recorded_at,
-                r.identity.as_deref().unwrap_or("-")
+                at.date(),
+                at.hour(),
+                at.minute(),
+                r.identity
+                    .as_deref()
+                    .map_or_else(|| "-".into(), identity_label)
             ));
             if let Some(step) = &r.claim_step {
-                ui.label(format!("請求の経路: {step}"));
+                ui.label(format!("請求の経路: {}", step_label(step)));
             }
             if let Some(v) = &r.reconfirmed_verdict {
+                let v: &str = match parse::<VerdictKind>(v) {
+                    Some(kind) => verdict_label(kind),
+                    None => v,
+                };
                 ui.label(format!("事後確認の結果: {v}"));
             }
             if let Some(c) = &r.conflict_detail {
@@ -177,7 +246,15 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                         actions.push(Action::ResolveRecord(r.id));
                     }
                 }
-                let open = r.status != CheckStatus::Done || r.claim_step.is_none();
+                // A check that answered 有効 and is done has no claim path to continue.
+                let settled = r.status == CheckStatus::Done
+                    && r.verdict
+                        .as_deref()
+                        .and_then(parse::<VerdictKind>)
+                        .is_some_and(|k| {
+                            matches!(k, VerdictKind::Valid | VerdictKind::CertificateExpiredGrace)
+                        });
+                let open = !settled && (r.status != CheckStatus::Done || r.claim_step.is_none());
                 if open && big_button(ui, "請求の経路を続ける", Some(theme::INFO)) {
                     actions.push(Action::ReopenRecord(r.id));
                 }

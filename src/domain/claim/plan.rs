@@ -163,7 +163,7 @@ pub struct Situation {
 }
 
 /// The steps of the claim path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStep {
     /// No claim path: the online check answered with a qualification (有効, 新しい資格あり,
