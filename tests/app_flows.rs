@@ -749,6 +749,7 @@ fn the_history_searches_reprints_saves_the_month_end_reports_and_closes_a_confli
         let mut c = NewCheck::empty(CheckKind::Numbers, common::AS_OF - time::Duration::days(3));
         c.verdict = Some(VerdictKind::Valid);
         c.name = Some("鈴木 一郎".into());
+        c.name_kana = Some("ｽｽﾞｷ ｲﾁﾛｳ".into());
         c.numbers = Some(CheckNumbers {
             insurer_number: "06139999".into(),
             symbol: Some("12".into()),
@@ -778,6 +779,28 @@ fn the_history_searches_reprints_saves_the_month_end_reports_and_closes_a_confli
         assert_eq!(history_names(&h), vec!["鈴木 一郎".to_owned()], "{query}");
     }
     assert_eq!(history(screen(&h)).map(|h| h.records[0].id), Some(earlier));
+    // Kana through the IME into the search field (composition, then commit), as the desk
+    // types it: ひらがな finds the answer's half-width カナ.
+    act(&mut h, Action::EditHistoryQuery(String::new()));
+    h.get_by_role(egui::accesskit::Role::TextInput).focus();
+    h.step();
+    h.event(egui::Event::Ime(egui::ImeEvent::Preedit {
+        text: "すずき".into(),
+        active_range_chars: None,
+    }));
+    h.step();
+    h.event(egui::Event::Ime(egui::ImeEvent::Commit("すずき".into())));
+    h.step();
+    h.step();
+    assert_eq!(
+        history(screen(&h)).map(|h| h.query.as_str()),
+        Some("すずき")
+    );
+    tap(&mut h, "検索");
+    until(&mut h, "the kana search", |s| {
+        history(s).is_some_and(|h| h.loading.is_none())
+    });
+    assert_eq!(history_names(&h), vec!["鈴木 一郎".to_owned()]);
     search_history(&mut h, "該当なし");
     h.get_by_label("該当する記録はありません。");
     // Back to today's: reprint its declaration (no such printer: said, the PDF kept).
