@@ -648,6 +648,15 @@ fn a_card_taken_off_and_placed_again_keeps_its_spent_pin_tries() {
     place(&mut h, "valid");
     until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
     h.get_by_label("入力できる残り回数: 2回");
+    // The demo panel starts the cards over: placed again, it is a fresh card.
+    tap(&mut h, "カードを新品に戻す");
+    until(&mut h, "the removal notice", |s| {
+        matches!(s, Screen::Problem(_))
+    });
+    tap(&mut h, "はじめに戻る");
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    h.get_by_label("入力できる残り回数: 3回");
 }
 
 fn screen_notice(s: &Screen) -> Option<&str> {

@@ -303,6 +303,15 @@ impl DemoReader {
         Some(pocket.swap_remove(i).1)
     }
 
+    /// Forgets the cards taken off so far: each is placed fresh next time (PIN tries back
+    /// to 3), for a demo started over. The card on the reader keeps its state until taken.
+    pub fn forget_pocket(&self) {
+        self.pocket
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// Makes the card slide off the reader in the middle of its next command, as a
     /// contactless card does when the patient lifts it too early: the command fails with a
     /// removal and the reader reports the card gone.

@@ -634,6 +634,17 @@ fn demo_panel(ui: &mut Ui, env: &demo::DemoEnv, banner: &mut Option<String>) {
                 {
                     env.reader.remove();
                 }
+                ui.label(
+                    RichText::new("取ったカードは暗証番号の残り回数などを覚えています。")
+                        .size(14.0),
+                );
+                if ui
+                    .add(egui::Button::new("カードを新品に戻す").min_size(egui::vec2(270.0, 44.0)))
+                    .clicked()
+                {
+                    env.reader.remove();
+                    env.reader.forget_pocket();
+                }
             });
         });
 }
