@@ -635,28 +635,31 @@ fn a_card_taken_off_and_placed_again_keeps_its_spent_pin_tries() {
         "the keypad again",
         |s| matches!(screen_notice(s), Some(n) if n.contains("あと2回")),
     );
-    h.state()
-        .running()
-        .and_then(|r| r.demo.as_ref())
-        .expect("demo")
-        .reader
-        .remove();
-    until(&mut h, "the removal notice", |s| {
-        matches!(s, Screen::Problem(_))
+    place_again(&mut h, "valid", |h| {
+        h.state()
+            .running()
+            .and_then(|r| r.demo.as_ref())
+            .expect("demo")
+            .reader
+            .remove()
     });
-    tap(&mut h, "はじめに戻る");
-    place(&mut h, "valid");
-    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
     h.get_by_label("入力できる残り回数: 2回");
     // The demo panel starts the cards over: placed again, it is a fresh card.
-    tap(&mut h, "カードを新品に戻す");
-    until(&mut h, "the removal notice", |s| {
-        matches!(s, Screen::Problem(_))
-    });
-    tap(&mut h, "はじめに戻る");
-    place(&mut h, "valid");
-    until(&mut h, "the PIN keypad", |s| identity_mode(s).is_some());
+    place_again(&mut h, "valid", |h| tap(h, "カードを新品に戻す"));
     h.get_by_label("入力できる残り回数: 3回");
+}
+
+/// Takes the card off the reader (`how`), goes back to the start and places it again.
+fn place_again(
+    h: &mut Harness<'_, DeskApp>,
+    persona: &str,
+    how: impl FnOnce(&mut Harness<'_, DeskApp>),
+) {
+    how(h);
+    until(h, "the removal notice", |s| matches!(s, Screen::Problem(_)));
+    tap(h, "はじめに戻る");
+    place(h, persona);
+    until(h, "the PIN keypad", |s| identity_mode(s).is_some());
 }
 
 fn screen_notice(s: &Screen) -> Option<&str> {

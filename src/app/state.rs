@@ -545,39 +545,26 @@ impl Desk {
                 }
             }
             Event::HistoryLoaded { job, result } => {
-                if let Screen::History(h) = &mut self.screen {
-                    if h.loading == Some(job) {
-                        h.loading = None;
-                        match result {
-                            Ok(found) => {
-                                let (records, usage) = *found;
-                                h.records = records;
-                                h.usage = usage;
-                            }
-                            Err(why) => h.notice = Some(why),
-                        }
+                if let Some(h) = self.history_answer(job, |h| &mut h.loading) {
+                    match result {
+                        Ok(found) => (h.records, h.usage) = *found,
+                        Err(why) => h.notice = Some(why),
                     }
                 }
             }
             Event::ReportsExported { job, result } => {
-                if let Screen::History(h) = &mut self.screen {
-                    if h.exporting == Some(job) {
-                        h.exporting = None;
-                        h.notice = Some(result.unwrap_or_else(|why| why));
-                    }
+                if let Some(h) = self.history_answer(job, |h| &mut h.exporting) {
+                    h.notice = Some(result.unwrap_or_else(|why| why));
                 }
             }
             Event::RecordResolved { job, result } => {
-                if let Screen::History(h) = &mut self.screen {
-                    if h.resolving == Some(job) {
-                        h.resolving = None;
-                        match result {
-                            Ok(id) => {
-                                h.notice = Some(format!("受付記録 #{id} を対応済みにしました。"));
-                                self.load_history();
-                            }
-                            Err(why) => h.notice = Some(why),
+                if let Some(h) = self.history_answer(job, |h| &mut h.resolving) {
+                    match result {
+                        Ok(id) => {
+                            h.notice = Some(format!("受付記録 #{id} を対応済みにしました。"));
+                            self.load_history();
                         }
+                        Err(why) => h.notice = Some(why),
                     }
                 }
             }
@@ -629,9 +616,8 @@ impl Desk {
         problem: Option<String>,
         recorded: Option<Result<CheckId, String>>,
     ) {
-        if let Screen::History(h) = &mut self.screen {
-            if h.reprinting == Some(job) {
-                h.reprinting = None;
+        if matches!(self.screen, Screen::History(_)) {
+            if let Some(h) = self.history_answer(job, |h| &mut h.reprinting) {
                 h.notice = Some(problem.unwrap_or_else(|| "印刷を依頼しました。".to_owned()));
             }
             return;
@@ -881,35 +867,19 @@ impl Desk {
                 }
             }
             Action::ReprintRecord(pdf) => {
-                let job = self.next_job;
-                if let Screen::History(h) = &mut self.screen {
-                    if h.reprinting.is_none() {
-                        self.next_job += 1;
-                        h.reprinting = Some(job);
-                        self.outbox.push(Request::Reprint { job, pdf });
-                    }
-                }
+                self.history_job(|h| &mut h.reprinting, |job| Request::Reprint { job, pdf });
             }
             Action::ExportReports { year, month } => {
-                let job = self.next_job;
-                if let Screen::History(h) = &mut self.screen {
-                    if h.exporting.is_none() {
-                        self.next_job += 1;
-                        h.exporting = Some(job);
-                        self.outbox
-                            .push(Request::ExportReports { job, year, month });
-                    }
-                }
+                self.history_job(
+                    |h| &mut h.exporting,
+                    |job| Request::ExportReports { job, year, month },
+                );
             }
             Action::ResolveRecord(id) => {
-                let job = self.next_job;
-                if let Screen::History(h) = &mut self.screen {
-                    if h.resolving.is_none() {
-                        self.next_job += 1;
-                        h.resolving = Some(job);
-                        self.outbox.push(Request::ResolveRecord { job, id });
-                    }
-                }
+                self.history_job(
+                    |h| &mut h.resolving,
+                    |job| Request::ResolveRecord { job, id },
+                );
             }
             Action::ReopenRecord(id) => {
                 let record = match &self.screen {
@@ -1122,6 +1092,43 @@ impl Desk {
         }
         if used_job {
             self.next_job += 1;
+        }
+    }
+
+    /// The history screen when `job` is the work its `slot` waits for (the slot is then
+    /// cleared); `None` for a late answer the screen no longer waits for.
+    fn history_answer(
+        &mut self,
+        job: JobId,
+        slot: impl FnOnce(&mut HistoryScreen) -> &mut Option<JobId>,
+    ) -> Option<&mut HistoryScreen> {
+        let Screen::History(h) = &mut self.screen else {
+            return None;
+        };
+        let slot = slot(h);
+        if *slot != Some(job) {
+            return None;
+        }
+        *slot = None;
+        Some(h)
+    }
+
+    /// Starts one kind of history-screen work (a reprint, a report, closing a record) unless
+    /// one of that kind is under way: `slot` is where the screen keeps its job.
+    fn history_job(
+        &mut self,
+        slot: impl FnOnce(&mut HistoryScreen) -> &mut Option<JobId>,
+        request: impl FnOnce(JobId) -> Request,
+    ) {
+        let job = self.next_job;
+        let Screen::History(h) = &mut self.screen else {
+            return;
+        };
+        let slot = slot(h);
+        if slot.is_none() {
+            *slot = Some(job);
+            self.next_job += 1;
+            self.outbox.push(request(job));
         }
     }
 
