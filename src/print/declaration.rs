@@ -121,6 +121,8 @@ pub fn declaration_qr_payload(declaration: &SelfDeclaration) -> String {
 }
 
 /// Restores the record from a scanned QR payload (the inverse of [`declaration_qr_payload`]).
+/// The record is checked as one typed at the desk and must be in the form the desk writes:
+/// a QR code can be made by anyone, so a forged one is [`QrRestoreError::Damaged`].
 pub fn restore_from_qr_payload(payload: &str) -> Result<SelfDeclaration, QrRestoreError> {
     let value: serde_json::Value =
         serde_json::from_str(payload.trim()).map_err(|e| QrRestoreError::NotOurs(e.to_string()))?;
@@ -140,6 +142,21 @@ pub fn restore_from_qr_payload(payload: &str) -> Result<SelfDeclaration, QrResto
     }
     let envelope: QrEnvelope =
         serde_json::from_value(value).map_err(|e| QrRestoreError::Damaged(e.to_string()))?;
+    // Anyone can print a QR code: the record goes through the same checks as one typed at
+    // the desk (lengths, characters, dates; the birth date as of the declaration's date).
+    let json =
+        serde_json::to_string(&envelope.d).map_err(|e| QrRestoreError::Damaged(e.to_string()))?;
+    let mut checked = crate::domain::claim::input::parse_declaration(&json, envelope.d.date)
+        .map_err(|problems| QrRestoreError::Damaged(problems.to_string()))?;
+    // The parser charges 3割 when no ratio is given; a code without one had none.
+    checked.ratio = envelope.d.ratio;
+    // A code the desk printed holds values already in the parser's form; anything else
+    // (full-width digits, stray spaces) was not written by onshi-desk.
+    if checked != envelope.d {
+        return Err(QrRestoreError::Damaged(
+            "values not in the form onshi-desk writes".into(),
+        ));
+    }
     Ok(envelope.d)
 }
 
@@ -487,6 +504,12 @@ mod tests {
         }
     }
 
+    fn sample_with(change: impl FnOnce(&mut SelfDeclaration)) -> SelfDeclaration {
+        let mut d = sample();
+        change(&mut d);
+        d
+    }
+
     #[test]
     fn dates_are_western_with_kanji_units() {
         assert_eq!(japanese_date(date!(2026 - 11 - 22)), "2026年11月22日");
@@ -521,6 +544,42 @@ mod tests {
             restore_from_qr_payload(damaged),
             Err(QrRestoreError::Damaged(_))
         ));
+        // Well-formed but not what the desk would have accepted: a forged code.
+        for forged in [
+            sample_with(|d| d.name = Some("あ".repeat(500))),
+            sample_with(|d| d.birthdate = Some(date!(2030 - 01 - 01))),
+            sample_with(|d| d.phone = Some("075\u{0007}222".into())),
+            sample_with(|d| d.name_kana = Some("山田".into())),
+            sample_with(|d| d.symbol = Some("１２３４".into())),
+        ] {
+            assert!(
+                matches!(
+                    restore_from_qr_payload(&declaration_qr_payload(&forged)),
+                    Err(QrRestoreError::Damaged(_))
+                ),
+                "{forged:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_typed_loosely_at_the_desk_still_restores_from_its_code() {
+        // Full-width digits and spaces, ひらがな, 和暦: what the parser makes of them is what
+        // the code holds, and the stricter restore takes it back unchanged.
+        let typed = crate::domain::claim::parse_declaration(
+            r#"{
+              "facility": {"name": "ﾃｽﾄ　診療所", "code": "１３１２３４５６７８"},
+              "name": " 山田　花子 ", "name_kana": "やまだ　はなこ",
+              "birthdate": "昭和55年4月1日", "sex": "女",
+              "address": "東京都千代田区霞が関１－２－２", "phone": "０３－１２３４－５６７８",
+              "insurance_kind": "社保", "employer": "霞が関商事", "relationship": "本人",
+              "symbol": "１２３", "number": "４５"
+            }"#,
+            date!(2026 - 11 - 22),
+        )
+        .expect("valid");
+        let restored = restore_from_qr_payload(&declaration_qr_payload(&typed));
+        assert_eq!(restored.as_ref(), Ok(&typed));
     }
 
     #[test]
