@@ -866,3 +866,40 @@ fn the_history_searches_reprints_saves_the_month_end_reports_and_closes_a_confli
     h.get_by_label("完了");
     assert!(h.query_by_label("相違を確認して対応済みにする").is_none());
 }
+
+#[test]
+fn a_busy_day_shows_the_newest_hundred_then_more_on_request() {
+    use onshi_desk::journal::{CheckKind, Journal, NewCheck};
+    let dir = test_dir();
+    let mut h = harness_with(&dir, |env| {
+        let journal = Journal::open(&env.journal).expect("journal");
+        for i in 0..130 {
+            let mut c = NewCheck::empty(CheckKind::Numbers, common::AS_OF);
+            c.verdict = Some(VerdictKind::Valid);
+            c.name = Some(format!("患者 {i:03}"));
+            journal.record(c).expect("record");
+        }
+    });
+    tap(&mut h, "受付記録");
+    until(&mut h, "today's checks", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && !h.records.is_empty())
+    });
+    let names = history_names(&h);
+    assert_eq!(names.len(), 100);
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("患者 129"),
+        "newest first"
+    );
+    tap(&mut h, "さらに表示(古い記録)");
+    until(&mut h, "the next page", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && h.records.len() > 100)
+    });
+    let names = history_names(&h);
+    assert_eq!(names.len(), 130);
+    assert_eq!(names.last().map(String::as_str), Some("患者 000"));
+    assert!(
+        h.query_by_label("さらに表示(古い記録)").is_none(),
+        "all shown"
+    );
+}

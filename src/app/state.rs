@@ -160,6 +160,9 @@ pub enum Screen {
     History(Box<HistoryScreen>),
 }
 
+/// How many records the history screen loads at a time, newest first.
+pub const HISTORY_PAGE: usize = 100;
+
 /// The history screen.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryScreen {
@@ -176,8 +179,22 @@ pub struct HistoryScreen {
     pub resolving: Option<JobId>,
     /// The month-end reports being saved.
     pub exporting: Option<JobId>,
+    /// Pages of [`HISTORY_PAGE`] records asked for beyond the first (さらに表示).
+    pub more: usize,
     /// What the desk must read (a load that failed, a printer problem).
     pub notice: Option<String>,
+}
+
+impl HistoryScreen {
+    /// How many records the current search asks for.
+    pub fn limit(&self) -> usize {
+        HISTORY_PAGE.saturating_mul(self.more.saturating_add(1))
+    }
+
+    /// Whether the search filled its limit, so older records may be left to show.
+    pub fn may_have_more(&self) -> bool {
+        self.records.len() >= self.limit()
+    }
 }
 
 /// The settings screen: locked until the facility passcode is typed.
@@ -245,6 +262,8 @@ pub enum Action {
     OpenHistory,
     EditHistoryQuery(String),
     SearchHistory,
+    /// Load the next page of the same search (さらに表示).
+    MoreHistory,
     SelectRecord(CheckId),
     /// Print a recorded printout again.
     ReprintRecord(std::path::PathBuf),
@@ -858,8 +877,21 @@ impl Desk {
             Action::SearchHistory => {
                 if let Screen::History(h) = &mut self.screen {
                     h.notice = None;
+                    h.more = 0;
                 }
                 self.load_history();
+            }
+            Action::MoreHistory => {
+                let more = match &mut self.screen {
+                    Screen::History(h) if h.loading.is_none() && h.may_have_more() => {
+                        h.more += 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if more {
+                    self.load_history();
+                }
             }
             Action::SelectRecord(id) => {
                 if let Screen::History(h) = &mut self.screen {
@@ -1141,14 +1173,17 @@ impl Desk {
             return;
         };
         let query = h.query.trim().to_owned();
+        let limit = Some(h.limit());
         let filter = if query.is_empty() {
             Filter {
                 date: Some(today),
+                limit,
                 ..Filter::default()
             }
         } else {
             Filter {
                 search: Some(query),
+                limit,
                 ..Filter::default()
             }
         };

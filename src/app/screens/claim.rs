@@ -4,7 +4,7 @@
 
 use egui::{RichText, TextEdit, Ui};
 
-use super::{big_button, small_button};
+use super::{big_button, job_button, small_button};
 use crate::app::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm, Finished};
 use crate::app::state::Action;
 use crate::app::theme;
@@ -93,15 +93,9 @@ fn action_bar(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
             if big_button(ui, "受付完了", Some(theme::VALID)) {
                 actions.push(Action::Done);
             }
-            if done.pdf.is_some() {
-                let label = if flow.reprinting.is_some() {
-                    "印刷しています…"
-                } else {
-                    "再印刷"
-                };
-                if small_button(ui, label) && flow.reprinting.is_none() {
-                    actions.push(Action::Reprint);
-                }
+            let busy = flow.reprinting.is_some().then_some("印刷しています…");
+            if done.pdf.is_some() && job_button(ui, "再印刷", busy) {
+                actions.push(Action::Reprint);
             }
         }
     }
@@ -254,12 +248,12 @@ fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
         if path != flow.pdf_path {
             actions.push(Action::EditPdfPath(path.clone()));
         }
-        let label = if flow.importing.is_some() {
-            "読み込み中…"
-        } else {
-            "PDFを読み込む"
-        };
-        if small_button(ui, label) && flow.importing.is_none() && !path.trim().is_empty() {
+        if job_button(
+            ui,
+            "PDFを読み込む",
+            flow.importing.is_some().then_some("読み込み中…"),
+        ) && !path.trim().is_empty()
+        {
             actions.push(Action::ImportPortalPdf(path.trim().into()));
         }
     });

@@ -3,7 +3,7 @@
 
 use egui::{RichText, TextEdit, Ui};
 
-use super::{big_button, small_button};
+use super::{big_button, job_button, small_button};
 use crate::app::state::{Action, HistoryScreen};
 use crate::app::theme;
 use crate::domain::claim::ClaimStep;
@@ -84,6 +84,11 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec
             if small_button(ui, "閉じる") {
                 actions.push(Action::Cancel);
             }
+            // Beside 閉じる rather than under a long list: always in reach on a touch screen.
+            let busy = h.loading.is_some().then_some("読み込み中…");
+            if h.may_have_more() && job_button(ui, "さらに表示(古い記録)", busy) {
+                actions.push(Action::MoreHistory);
+            }
         });
         ui.add_space(6.0);
     });
@@ -99,12 +104,7 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec
         if q != h.query {
             actions.push(Action::EditHistoryQuery(q));
         }
-        let label = if h.loading.is_some() {
-            "検索中…"
-        } else {
-            "検索"
-        };
-        if small_button(ui, label) && h.loading.is_none() {
+        if job_button(ui, "検索", h.loading.is_some().then_some("検索中…")) {
             actions.push(Action::SearchHistory);
         }
     });
@@ -227,24 +227,19 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
             }
             ui.horizontal_wrapped(|ui| {
                 for pdf in &r.printouts {
-                    let label = if h.reprinting.is_some() {
-                        "印刷中…"
-                    } else {
-                        "申立書を再印刷"
-                    };
-                    if small_button(ui, label) && h.reprinting.is_none() {
+                    if job_button(
+                        ui,
+                        "申立書を再印刷",
+                        h.reprinting.is_some().then_some("印刷中…"),
+                    ) {
                         actions.push(Action::ReprintRecord(pdf.clone()));
                     }
                 }
-                if r.status == CheckStatus::Conflict {
-                    let label = if h.resolving.is_some() {
-                        "処理中…"
-                    } else {
-                        "相違を確認して対応済みにする"
-                    };
-                    if small_button(ui, label) && h.resolving.is_none() {
-                        actions.push(Action::ResolveRecord(r.id));
-                    }
+                let busy = h.resolving.is_some().then_some("処理中…");
+                if r.status == CheckStatus::Conflict
+                    && job_button(ui, "相違を確認して対応済みにする", busy)
+                {
+                    actions.push(Action::ResolveRecord(r.id));
                 }
                 // A check that answered 有効 and is done has no claim path to continue.
                 let settled = r.status == CheckStatus::Done

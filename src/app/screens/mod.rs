@@ -51,6 +51,13 @@ pub(crate) fn small_button(ui: &mut Ui, text: &str) -> bool {
         .clicked()
 }
 
+/// A button for work done by a worker: while it runs (`busy` holds what to say instead,
+/// e.g. 印刷しています…) the button shows that and a tap does nothing, so one tap never
+/// starts the work twice. `true` when tapped while idle.
+pub(crate) fn job_button(ui: &mut Ui, label: &str, busy: Option<&str>) -> bool {
+    small_button(ui, busy.unwrap_or(label)) && busy.is_none()
+}
+
 /// The 4-digit keypad: digits, 訂正 (backspace), クリア.
 pub(crate) fn keypad(ui: &mut Ui, actions: &mut Vec<Action>) {
     let key = egui::vec2(110.0, 84.0);
