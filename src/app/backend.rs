@@ -488,11 +488,6 @@ fn write_atomically(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io:
     std::fs::rename(&tmp, path)
 }
 
-/// Where the month-end reports go: `reports/` beside the printouts folder.
-pub fn reports_dir(printouts: &std::path::Path) -> std::path::PathBuf {
-    printouts.with_file_name("reports")
-}
-
 /// Writes the month's open checks (`unresolved-YYYY-MM.csv`, as `journal unresolved --csv`)
 /// and the card-use rate (`usage.csv`, as `journal usage --csv`); the desk message says where
 /// and how many.
@@ -508,7 +503,8 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
     let (mut open_csv, mut usage_csv) = (Vec::new(), Vec::new());
     crate::journal::write_records_csv(&mut open_csv, &open).map_err(fail)?;
     crate::journal::write_usage_csv(&mut usage_csv, &usage).map_err(fail)?;
-    let dir = reports_dir(&s.printouts);
+    // `reports/` beside the printouts folder.
+    let dir = s.printouts.with_file_name("reports");
     let open_path = dir.join(format!("unresolved-{year:04}-{:02}.csv", u8::from(month)));
     let usage_path = dir.join("usage.csv");
     for (path, bytes) in [(&open_path, &open_csv), (&usage_path, &usage_csv)] {

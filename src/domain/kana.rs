@@ -39,17 +39,22 @@ fn push_half(ch: char, out: &mut String) -> bool {
     true
 }
 
+/// ひらがな (ぁ–ゖ, ゔ included) as the same kana in full-width カタカナ; any other character as
+/// it is.
+pub fn hiragana_to_katakana(ch: char) -> char {
+    match ch {
+        'ぁ'..='ゖ' => char::from_u32(ch as u32 + 0x60).unwrap_or(ch),
+        _ => ch,
+    }
+}
+
 /// The text in half-width katakana, as the service writes `NameKana`; `None` when it holds
 /// anything but kana, spaces (half- or full-width) and `ー`/`・`. ひらがな, full-width and
 /// half-width katakana are all taken; a full-width space becomes a half-width one.
 pub fn to_halfwidth_katakana(text: &str) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
-        let ch = match ch {
-            // ひらがな → カタカナ (ゔ → ヴ too).
-            'ぁ'..='ゖ' => char::from_u32(ch as u32 + 0x60)?,
-            _ => ch,
-        };
+        let ch = hiragana_to_katakana(ch);
         match ch {
             ' ' | '\u{3000}' => out.push(' '),
             '\u{FF65}'..='\u{FF9F}' => out.push(ch),

@@ -696,13 +696,10 @@ fn declaration(
             max::KANA,
         )
         .and_then(|k| {
+            // The form asks for カタカナ; people type either.
             let katakana: String = k
                 .chars()
-                .map(|ch| match ch {
-                    // ひらがな → カタカナ: the form asks for カタカナ, people type either.
-                    'ぁ'..='ゖ' => char::from_u32(ch as u32 + 0x60).unwrap_or(ch),
-                    _ => ch,
-                })
+                .map(crate::domain::kana::hiragana_to_katakana)
                 .collect();
             let ok = katakana
                 .chars()
