@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use onshi_desk::config::Config;
 use onshi_desk::domain::numbers::InsurerNumber;
+use onshi_desk::domain::search::{NumberSearch, Search};
 use onshi_desk::domain::VerdictKind;
-use onshi_desk::online::{NumberSearch, OnlineClient, Search};
+use onshi_desk::online::OnlineClient;
 use onshi_mock::endpoint::{self, ServerConfig, ServerFiles};
 use onshi_mock::pki;
 use rustls::pki_types::pem::PemObject;

@@ -23,7 +23,8 @@ fn main() {
     let rounds = if bench { 200 } else { 1 };
     let dir = std::env::temp_dir();
     let env = DemoEnv::start_with_pki(&common::pki_dir(), &dir).expect("demo environment");
-    let mut running = DeskApp::demo_running(&egui::Context::default(), env, common::AS_OF);
+    let clock = std::sync::Arc::new(onshi_desk::clock::FixedClock::on(common::AS_OF));
+    let mut running = DeskApp::demo_running(&egui::Context::default(), env, clock);
     running.desk.preferred_reader = Some(DEMO_READER.to_owned());
     let card = DEMO_CARDS
         .iter()

@@ -15,8 +15,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use onshi_desk::domain::VerdictKind;
-use onshi_desk::journal::{schema, CheckKind, CheckNumbers, Filter, Journal, NewCheck};
+use onshi_desk::domain::{IdentityMethod, VerdictKind};
+use onshi_desk::journal::{
+    schema, CheckKind, CheckNumbers, CheckStatus, Filter, Journal, NewCheck,
+};
 use time::macros::date;
 
 type Error = Box<dyn std::error::Error>;
@@ -114,8 +116,8 @@ fn bench_search(path: &Path, n: usize) -> Result<(), Error> {
             let mut stmt = tx.prepare(
                 "INSERT INTO checks (recorded_at, check_date, kind, identity, verdict, validity,
                      insurer_number, symbol, number, branch, name, name_kana, birthdate, status)
-                 VALUES (?1, ?2, ?3, ?4, 'valid', 1, '01130012', '5012345', ?5, '00', ?6, ?7,
-                     '1980-04-01', 'done')",
+                 VALUES (?1, ?2, ?3, ?4, ?8, 1, '01130012', '5012345', ?5, '00', ?6, ?7,
+                     '1980-04-01', ?9)",
             )?;
             let start = date!(2024 - 01 - 01);
             for i in 0..n {
@@ -130,11 +132,17 @@ fn bench_search(path: &Path, n: usize) -> Result<(), Error> {
                 stmt.execute(rusqlite::params![
                     format!("{day}T00:00:00Z"),
                     day.to_string(),
-                    if card { "card" } else { "numbers" },
-                    if card { Some("pin") } else { None },
+                    if card {
+                        CheckKind::Card
+                    } else {
+                        CheckKind::Numbers
+                    },
+                    card.then_some(IdentityMethod::Pin),
                     format!("{}", 100_000 + i),
                     format!("{family} {g}"),
                     format!("{fk}{} {gk}", (h / 256) % 50),
+                    VerdictKind::Valid,
+                    CheckStatus::Done,
                 ])?;
             }
         }

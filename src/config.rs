@@ -37,37 +37,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::expiry::GraceEnd;
-
-/// 医療機関コード: 10 digits, the first two a prefecture (01–47).
-#[derive(Clone, PartialEq, Eq)]
-pub struct FacilityCode(String);
-
-impl FacilityCode {
-    pub fn parse(input: &str) -> Result<Self, ConfigError> {
-        let s = crate::domain::numbers::normalize_width(input);
-        let prefecture = s.get(..2).and_then(|p| p.parse::<u8>().ok());
-        if s.len() != 10
-            || !s.bytes().all(|b| b.is_ascii_digit())
-            || !matches!(prefecture, Some(1..=47))
-        {
-            return Err(ConfigError::Invalid {
-                field: "facility_code",
-                detail: format!("{s:?} is not 10 digits starting with a prefecture code 01-47"),
-            });
-        }
-        Ok(Self(s))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for FacilityCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FacilityCode({})", self.0)
-    }
-}
+use crate::domain::FacilityCode;
 
 /// Where and how to reach the online qualification service.
 #[derive(Clone, Debug)]
@@ -122,11 +92,24 @@ pub struct JournalConfig {
     pub retention_days: u32,
 }
 
+/// Days a queued card check's certificate is kept when `[journal] retention_days` is not set:
+/// the configuration owns the default, the journal is given the number.
+pub const DEFAULT_RETENTION_DAYS: u32 = 35;
+
+/// The journal file when `[journal] path` is not set: `<platform data dir>/onshi-desk/
+/// journal.sqlite3`.
+pub fn default_journal_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("onshi-desk")
+        .join("journal.sqlite3")
+}
+
 impl Default for JournalConfig {
     fn default() -> Self {
         JournalConfig {
             path: None,
-            retention_days: crate::journal::DEFAULT_RETENTION_DAYS,
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -134,9 +117,7 @@ impl Default for JournalConfig {
 impl JournalConfig {
     /// The journal file to use.
     pub fn path(&self) -> PathBuf {
-        self.path
-            .clone()
-            .unwrap_or_else(crate::journal::default_path)
+        self.path.clone().unwrap_or_else(default_journal_path)
     }
 }
 
@@ -311,6 +292,38 @@ struct CardFile {
     grace_end: Option<GraceEnd>,
 }
 
+/// Largest configuration file read: a real one is under a kilobyte. The limit keeps a path
+/// naming a device or a huge file from exhausting memory before parsing even starts.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// Largest PEM file (CA bundle, certificate chain, private key) read for the TLS client: a
+/// real one is a few kilobytes; a bundle of a hundred CAs still fits.
+pub const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// What the desk is told when a file it was pointed at cannot be read (a portal PDF, a claim
+/// input): a device or FIFO, too large, or not readable at all. The precise English error goes
+/// to the log.
+pub fn unreadable_file_message(e: &onshi_files::ReadError, path: &Path) -> String {
+    match e {
+        onshi_files::ReadError::NotRegular { .. } => {
+            format!("通常のファイルではありません: {}", path.display())
+        }
+        onshi_files::ReadError::TooLarge { .. } => {
+            format!("ファイルが大きすぎます: {}", path.display())
+        }
+        onshi_files::ReadError::Io { .. } => format!("ファイルを読めません: {}", path.display()),
+    }
+}
+
+/// Reads a PEM file named by the configuration setting `field`, bounded and only if it is a
+/// regular file; the error names the setting and says precisely what is wrong.
+pub fn read_pem_setting(field: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    onshi_files::read_limited(path, MAX_PEM_BYTES).map_err(|e| ConfigError::Invalid {
+        field,
+        detail: format!("{}: {}", path.display(), e.into_io_error()),
+    })
+}
+
 /// The path the desk reads its configuration from when none is given.
 pub fn default_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ONSHI_CONFIG") {
@@ -326,13 +339,18 @@ impl Config {
     /// Loads `path`, or the default path when `None`.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let path = path.map(Path::to_path_buf).unwrap_or_else(default_path);
-        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ConfigError::Missing(path.clone()),
-            _ => ConfigError::Read {
-                path: path.clone(),
-                source,
-            },
-        })?;
+        let text =
+            onshi_files::read_limited_to_string(&path, MAX_CONFIG_BYTES).map_err(|e| match e {
+                onshi_files::ReadError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    ConfigError::Missing(path.clone())
+                }
+                other => ConfigError::Read {
+                    path: path.clone(),
+                    source: other.into_io_error(),
+                },
+            })?;
         Self::parse(&text, &path)
     }
 
@@ -345,13 +363,20 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let e = file.endpoint;
-        let mut url = e.url.trim().to_owned();
-        if !url.starts_with("https://") {
-            return Err(ConfigError::Invalid {
-                field: "endpoint.url",
-                detail: format!("{url:?}: only https:// is allowed"),
-            });
-        }
+        let url = e.url.trim();
+        // The scheme is case-insensitive (RFC 3986 §3.1): `HTTPS://` is https, written as
+        // `https://` from here on; anything else (plain http above all) is refused.
+        let mut url = match url.get(..8) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("https://") => {
+                format!("https://{}", url.get(8..).unwrap_or_default())
+            }
+            _ => {
+                return Err(ConfigError::Invalid {
+                    field: "endpoint.url",
+                    detail: format!("{url:?}: only https:// is allowed"),
+                });
+            }
+        };
         if !url.ends_with('/') {
             url.push('/');
         }
@@ -367,7 +392,12 @@ impl Config {
             n => Ok(Duration::from_millis(n)),
         };
         Ok(Config {
-            facility_code: FacilityCode::parse(&file.facility_code)?,
+            facility_code: FacilityCode::parse(&file.facility_code).map_err(|e| {
+                ConfigError::Invalid {
+                    field: "facility_code",
+                    detail: e.to_string(),
+                }
+            })?,
             endpoint: EndpointConfig {
                 url,
                 ca: resolve(e.ca),
@@ -402,7 +432,7 @@ impl Config {
             journal: JournalConfig {
                 path: file.journal.path.map(resolve),
                 retention_days: match file.journal.retention_days {
-                    None => crate::journal::DEFAULT_RETENTION_DAYS,
+                    None => DEFAULT_RETENTION_DAYS,
                     Some(d @ 1..=3650) => d,
                     Some(_) => {
                         return Err(ConfigError::Invalid {
@@ -450,10 +480,7 @@ grace_end = "from-expiry-date"
     fn the_journal_section_resolves_its_path_and_checks_retention() {
         let c = Config::parse(GOOD, Path::new("/srv/desk/config.toml")).expect("valid");
         assert_eq!(c.journal.path, None);
-        assert_eq!(
-            c.journal.retention_days,
-            crate::journal::DEFAULT_RETENTION_DAYS
-        );
+        assert_eq!(c.journal.retention_days, DEFAULT_RETENTION_DAYS);
         let text = format!("{GOOD}\n[journal]\npath = \"data/j.sqlite3\"\nretention_days = 10\n");
         let c = Config::parse(&text, Path::new("/srv/desk/config.toml")).expect("valid");
         assert_eq!(c.journal.path(), PathBuf::from("/srv/desk/data/j.sqlite3"));
@@ -465,16 +492,17 @@ grace_end = "from-expiry-date"
     }
 
     #[test]
-    fn facility_codes_are_ten_digits_with_a_prefecture() {
-        assert!(FacilityCode::parse("１３１２３４５６７８").is_ok());
-        for bad in [
-            "131234567",
-            "13123456789",
-            "4812345678",
-            "0012345678",
-            "13123456a8",
-        ] {
-            assert!(FacilityCode::parse(bad).is_err(), "{bad}");
+    fn the_url_scheme_is_case_insensitive_and_normalised() {
+        let p = Path::new("/c.toml");
+        for scheme in ["HTTPS://", "Https://"] {
+            let c = Config::parse(&GOOD.replace("https://", scheme), p).expect(scheme);
+            assert_eq!(c.endpoint.url, "https://127.0.0.1:8443/", "{scheme}");
+        }
+        for scheme in ["HTTP://", "httpsx://", "https:/"] {
+            assert!(
+                Config::parse(&GOOD.replace("https://", scheme), p).is_err(),
+                "{scheme}"
+            );
         }
     }
 

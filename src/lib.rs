@@ -12,15 +12,19 @@
 //!   事後確認, month-end reports;
 //! - [`assets`]: files built into the binary (the Japanese font);
 //! - [`app`]: the reception-desk UI (eframe/egui): state, workers, screens, demo mode;
-//! - [`cli`]: the command line, the automation and diagnostics face of the app.
+//! - [`cli`]: the command line, the automation and diagnostics face of the app;
+//! - [`clock`]: the one clock every piece of work reads its date from (Japan time).
 
 pub mod app;
 pub mod assets;
 pub mod card;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod journal;
 pub mod online;

@@ -46,10 +46,22 @@ fn harness_with(
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut DemoEnv),
 ) -> Harness<'static, DeskApp> {
+    let clock = std::sync::Arc::new(onshi_desk::clock::FixedClock::on(common::AS_OF));
+    harness_with_clock(dir, clock, adjust)
+}
+
+/// Like [`harness_with`], the desk reading its dates from `clock`.
+fn harness_with_clock(
+    dir: &std::path::Path,
+    clock: onshi_desk::clock::SharedClock,
+    adjust: impl FnOnce(&mut DemoEnv),
+) -> Harness<'static, DeskApp> {
+    // The desk reads PDFs in a child process of its own executable; here that is the harness.
+    onshi_desk::import::sandbox::use_reader_program(env!("CARGO_BIN_EXE_onshi-desk"));
     let mut env = DemoEnv::start_with_pki(&common::pki_dir(), dir).expect("demo environment");
     env.printer = Some("onshi-test-no-such-queue".into());
     adjust(&mut env);
-    let mut running = DeskApp::demo_running(&egui::Context::default(), env, common::AS_OF);
+    let mut running = DeskApp::demo_running(&egui::Context::default(), env, clock);
     // Cards other tests put on the PC/SC test readers are not this desk's patients.
     running.desk.preferred_reader = Some(DEMO_READER.to_owned());
     let app = DeskApp::from_running(
@@ -151,7 +163,12 @@ fn a_valid_card_with_its_pin() {
         Screen::History(hist) => {
             let r = hist.records.iter().find(|r| r.id == id).expect("the check");
             assert_eq!(r.name.as_deref(), Some("山田 花子"));
-            assert_eq!(r.identity.as_deref(), Some("pin"));
+            assert_eq!(
+                r.identity
+                    .map(|v| onshi_desk::journal::stored_name(&v))
+                    .as_deref(),
+                Some("pin")
+            );
             assert_eq!(hist.usage.first().map(|u| u.card_checks), Some(1));
         }
         other => panic!("{other:?}"),
@@ -381,7 +398,7 @@ fn an_invalid_answer_leads_to_a_claim_with_the_old_numbers() {
         onshi_desk::app::claim_flow::ClaimStage::Finished(done) => {
             let r = done.receipt.as_ref().expect("receipt");
             assert_eq!(r.step, ClaimStep::OldNumbers);
-            assert!(!r.insurer_number.starts_with("7777"), "{r:?}");
+            assert!(!r.insurer_number().starts_with("7777"), "{r:?}");
         }
         other => panic!("{other:?}"),
     }
@@ -470,8 +487,8 @@ fn no_record_then_a_self_declaration_printed_with_an_unknown_receipt() {
         .expect("record written")
         .expect("recorded");
     let receipt = done.receipt.clone().expect("unknown receipt");
-    assert_eq!(receipt.insurer_number, "77777777");
-    assert_eq!(receipt.number, "777777777");
+    assert_eq!(receipt.insurer_number(), "77777777");
+    assert_eq!(receipt.number(), "777777777");
     assert!(receipt.remarks[0].starts_with("不詳"), "{receipt:?}");
     tap(&mut h, "再印刷");
     tap(&mut h, "受付完了");
@@ -492,7 +509,12 @@ fn no_record_then_a_self_declaration_printed_with_an_unknown_receipt() {
         .find(|r| r.id == recorded)
         .expect("the check");
     assert_eq!(r.status, onshi_desk::journal::CheckStatus::Queued);
-    assert_eq!(r.verdict.as_deref(), Some("no_record"));
+    assert_eq!(
+        r.verdict
+            .map(|v| onshi_desk::journal::stored_name(&v))
+            .as_deref(),
+        Some("no_record")
+    );
     assert_eq!(r.printouts, vec![pdf.clone()]);
     act(
         &mut h,
@@ -550,7 +572,12 @@ fn evidence_shown_with_the_card_is_reconfirmed_by_number() {
     let reader =
         onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
     let r = reader.get(check).expect("record");
-    assert_eq!(r.claim_step.as_deref(), Some("current_numbers"));
+    assert_eq!(
+        r.claim_step
+            .map(|v| onshi_desk::journal::stored_name(&v))
+            .as_deref(),
+        Some("current_numbers")
+    );
     assert_eq!(r.receipt_insurer(), Some("01130012"));
     assert_eq!(r.numbers.as_ref().map(|n| n.number.as_str()), Some("1024"));
 }
@@ -902,4 +929,181 @@ fn a_busy_day_shows_the_newest_hundred_then_more_on_request() {
         h.query_by_label("さらに表示(古い記録)").is_none(),
         "all shown"
     );
+}
+
+/// A desk left running past midnight (hospitals, 24-hour pharmacies): the header, each check
+/// sent and recorded, and today's history follow the clock; a claim path begun before
+/// midnight keeps its own visit date.
+#[test]
+fn a_desk_left_running_past_midnight_works_for_the_new_day() {
+    use onshi_desk::app::claim_flow::{ClaimStage, EvidenceForm};
+    use onshi_desk::app::state::Action;
+    use onshi_desk::clock::{Clock, FixedClock};
+    use onshi_desk::domain::claim::EvidenceKind;
+    use onshi_desk::domain::dates::format_wareki;
+    let evening = common::AS_OF;
+    let morning = evening.next_day().expect("a next day");
+    let dir = test_dir();
+    let clock = FixedClock::shared_at(time::macros::datetime!(2026-11-21 23:58 +9));
+    assert_eq!(clock.today_jst(), evening);
+    let mut h = harness_with_clock(&dir, clock.clone(), |_| {});
+    h.get_by_label(&format!("受付日 {}", format_wareki(evening)));
+
+    // Before midnight: a patient without a card, the claim path opened with a 資格確認書.
+    act(&mut h, Action::OpenClaim);
+    act(
+        &mut h,
+        Action::EditEvidence(EvidenceForm {
+            kind: EvidenceKind::QualificationCertificate,
+            insurer: "01130012".into(),
+            symbol: "5012345".into(),
+            number: "1024".into(),
+            branch: "00".into(),
+            valid_until: "R10.3.31".into(),
+            birthdate: "昭和55年4月1日".into(),
+            ..EvidenceForm::default()
+        }),
+    );
+    tap(&mut h, "書類を追加して判定");
+    assert_eq!(claim(screen(&h)).map(|f| f.on), Some(evening));
+
+    // Midnight passes while the desk stays open.
+    clock.set(time::macros::datetime!(2026-11-22 00:02 +9));
+    h.step();
+    h.step();
+    h.get_by_label(&format!("受付日 {}", format_wareki(morning)));
+
+    // The claim path begun before midnight keeps its visit date, and is recorded for it.
+    assert_eq!(claim(screen(&h)).map(|f| f.on), Some(evening));
+    tap(&mut h, "この番号で請求する");
+    until(&mut h, "the claim record", |s| {
+        matches!(claim(s).map(|f| &f.stage),
+            Some(ClaimStage::Finished(d)) if d.recorded.is_some())
+    });
+    let claimed = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Finished(d)) => d
+            .recorded
+            .clone()
+            .expect("answered")
+            .expect("claim recorded"),
+        other => panic!("{other:?}"),
+    };
+    tap(&mut h, "受付完了");
+
+    // The next patient, after midnight: checked, sent and recorded for the new day (the
+    // client refuses an answer whose QualificationConfirmationDate differs from the one it
+    // sent, so a valid verdict means the service was asked for this day).
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    type_digits(&mut h, "1234");
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+    let checked = match screen(&h) {
+        Screen::Result(r) => {
+            assert_eq!(r.checked_on, morning);
+            r.recorded.clone().expect("recorded")
+        }
+        other => panic!("{other:?}"),
+    };
+    let reader =
+        onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
+    assert_eq!(reader.get(checked).expect("check").check_date, morning);
+    assert_eq!(reader.get(claimed).expect("claim").check_date, evening);
+    tap(&mut h, "受付完了");
+
+    // Today's history is the new day's.
+    tap(&mut h, "受付記録");
+    until(
+        &mut h,
+        "the history",
+        |s| matches!(s, Screen::History(h) if h.loading.is_none() && !h.records.is_empty()),
+    );
+    let ids: Vec<_> = history(screen(&h))
+        .expect("history")
+        .records
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![checked]);
+}
+
+/// A card read just before midnight and confirmed just after: the result rates the
+/// certificate on the check's date, not on the day the card was read (here the certificate
+/// expires at midnight, between the two).
+#[test]
+fn a_certificate_is_rated_on_the_date_of_the_check() {
+    use onshi_desk::clock::FixedClock;
+    use onshi_desk::domain::expiry::CertificateExpiry;
+    use time::macros::{offset, time};
+    // The `expiring-soon` card's certificate is valid through this day (Japan time).
+    let last_day = common::AS_OF + time::Duration::days(45);
+    let next_day = last_day.next_day().expect("a next day");
+    let clock = FixedClock::shared_at(last_day.with_time(time!(23:59)).assume_offset(offset!(+9)));
+    let mut h = harness_with_clock(&test_dir(), clock.clone(), |_| {});
+    place(&mut h, "expiring-soon");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    match screen(&h) {
+        Screen::Identity(i) => assert!(
+            matches!(i.read.expiry, CertificateExpiry::ExpiringSoon { expires_on } if expires_on == last_day),
+            "{:?}",
+            i.read.expiry
+        ),
+        other => panic!("{other:?}"),
+    }
+    clock.set(next_day.with_time(time!(00:01)).assume_offset(offset!(+9)));
+    type_digits(&mut h, "2345");
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    match screen(&h) {
+        Screen::Result(r) => {
+            assert_eq!(r.checked_on, next_day);
+            assert!(
+                matches!(
+                    r.card,
+                    Some((CertificateExpiry::ExpiredGrace { expired_on, .. }, _))
+                        if expired_on == last_day
+                ),
+                "{:?}",
+                r.card
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The claim path of a check recorded the day before, continued from the history: it is
+/// that visit's claim path, with that visit's date (evidence, re-checks and the declaration
+/// are judged on it), not the day staff happen to continue it.
+#[test]
+fn a_claim_path_continued_from_the_history_keeps_the_visit_date() {
+    use onshi_desk::app::state::Action;
+    use onshi_desk::clock::FixedClock;
+    use time::macros::{offset, time};
+    let visit = common::AS_OF;
+    let next_day = visit.next_day().expect("a next day");
+    let clock = FixedClock::shared_at(visit.with_time(time!(18:00)).assume_offset(offset!(+9)));
+    let mut h = harness_with_clock(&test_dir(), clock.clone(), |_| {});
+    check_visually(&mut h, "pin-blocked");
+    let id = match screen(&h) {
+        Screen::Result(r) => r.recorded.clone().expect("recorded"),
+        other => panic!("{other:?}"),
+    };
+    act(&mut h, Action::Done);
+    clock.set(next_day.with_time(time!(9:00)).assume_offset(offset!(+9)));
+    tap(&mut h, "受付記録");
+    until(&mut h, "today's checks", |s| {
+        history(s).is_some_and(|h| h.loading.is_none())
+    });
+    search_history(&mut h, &visit.to_string());
+    assert!(history(screen(&h)).is_some_and(|h| h.records.iter().any(|r| r.id == id)));
+    act(&mut h, Action::SelectRecord(id));
+    tap(&mut h, "請求の経路を続ける");
+    let flow = claim(screen(&h)).expect("claim path");
+    assert_eq!(flow.check, Some(id));
+    assert_eq!(flow.on, visit);
 }

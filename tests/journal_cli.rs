@@ -202,3 +202,171 @@ fn resolve_closes_an_open_check_once_and_an_unknown_receipt_stays_listed() {
     let out = desk(&path, &["resolve", "1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("対応済みにできません"));
 }
+
+#[test]
+fn a_limit_out_of_range_is_a_usage_error_exit_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("j.sqlite3");
+    fill(&path);
+    for limit in ["18446744073709551615", "9223372036854775808"] {
+        let out = desk(&path, &["list", "--limit", limit, "--json"]);
+        assert_eq!(out.status.code(), Some(2), "{limit}: {out:?}");
+        assert_eq!(json(&out)["error"]["kind"], "invalid_input", "{limit}");
+    }
+    let out = desk(&path, &["list", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(0), "0 lists all");
+}
+
+#[test]
+fn a_damaged_journal_is_set_aside_and_recover_starts_a_new_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("j.sqlite3");
+    fill(&path);
+    // The full check, on demand: sound.
+    let out = desk(&path, &["check", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out)["ok"], true);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let len = bytes.len();
+    bytes[len / 2..].fill(0xa5);
+    std::fs::write(&path, &bytes).expect("damage");
+    let out = desk(&path, &["list", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(json(&out)["error"]["kind"], "journal_damaged");
+    let out = desk(&path, &["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("壊れています"), "{stderr}");
+    assert!(stderr.contains("journal recover"), "{stderr}");
+    assert!(!path.exists(), "set aside");
+    // Recording is refused until staff act.
+    let out = desk(&path, &["burst", "--count", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!path.exists());
+    let out = desk(&path, &["recover"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("j.sqlite3.damaged-"), "{stdout}");
+    let out = desk(&path, &["list", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(0));
+    // A sound journal is not replaced by recover.
+    let out = desk(&path, &["recover"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".damaged-") && !n.ends_with("-wal") && !n.ends_with("-shm"))
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "one damaged file kept, nothing more set aside: {kept:?}"
+    );
+}
+
+#[test]
+fn server_text_is_escaped_in_list_and_defused_in_csv() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("j.sqlite3");
+    let journal = Journal::open(&path).expect("journal");
+    let mut check = NewCheck::empty(CheckKind::Numbers, date!(2026 - 10 - 06));
+    check.verdict = Some(VerdictKind::Valid);
+    check.name = Some("山田\n99\tforged\u{1b}[2J\u{202e}4321".into());
+    journal.record(check).expect("record");
+    drop(journal);
+    let out = desk(&path, &["list"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(!stdout.contains('\u{202e}'), "{stdout:?}");
+    assert!(stdout.contains("山田\\u{a}99"), "{stdout:?}");
+    let out = desk(&path, &["export", "--csv"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(!csv.contains('\u{1b}'), "{csv:?}");
+    assert!(!csv.contains('\u{202e}'), "{csv:?}");
+    assert!(csv.contains("\\u{1b}[2J"), "{csv:?}");
+    // The line break stays data, inside quotes.
+    assert!(csv.contains("\"山田\n99\t"), "{csv:?}");
+}
+
+/// Runs `script` (sh) in a private mount namespace, with `$DESK` the onshi-desk binary; `None`
+/// when this machine cannot make one (not root, no `unshare`): the caller skips, saying so.
+fn in_mount_namespace(script: &str) -> Option<Output> {
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=64k tmpfs /tmp")
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-ec", script])
+        .env("DESK", env!("CARGO_BIN_EXE_onshi-desk"))
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
+        .output()
+        .ok()
+}
+
+#[test]
+fn a_read_only_or_full_file_system_says_the_check_is_not_recorded_and_why() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = dir.path().display().to_string();
+    // Each case prints its exit code, then its standard error, between markers.
+    let script = format!(
+        r#"
+mount -t tmpfs -o size=1m tmpfs {m}
+mkdir {m}/old
+"$DESK" journal --journal {m}/old/journal.sqlite3 burst --count 3 >/dev/null
+mount -o remount,ro {m}
+for case in old/journal.sqlite3 new/journal.sqlite3 fresh.sqlite3; do
+  echo "== ro $case"
+  "$DESK" journal --journal {m}/$case burst --count 1 2>&1 >/dev/null && echo rc=0 || echo rc=$?
+done
+mount -o remount,rw {m}
+dd if=/dev/zero of={m}/filler bs=4k 2>/dev/null || true
+echo "== full fresh"
+"$DESK" journal --journal {m}/fresh.sqlite3 burst --count 1 2>&1 >/dev/null && echo rc=0 || echo rc=$?
+ls {m}
+echo "== full old"
+"$DESK" journal --journal {m}/old/journal.sqlite3 burst --count 5000 2>&1 >/dev/null && echo rc=0 || echo rc=$?
+"#
+    );
+    let Some(out) = in_mount_namespace(&script) else {
+        eprintln!("SKIPPED: no private mount namespace here (needs root and unshare)");
+        return;
+    };
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let case = |name: &str| -> String {
+        text.split("== ")
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} ran: {text}"))
+            .to_owned()
+    };
+    for (name, reason) in [
+        ("ro old/", "読み取り専用"),
+        ("ro new/", "読み取り専用"),
+        ("ro fresh", "読み取り専用"),
+        ("full fresh", "空き"),
+        ("full old", "空き"),
+    ] {
+        let c = case(name);
+        assert!(c.contains("rc=1"), "{name}: {c}");
+        assert!(c.contains("記録されていません"), "{name}: {c}");
+        assert!(c.contains(reason), "{name}: {c}");
+    }
+    // A first open that failed on a full disk leaves no empty file to be taken for a journal.
+    assert!(!case("full fresh").contains("fresh.sqlite3\n"), "{text}");
+    assert!(
+        !case("full fresh")
+            .lines()
+            .any(|l| l.trim() == "fresh.sqlite3"),
+        "{text}"
+    );
+}

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{MockService, AS_OF};
+use onshi_desk::check::Reconfirmer;
 use onshi_desk::config::Config;
 use onshi_desk::domain::claim::plan::ClaimStep;
 use onshi_desk::domain::claim::receipt::{DeclaredContact, ReceiptHeader, UnknownInsurer};
+use onshi_desk::domain::search::{CardSearch, NumberSearch, Search};
 use onshi_desk::domain::{IdentityMethod, InsurerNumber, VerdictKind};
-use onshi_desk::journal::{
-    CheckId, CheckNumbers, CheckStatus, Filter, Journal, NewCheck, Reconfirmer,
-};
-use onshi_desk::online::client::{CardSearch, NumberSearch, OnlineClient, Search};
+use onshi_desk::journal::{CheckId, CheckNumbers, CheckStatus, Filter, Journal, NewCheck};
+use onshi_desk::online::OnlineClient;
 use time::macros::date;
 use time::{Month, OffsetDateTime};
 
@@ -184,9 +184,16 @@ fn checks_queued_in_an_outage_are_reconfirmed_once_the_service_is_back() {
     assert_eq!(all.len(), 4, "nothing duplicated");
     let n = reader.get(by_number).expect("get");
     assert_eq!(n.status, CheckStatus::Reconfirmed);
-    assert_eq!(n.reconfirmed_verdict.as_deref(), Some("valid"));
     assert_eq!(
-        n.verdict.as_deref(),
+        n.reconfirmed_verdict
+            .map(|v| onshi_desk::journal::stored_name(&v))
+            .as_deref(),
+        Some("valid")
+    );
+    assert_eq!(
+        n.verdict
+            .map(|v| onshi_desk::journal::stored_name(&v))
+            .as_deref(),
         Some("unreachable"),
         "the desk's verdict is kept"
     );
@@ -198,7 +205,12 @@ fn checks_queued_in_an_outage_are_reconfirmed_once_the_service_is_back() {
     let u = reader.get(unknown_id).expect("get");
     assert_eq!(u.status, CheckStatus::Reconfirmed);
     assert_eq!(u.receipt_insurer(), Some("01110014"), "7s replaced");
-    assert_eq!(u.claim_step.as_deref(), Some("current_numbers"));
+    assert_eq!(
+        u.claim_step
+            .map(|v| onshi_desk::journal::stored_name(&v))
+            .as_deref(),
+        Some("current_numbers")
+    );
     let w = reader.get(wrong_id).expect("get");
     assert_eq!(w.status, CheckStatus::Conflict);
     assert!(w.conflict_detail.as_deref().is_some_and(|d| !d.is_empty()));

@@ -208,6 +208,7 @@ fn a_read_only_journal_refuses_writes_clearly() {
     assert!(matches!(e, JournalError::ReadOnly(_)), "{e:?}");
     assert_eq!(e.kind(), "journal_read_only");
     assert!(e.desk_message().contains("読み取り専用"));
+    assert!(e.desk_message().contains("記録されていません"));
     assert_eq!(journal.reader().expect("reader").count().expect("count"), 1);
 }
 
@@ -217,7 +218,7 @@ fn a_corrupt_or_unopenable_file_is_an_error_not_a_panic() {
     let garbage = dir.path().join("garbage.sqlite3");
     std::fs::write(&garbage, vec![0x5a; 8192]).expect("write");
     let e = Journal::open(&garbage).err().expect("corrupt");
-    assert!(matches!(e, JournalError::Corrupt(_)), "{e:?}");
+    assert!(matches!(e, JournalError::Damaged { .. }), "{e:?}");
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").expect("write");
     let e = Journal::open(&blocker.join("journal.sqlite3"))
@@ -260,6 +261,11 @@ fn every_earlier_schema_version_migrates_with_its_data_kept() {
         let mut expected = 0;
         {
             let mut conn = rusqlite::Connection::open(&path).expect("open");
+            // As every earlier version left a file: WAL set first (so even version 0 has its
+            // header page; an empty file is damage, not a journal).
+            let _: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .expect("wal");
             schema::migrate_to(&mut conn, start).expect("build old schema");
             assert_eq!(schema::version(&conn).expect("version"), start);
             for (v, sql) in OLD_DATA {
@@ -291,7 +297,12 @@ fn every_earlier_schema_version_migrates_with_its_data_kept() {
                 .find(|r| r.kind == CheckKind::Card)
                 .expect("card");
             assert_eq!(card.name.as_deref(), Some("山田 花子"));
-            assert_eq!(card.identity.as_deref(), Some("pin"));
+            assert_eq!(
+                card.identity
+                    .map(|v| onshi_desk::journal::stored_name(&v))
+                    .as_deref(),
+                Some("pin")
+            );
             let unknown = all
                 .iter()
                 .find(|r| r.kind == CheckKind::ClaimPath)
@@ -523,6 +534,258 @@ fn the_handles_the_app_shares_between_threads_are_send_and_sync() {
     shared::<Journal>();
     movable::<onshi_desk::journal::Pending>();
     movable::<onshi_desk::journal::JournalReader>();
-    movable::<onshi_desk::journal::Reconfirmer<onshi_desk::online::OnlineClient>>();
+    movable::<onshi_desk::check::Reconfirmer<onshi_desk::online::OnlineClient>>();
     shared::<JournalError>();
+}
+
+/// A journal with `n` checks, closed: the file is whole on disk (WAL checkpointed).
+fn filled(path: &Path, n: usize) {
+    let journal = Journal::open(path).expect("create");
+    for i in 0..n {
+        let mut c = check(&format!("損傷 {i}"), &format!("{i}"));
+        c.receipt = Some(serde_json::json!({"remarks": ["x".repeat(200)]}));
+        journal.record(c).expect("record");
+    }
+}
+
+/// The files beside `path` whose name starts with `<file name>.damaged-`.
+fn set_aside_beside(path: &Path) -> Vec<PathBuf> {
+    let name = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path.parent().expect("dir"))
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name().is_some_and(|f| {
+                let f = f.to_string_lossy();
+                // Its -wal and -shm go with it; the database file is what counts here.
+                f.starts_with(&format!("{name}.damaged-"))
+                    && !f.ends_with("-wal")
+                    && !f.ends_with("-shm")
+            })
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_journal_damaged_in_the_middle_is_set_aside_never_written_and_staff_start_anew() {
+    for damage in ["random bytes", "truncated", "zero length"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("journal.sqlite3");
+        filled(&path, 300);
+        let mut bytes = std::fs::read(&path).expect("read");
+        assert!(bytes.len() > 64 * 1024, "{damage}: several pages");
+        match damage {
+            "random bytes" => {
+                let mut x: u32 = 0x9e37_79b9;
+                for b in &mut bytes[24 * 1024..40 * 1024] {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    *b = x as u8;
+                }
+            }
+            "truncated" => bytes.truncate(bytes.len() / 2),
+            _ => bytes.clear(),
+        }
+        std::fs::write(&path, &bytes).expect("damage");
+
+        let e = Journal::open(&path).err().expect(damage);
+        let JournalError::Damaged { set_aside, .. } = &e else {
+            panic!("{damage}: {e:?}");
+        };
+        let set_aside = set_aside.clone().expect("the damaged file was set aside");
+        assert_eq!(e.kind(), "journal_damaged");
+        let message = e.desk_message();
+        assert!(message.contains("壊れています"), "{message}");
+        assert!(message.contains("記録されていません"), "{message}");
+        assert!(message.contains("journal recover"), "{message}");
+        // Kept aside byte for byte under a dated name; nothing is at the journal's place.
+        assert_eq!(set_aside_beside(&path), vec![set_aside.clone()], "{damage}");
+        assert_eq!(std::fs::read(&set_aside).expect("kept"), bytes, "{damage}");
+        assert!(!path.exists(), "{damage}");
+        // Opening again does not silently start a new journal: staff must decide.
+        let again = Journal::open(&path).err().expect("still refused");
+        assert!(matches!(again, JournalError::Damaged { .. }), "{again:?}");
+        assert!(!path.exists(), "{damage}");
+
+        // Staff start a new journal; the damaged one stays where it was put.
+        let journal = Journal::start_anew(&path).expect("start anew");
+        assert_eq!(journal.reader().expect("reader").count().expect("count"), 0);
+        journal.record(check("再開", "1")).expect("record");
+        drop(journal);
+        assert_eq!(std::fs::read(&set_aside).expect("kept"), bytes, "{damage}");
+        let journal = Journal::open(&path).expect("the new journal opens");
+        assert_eq!(journal.reader().expect("reader").count().expect("count"), 1);
+    }
+}
+
+#[test]
+fn a_second_damaged_journal_is_set_aside_beside_the_first_never_over_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("journal.sqlite3");
+    std::fs::write(&path, vec![0x5a; 8192]).expect("first");
+    let first = Journal::open(&path).err().expect("damaged");
+    drop(Journal::start_anew(&path).expect("anew"));
+    std::fs::write(&path, vec![0x33; 8192]).expect("second");
+    let second = Journal::open(&path).err().expect("damaged");
+    let aside = set_aside_beside(&path);
+    assert_eq!(aside.len(), 2, "{first:?} {second:?}");
+    let contents: Vec<Vec<u8>> = aside
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    assert!(contents.contains(&vec![0x5a; 8192]));
+    assert!(contents.contains(&vec![0x33; 8192]));
+}
+
+#[test]
+fn a_sound_journal_is_never_set_aside_and_start_anew_refuses_to_replace_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("journal.sqlite3");
+    filled(&path, 5);
+    let e = Journal::start_anew(&path)
+        .err()
+        .expect("a sound journal is kept");
+    assert!(matches!(e, JournalError::Invalid(_)), "{e:?}");
+    assert_eq!(
+        Journal::open(&path)
+            .expect("open")
+            .reader()
+            .expect("reader")
+            .count()
+            .expect("count"),
+        5
+    );
+    assert!(set_aside_beside(&path).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_journal_and_its_folder_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("tmp");
+    let folder = dir.path().join("data").join("onshi-desk");
+    let path = folder.join("journal.sqlite3");
+    let journal = Journal::open(&path).expect("open");
+    journal.record(check("権限", "1")).expect("record");
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+    for file in [
+        "journal.sqlite3",
+        "journal.sqlite3-wal",
+        "journal.sqlite3-shm",
+    ] {
+        assert_eq!(mode(&folder.join(file)), 0o600, "{file}");
+    }
+    drop(journal);
+    // A journal left readable by others by an earlier version is narrowed when opened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let journal = Journal::open(&path).expect("reopen");
+    journal.record(check("権限", "2")).expect("record");
+    for file in [
+        "journal.sqlite3",
+        "journal.sqlite3-wal",
+        "journal.sqlite3-shm",
+    ] {
+        assert_eq!(mode(&folder.join(file)), 0o600, "{file}");
+    }
+}
+
+#[test]
+fn every_sqlite_failure_class_has_its_own_kind_and_says_the_check_is_not_recorded() {
+    use std::io::{Error, ErrorKind};
+    let path = Path::new("/srv/onshi/journal.sqlite3");
+    let cases = [
+        (
+            ErrorKind::ReadOnlyFilesystem,
+            "journal_read_only",
+            "読み取り専用",
+        ),
+        (ErrorKind::StorageFull, "journal_full", "空き"),
+        (ErrorKind::PermissionDenied, "journal_permission", "権限"),
+        (ErrorKind::Other, "journal_cannot_open", "開けません"),
+    ];
+    for (kind, expected, reason) in cases {
+        let e = JournalError::from_io(path, &Error::from(kind));
+        assert_eq!(e.kind(), expected, "{kind:?}");
+        let message = e.desk_message();
+        assert!(message.contains(reason), "{message}");
+        assert!(message.contains("記録されていません"), "{message}");
+    }
+    let io = JournalError::from_io(path, &Error::from_raw_os_error(5));
+    assert_eq!(io.kind(), "journal_io");
+    assert!(io.desk_message().contains("記録されていません"));
+
+    // SQLite's codes, and the OS reason behind a generic I/O or open error.
+    let sqlite = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+    use rusqlite::ffi;
+    for (code, os, expected) in [
+        (ffi::SQLITE_FULL, None, "journal_full"),
+        (ffi::SQLITE_READONLY, None, "journal_read_only"),
+        (ffi::SQLITE_PERM, None, "journal_permission"),
+        (ffi::SQLITE_CORRUPT, None, "journal_corrupt"),
+        (ffi::SQLITE_NOTADB, None, "journal_corrupt"),
+        (ffi::SQLITE_IOERR_WRITE, None, "journal_io"),
+        (
+            ffi::SQLITE_IOERR_SHMSIZE,
+            Some(ErrorKind::StorageFull),
+            "journal_full",
+        ),
+        (
+            ffi::SQLITE_CANTOPEN,
+            Some(ErrorKind::ReadOnlyFilesystem),
+            "journal_read_only",
+        ),
+        (
+            ffi::SQLITE_CANTOPEN,
+            Some(ErrorKind::PermissionDenied),
+            "journal_permission",
+        ),
+    ] {
+        let e = JournalError::from_sqlite(sqlite(code), os.map(Error::from));
+        assert_eq!(e.kind(), expected, "{code} {os:?}");
+        assert!(e.desk_message().contains("記録されていません"), "{code}");
+    }
+}
+
+#[test]
+fn a_symbol_or_number_with_letters_kanji_or_a_hyphen_is_found_as_typed() {
+    // 記号 and 番号 are not always digits (国保 記号 `千代田`, 番号 `AB-1024`); typed with the
+    // IME in full width they must still find the check, not only a name starting with them.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (journal, _) = journal_in(dir.path());
+    let mut c = check("山田 花子", "AB-1024");
+    if let Some(n) = c.numbers.as_mut() {
+        n.symbol = Some("千代田".into());
+    }
+    let id = journal.record(c).expect("record");
+    journal
+        .record(check("千代田 一郎", "2048"))
+        .expect("record");
+    let reader = journal.reader().expect("reader");
+    let search = |text: &str| {
+        let mut ids = reader
+            .list(&Filter {
+                search: Some(text.into()),
+                ..Filter::default()
+            })
+            .expect("search")
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>();
+        ids.sort_by_key(|id| format!("{id:?}"));
+        ids
+    };
+    assert_eq!(search("AB-1024"), vec![id]);
+    assert_eq!(search("ＡＢ－１０２４"), vec![id]);
+    // 千代田 is both a 記号 and the start of a name: both are listed.
+    assert_eq!(search("千代田").len(), 2);
+    assert!(search("AB-102").is_empty(), "numbers match exactly");
 }

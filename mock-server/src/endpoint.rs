@@ -17,10 +17,10 @@
 //! (tests, the desk's demo mode), which runs its own runtime on a thread.
 
 mod api;
+mod card_certificate;
 mod challenge;
 pub mod codes;
 mod config;
-mod jpki;
 mod message;
 mod request;
 mod server;

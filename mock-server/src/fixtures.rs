@@ -347,6 +347,10 @@ struct FixtureFile {
     insured: Vec<Insured>,
 }
 
+/// Largest fixture file read: the built-in one is about 25 KB; a load test's data set of
+/// tens of thousands of insured persons still fits.
+pub const MAX_FIXTURE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The validated data set with its serial index.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
@@ -358,9 +362,11 @@ impl Fixtures {
     /// Reads and validates a fixture file.
     pub fn load(path: impl AsRef<Path>) -> Result<Fixtures, FixtureError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::pki::read_bounded_text(path, MAX_FIXTURE_BYTES).map_err(|source| {
+            FixtureError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Fixtures::from_toml_str(&text).map_err(|source| FixtureError::InFile {
             path: path.to_path_buf(),
@@ -470,8 +476,9 @@ fn invalid(entry: &str, field: &str, reason: &str) -> FixtureError {
     }
 }
 
-/// The MHLW check digit over the digits before it (DOMAIN §4): from the rightmost digit
-/// leftwards multiply by 2, 1, 2, …, add the products' digits, take 10 minus the last digit.
+/// The MHLW check digit over the digits before it (`docs/domain.md#numbers`): from the
+/// rightmost digit leftwards multiply by 2, 1, 2, …, add the products' digits, take 10 minus
+/// the last digit.
 pub fn check_digit(digits: &[u8]) -> u8 {
     let total: u32 = digits
         .iter()

@@ -193,10 +193,13 @@ impl Persona {
     /// Reads and validates a persona TOML file.
     pub fn load(path: impl AsRef<Path>) -> Result<Persona, PersonaError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| PersonaError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::pki::read_bounded_text(path, crate::pki::MAX_PEM_BYTES).map_err(|source| {
+                PersonaError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Persona::from_toml_str(&text).map_err(|source| PersonaError::InFile {
             path: path.to_path_buf(),
             source: Box::new(source),

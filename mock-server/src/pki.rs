@@ -641,16 +641,44 @@ fn cert_pem(der: &[u8]) -> Result<String, PkiError> {
     )?)
 }
 
+/// Largest PEM or persona file the mock reads: real ones are a few kilobytes.
+pub(crate) const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// Reads a file bounded and only if it is a regular file ([`onshi_files::read_limited`]), as
+/// an I/O error without the path (the caller's error names it): a path naming `/dev/zero` or a
+/// FIFO is refused at once instead of exhausting memory or waiting forever.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    onshi_files::read_limited(path, limit).map_err(onshi_files::ReadError::into_io_error)
+}
+
+/// [`read_bounded`] as UTF-8 text.
+pub(crate) fn read_bounded_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 fn read(path: &Path) -> Result<String, PkiError> {
-    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+    read_bounded_text(path, MAX_PEM_BYTES).map_err(|source| PkiError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn write(path: &Path, contents: &str) -> Result<(), PkiError> {
-    std::fs::write(path, contents).map_err(|source| PkiError::Io {
+/// Writes a PKI file atomically: private keys and personas (which hold the card's keys)
+/// [`Access::Private`](onshi_files::Access::Private), certificates
+/// [`Access::Shared`](onshi_files::Access::Shared). Even test keys stay owner-only: a demo
+/// installation's keys are what its desk trusts.
+fn write(path: &Path, contents: &str, access: onshi_files::Access) -> Result<(), PkiError> {
+    onshi_files::write_atomic(path, contents.as_bytes(), access).map_err(|source| PkiError::Io {
         path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A folder for PKI files: made owner-only when new (it holds private keys).
+fn create_dir(dir: &Path) -> Result<(), PkiError> {
+    onshi_files::create_private_dir_all(dir).map_err(|source| PkiError::Io {
+        path: dir.to_path_buf(),
         source,
     })
 }
@@ -1152,10 +1180,7 @@ pub fn generate_jpki(dir: &Path, as_of: Date) -> Result<GeneratedPki, PkiError> 
     let jpki_dir = dir.join("jpki");
     let persona_dir = dir.join("personas");
     for d in [&jpki_dir, &persona_dir] {
-        std::fs::create_dir_all(d).map_err(|source| PkiError::Io {
-            path: d.clone(),
-            source,
-        })?;
+        create_dir(d)?;
     }
     let specs = standard_persona_specs(as_of, &mut rand::thread_rng())?;
 
@@ -1171,15 +1196,32 @@ pub fn generate_jpki(dir: &Path, as_of: Date) -> Result<GeneratedPki, PkiError> 
         sign_ca_private_key: jpki_dir.join(format!("{}-key.pem", sign_ca.kind.file_stem())),
         personas: Vec::new(),
     };
-    write(&generated.auth_ca_certificate, &auth_ca.certificate_pem()?)?;
-    write(&generated.auth_ca_private_key, &auth_ca.private_key_pem()?)?;
-    write(&generated.sign_ca_certificate, &sign_ca.certificate_pem()?)?;
-    write(&generated.sign_ca_private_key, &sign_ca.private_key_pem()?)?;
+    use onshi_files::Access::{Private, Shared};
+    write(
+        &generated.auth_ca_certificate,
+        &auth_ca.certificate_pem()?,
+        Shared,
+    )?;
+    write(
+        &generated.auth_ca_private_key,
+        &auth_ca.private_key_pem()?,
+        Private,
+    )?;
+    write(
+        &generated.sign_ca_certificate,
+        &sign_ca.certificate_pem()?,
+        Shared,
+    )?;
+    write(
+        &generated.sign_ca_private_key,
+        &sign_ca.private_key_pem()?,
+        Private,
+    )?;
 
     for spec in &specs {
         let data = issue_persona_with_keys(&auth_ca, &sign_ca, spec, next_key()?, next_key()?)?;
         let path = persona_dir.join(format!("{}.toml", data.id));
-        write(&path, &data_to_toml(&data)?)?;
+        write(&path, &data_to_toml(&data)?, Private)?;
         generated
             .personas
             .push(GeneratedPersona { id: data.id, path });

@@ -9,18 +9,17 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use time::Date;
-
-use super::state::{Event, Request};
+use super::messages::{Digits, Event, History, Request};
 use crate::card::{
     CardAccess, CardError, CertificateRead, Pcsc, Pin, PinStatus, ReaderEvent, ReaderInfo,
     ReaderWatcher,
 };
-use crate::check::{confirm_by_card, read_card, Identity};
+use crate::check::{card_record, confirm_by_card, rate_expiry, read_card, Identity};
 use crate::domain::expiry::GraceEnd;
+use crate::domain::search::Search;
 use crate::domain::verdict::{NextStep, Verdict, VerdictKind};
 use crate::journal::{CheckId, Filter, Journal, NewCheck};
-use crate::online::{CardSearch, OnlineClient, Search};
+use crate::online::OnlineClient;
 
 /// Where reader and card events come from (PC/SC, or the demo reader).
 pub trait ReaderSource: Send {
@@ -79,7 +78,6 @@ pub struct Services {
     /// "unreachable" with the reason, and the desk goes on with the claim path.
     pub client: Result<Arc<OnlineClient>, String>,
     pub grace: GraceEnd,
-    pub today: Date,
     pub limit_consent: bool,
     /// Where printouts are kept (always, printed or not).
     pub printouts: std::path::PathBuf,
@@ -195,8 +193,8 @@ impl Backend {
 
 fn run(s: &Services, request: Request) -> Event {
     match request {
-        Request::ReadCard { job, reader } => {
-            let result = read_card(s.cards.as_ref(), &reader, s.today, s.grace).map(|read| {
+        Request::ReadCard { job, reader, on } => {
+            let result = read_card(s.cards.as_ref(), &reader, on, s.grace).map(|read| {
                 let pin = s.cards.pin_status(&read.reader);
                 (read, pin)
             });
@@ -205,7 +203,9 @@ fn run(s: &Services, request: Request) -> Event {
             }
             Event::CardRead { job, result }
         }
-        Request::ConfirmByCard { job, read, pin } => {
+        Request::ConfirmByCard { job, read, pin, on } => {
+            // Rated again on the check's date: the card may have been read before midnight.
+            let expiry = rate_expiry(&read.certificate, on, s.grace);
             let result = match &s.client {
                 Err(why) => Ok((method_of(&pin), no_service(why))),
                 Ok(client) => {
@@ -215,6 +215,8 @@ fn run(s: &Services, request: Request) -> Event {
                             Err(e) => {
                                 return Event::Confirmed {
                                     job,
+                                    on,
+                                    expiry,
                                     result: Err(e),
                                     recorded: Err(String::new()),
                                 }
@@ -227,7 +229,7 @@ fn run(s: &Services, request: Request) -> Event {
                         &read,
                         identity,
                         client,
-                        s.today,
+                        on,
                         s.limit_consent,
                     )
                 }
@@ -239,31 +241,17 @@ fn run(s: &Services, request: Request) -> Event {
                 Err(e) => tracing::warn!(error = %e, "check by card failed"),
             }
             let recorded = match &result {
-                Ok((method, verdict)) => {
-                    let search = Search::Card(CardSearch {
-                        certificate_der: read.certificate.der().to_vec(),
-                        method: *method,
-                        signed_challenge: None,
-                        limit_consent: s.limit_consent,
-                    });
-                    let mut check = NewCheck::from_online(&search, s.today, verdict);
-                    // Only a visually confirmed card can be asked again by its certificate
-                    // after an outage; the record keeps it until then (retention rule).
-                    if *method == crate::domain::IdentityMethod::Visual
-                        && crate::journal::is_outage(verdict.kind)
-                    {
-                        check = check.hold_certificate(
-                            &read.certificate.serial.hex(),
-                            read.certificate.der(),
-                        );
-                    }
-                    record(s, check)
-                }
+                Ok((method, verdict)) => record(
+                    s,
+                    card_record(&read.certificate, *method, verdict, on, s.limit_consent),
+                ),
                 // The card refused or left: no check was made, nothing to record.
                 Err(_) => Err(String::new()),
             };
             Event::Confirmed {
                 job,
+                on,
+                expiry,
                 result,
                 recorded,
             }
@@ -272,6 +260,7 @@ fn run(s: &Services, request: Request) -> Event {
             job,
             declaration,
             check,
+            on,
         } => {
             let unix = time::OffsetDateTime::now_utc().unix_timestamp();
             let path = s.printouts.join(format!(
@@ -304,6 +293,7 @@ fn run(s: &Services, request: Request) -> Event {
                         crate::domain::claim::ClaimStep::SelfDeclaration,
                         &receipt,
                         Some(&path),
+                        on,
                     );
                     Event::Printed {
                         job,
@@ -320,13 +310,7 @@ fn run(s: &Services, request: Request) -> Event {
         },
         Request::SaveSettings { job, path, text } => Event::SettingsSaved {
             job,
-            result: write_atomically(&path, &text).map_err(|e| {
-                tracing::error!(path = %path.display(), error = %e, "settings not saved");
-                format!(
-                    "設定ファイルを保存できませんでした({}): {e}",
-                    path.display()
-                )
-            }),
+            result: super::settings::save(&path, &text),
         },
         Request::Reprint { job, pdf } => Event::Printed {
             job,
@@ -334,16 +318,17 @@ fn run(s: &Services, request: Request) -> Event {
             pdf: Ok(pdf),
             recorded: None,
         },
-        Request::ConfirmByNumbers { job, search } => {
+        Request::ConfirmByNumbers { job, search, on } => {
             let search = Search::Numbers(*search);
             let verdict = match &s.client {
                 Err(why) => no_service(why),
-                Ok(client) => client.confirm(&search, s.today),
+                Ok(client) => client.confirm(&search, on),
             };
             tracing::info!(verdict = ?verdict.kind, detail = ?verdict.detail, "check by numbers");
-            let recorded = record(s, NewCheck::from_online(&search, s.today, &verdict));
+            let recorded = record(s, NewCheck::from_online(&search, on, &verdict));
             Event::NumbersConfirmed {
                 job,
+                on,
                 verdict,
                 recorded,
             }
@@ -354,9 +339,10 @@ fn run(s: &Services, request: Request) -> Event {
             step,
             receipt,
             birthdate,
+            on,
         } => Event::ClaimRecorded {
             job,
-            recorded: record_claim(s, check, step, &receipt, None).and_then(|id| {
+            recorded: record_claim(s, check, step, &receipt, None, on).and_then(|id| {
                 // Current numbers for a check that had none (an outage, no record, an
                 // unknown receipt): queued so the background re-confirmation confirms them.
                 let (Some(_), Some(birthdate), crate::domain::claim::ClaimStep::CurrentNumbers) =
@@ -365,10 +351,10 @@ fn run(s: &Services, request: Request) -> Event {
                     return Ok(id);
                 };
                 let numbers = crate::journal::CheckNumbers {
-                    insurer_number: receipt.insurer_number.clone(),
-                    symbol: receipt.symbol.clone(),
-                    number: receipt.number.clone(),
-                    branch: receipt.branch.clone(),
+                    insurer_number: receipt.insurer_number().to_owned(),
+                    symbol: receipt.symbol().map(str::to_owned),
+                    number: receipt.number().to_owned(),
+                    branch: receipt.branch().map(str::to_owned),
                 };
                 let journal = s.journal.as_ref().map_err(Clone::clone)?;
                 journal
@@ -381,15 +367,13 @@ fn run(s: &Services, request: Request) -> Event {
             job,
             result: export_reports(s, year, month),
         },
-        Request::ResolveRecord { job, id } => Event::RecordResolved {
+        Request::ResolveRecord { job, id, at } => Event::RecordResolved {
             job,
             result: s.journal.as_ref().map_err(Clone::clone).and_then(|j| {
-                j.resolve(id, time::OffsetDateTime::now_utc())
-                    .map(|()| id)
-                    .map_err(|e| {
-                        tracing::warn!(error = %e, %id, "record not closed");
-                        e.desk_message()
-                    })
+                j.resolve(id, at).map(|()| id).map_err(|e| {
+                    tracing::warn!(error = %e, %id, "record not closed");
+                    e.desk_message()
+                })
             }),
         },
         Request::LoadHistory { job, filter } => Event::HistoryLoaded {
@@ -410,13 +394,14 @@ fn record(s: &Services, check: NewCheck) -> Result<CheckId, String> {
 }
 
 /// Records the claim step: on the check it continues when there is one, else as a record of
-/// its own; with the printout when one was made.
+/// its own for the claim path's visit date `on`; with the printout when one was made.
 fn record_claim(
     s: &Services,
     check: Option<CheckId>,
     step: crate::domain::claim::ClaimStep,
     receipt: &crate::domain::claim::receipt::ReceiptHeader,
     printout: Option<&std::path::Path>,
+    on: time::Date,
 ) -> Result<CheckId, String> {
     let journal = s.journal.as_ref().map_err(Clone::clone)?;
     let fail = |e: crate::journal::JournalError| {
@@ -428,19 +413,13 @@ fn record_claim(
             journal.set_claim(id, step, receipt).map_err(fail)?;
             id
         }
-        None => record(s, NewCheck::claim_path(s.today, step, receipt))?,
+        None => record(s, NewCheck::claim_path(on, step, receipt))?,
     };
     if let Some(pdf) = printout {
         journal.add_printout(id, pdf).map_err(fail)?;
     }
     Ok(id)
 }
-
-/// What the history screen shows: the records found and the monthly card-use report.
-pub type History = (
-    Vec<crate::journal::CheckRecord>,
-    Vec<crate::journal::MonthlyUsage>,
-);
 
 fn load_history(s: &Services, filter: &Filter) -> Result<History, String> {
     let journal = s.journal.as_ref().map_err(Clone::clone)?;
@@ -455,20 +434,22 @@ fn load_history(s: &Services, filter: &Filter) -> Result<History, String> {
     ))
 }
 
-/// Reads a portal PDF (at most the importer's limit) and extracts its labelled fields.
+/// Reads a portal PDF (at most the importer's limit) and extracts its labelled fields in a
+/// limited child process, so a hostile file can neither crash nor hang the desk.
 fn read_portal_pdf(
     path: &std::path::Path,
 ) -> Result<Box<crate::import::portal_pdf::PortalFields>, String> {
-    use std::io::Read;
-    let limit = crate::import::portal_pdf::MAX_BYTES as u64 + 1;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
-        .map_err(|e| {
-            tracing::warn!(path = %path.display(), error = %e, "portal PDF not readable");
-            format!("ファイルを読めません: {}", path.display())
-        })?;
-    crate::import::portal_pdf::extract_portal_fields(&bytes)
+    let bytes = crate::import::sandbox::read_pdf_file(path).map_err(|e| {
+        tracing::warn!(path = %path.display(), error = %e, "portal PDF not readable");
+        match e {
+            crate::import::sandbox::PdfFileError::Import(e) => e.desk_message().to_owned(),
+            crate::import::sandbox::PdfFileError::Unreadable(e) => {
+                crate::config::unreadable_file_message(&e, path)
+            }
+        }
+    })?;
+    crate::import::PdfSandbox::this_program()
+        .and_then(|sandbox| sandbox.extract(&bytes))
         .map(Box::new)
         .map_err(|e| {
             tracing::warn!(path = %path.display(), error = %e, "portal PDF");
@@ -476,16 +457,14 @@ fn read_portal_pdf(
         })
 }
 
-/// Writes beside the target and renames, so a crash never leaves half a file (a
-/// configuration, a report).
-fn write_atomically(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// Writes a file holding patient data (a report) owner-only and atomically, making its folder
+/// owner-only when it is new: a receipt computer polling `reports/` never sees half a file,
+/// other users of the PC never see patient names, and a planted link is never followed.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        onshi_files::create_private_dir_all(dir)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".saving");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    onshi_files::write_atomic(path, bytes, onshi_files::Access::Private)
 }
 
 /// Writes the month's open checks (`unresolved-YYYY-MM.csv`, as `journal unresolved --csv`)
@@ -508,7 +487,7 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
     let open_path = dir.join(format!("unresolved-{year:04}-{:02}.csv", u8::from(month)));
     let usage_path = dir.join("usage.csv");
     for (path, bytes) in [(&open_path, &open_csv), (&usage_path, &usage_csv)] {
-        write_atomically(path, bytes).map_err(|e| {
+        write_private(path, bytes).map_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "report not saved");
             format!("報告を保存できませんでした({}): {e}", path.display())
         })?;
@@ -537,7 +516,7 @@ fn print(s: &Services, pdf: &std::path::Path) -> Option<String> {
     }
 }
 
-fn method_of(pin: &Option<super::state::Digits>) -> crate::domain::IdentityMethod {
+fn method_of(pin: &Option<Digits>) -> crate::domain::IdentityMethod {
     match pin {
         Some(_) => crate::domain::IdentityMethod::Pin,
         None => crate::domain::IdentityMethod::Visual,

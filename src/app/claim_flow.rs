@@ -11,13 +11,13 @@ use time::Date;
 use crate::domain::claim::declaration::Facility;
 use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::claim::{
-    apply_reconfirmation, parse_declaration, plan, CardOutcome, ClaimNumbers, ClaimPlan, ClaimStep,
-    Evidence, EvidenceKind, SelfDeclaration, Situation,
+    apply_reconfirmation, parse_declaration, plan, CardOutcome, ClaimPlan, ClaimStep, Evidence,
+    EvidenceKind, SelfDeclaration, Situation,
 };
 use crate::domain::dates::parse_date as parse_any_date;
-use crate::domain::numbers::{parse_branch, parse_symbol_or_number, InsurerNumber};
+use crate::domain::numbers::{InsuranceNumbers, InsurerNumber};
+use crate::domain::search::NumberSearch;
 use crate::domain::{Verdict, VerdictKind};
-use crate::online::NumberSearch;
 
 /// The evidence being typed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ pub struct ClaimFlow {
     /// From the card's answer or the patient.
     pub birthdate: Option<Date>,
     /// The lost qualification of an 無効 answer (step ②).
-    pub old_numbers: Option<ClaimNumbers>,
+    pub old_numbers: Option<InsuranceNumbers>,
     /// Name from the answer (prefills the declaration).
     pub name: Option<String>,
     pub evidence: Vec<Evidence>,
@@ -153,7 +153,7 @@ impl ClaimFlow {
         };
         let primary = verdict.and_then(|v| v.primary());
         let old_numbers = match (verdict.map(|v| v.kind), primary) {
-            (Some(VerdictKind::Invalid), Some(q)) => Some(ClaimNumbers {
+            (Some(VerdictKind::Invalid), Some(q)) => Some(InsuranceNumbers {
                 insurer_number: match &q.insurer_number {
                     Some(n) => n.clone(),
                     None => return Self::without_old(on, outcome, primary, facility),
@@ -215,16 +215,14 @@ impl ClaimFlow {
     ) -> ClaimFlow {
         let outcome = record
             .verdict
-            .as_deref()
-            .and_then(CardOutcome::from_code)
-            .unwrap_or(CardOutcome::NoCard);
+            .map_or(CardOutcome::NoCard, CardOutcome::Checked);
         let mut flow = Self::without_old(on, outcome, None, facility);
         flow.check = Some(record.id);
         flow.birthdate = record.birthdate;
         flow.name = record.name.clone();
         if outcome == CardOutcome::Checked(VerdictKind::Invalid) {
             flow.old_numbers = record.numbers.as_ref().and_then(|n| {
-                Some(ClaimNumbers {
+                Some(InsuranceNumbers {
                     insurer_number: InsurerNumber::from_wire(&n.insurer_number)?,
                     symbol: n.symbol.clone(),
                     number: n.number.clone(),
@@ -259,26 +257,13 @@ impl ClaimFlow {
     pub fn add_evidence(&mut self) {
         let f = &mut self.form;
         let mut problems = Vec::new();
-        let insurer = InsurerNumber::parse(&f.insurer)
-            .map_err(|e| problems.push(("insurer", e.message)))
-            .ok();
-        let symbol = (!f.symbol.trim().is_empty())
-            .then(|| {
-                parse_symbol_or_number("symbol", &f.symbol, "記号")
-                    .map_err(|e| problems.push(("symbol", e.message)))
-                    .ok()
-            })
-            .flatten();
-        let number = parse_symbol_or_number("number", &f.number, "番号")
-            .map_err(|e| problems.push(("number", e.message)))
-            .ok();
-        let branch = (!f.branch.trim().is_empty())
-            .then(|| {
-                parse_branch(&f.branch)
-                    .map_err(|e| problems.push(("branch", e.message)))
-                    .ok()
-            })
-            .flatten();
+        let numbers = InsuranceNumbers::parse_form(
+            &f.insurer,
+            &f.symbol,
+            &f.number,
+            &f.branch,
+            &mut problems,
+        );
         let valid_until = (!f.valid_until.trim().is_empty())
             .then(|| {
                 parse_any_date(&f.valid_until)
@@ -294,7 +279,7 @@ impl ClaimFlow {
             })
             .flatten();
         f.problems = problems;
-        let (Some(insurer_number), Some(number)) = (insurer, number) else {
+        let Some(numbers) = numbers else {
             return;
         };
         if !f.problems.is_empty() {
@@ -302,12 +287,7 @@ impl ClaimFlow {
         }
         self.evidence.push(Evidence {
             kind: f.kind,
-            numbers: ClaimNumbers {
-                insurer_number,
-                symbol,
-                number,
-                branch,
-            },
+            numbers,
             name: self.name.clone(),
             birthdate: birthdate.or(self.birthdate),
             with_card: f.with_card,

@@ -1,9 +1,16 @@
 //! The reception-desk app: a touch-first eframe/egui UI in Japanese.
 //!
 //! Where things are:
-//! - [`state`]: the desk's state machine (screens, actions, worker events), no egui;
+//! - [`state`]: the desk's state machine (screens, actions), no egui, no threads; one module
+//!   per screen, as [`screens`] draws them; the date from the injected [`crate::clock`];
+//! - [`claim_flow`]: the claim-path wizard (請求の経路) the claim screen drives;
+//! - [`settings`]: the staff settings form and its save;
+//! - [`messages`]: what the desk asks its workers ([`messages::Request`], each with its date)
+//!   and what they report ([`messages::Event`]); state and backend both depend on it, never
+//!   on each other;
 //! - [`backend`]: worker threads for card I/O and the network; they report by message and
 //!   ask for a repaint, so the UI never blocks and sleeps while nothing happens;
+//! - [`RunningBuilder`]: the one way a running desk is put together, production or demo;
 //! - [`screens`]: one drawing module per screen;
 //! - [`theme`]: font, sizes, colours;
 //! - [`demo`]: demo mode's embedded mock service and virtual cards.
@@ -12,6 +19,7 @@ pub mod backend;
 pub mod claim_flow;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod messages;
 #[cfg(feature = "demo")]
 pub mod scenario;
 mod screens;
@@ -26,8 +34,10 @@ use std::sync::Arc;
 use egui::{RichText, Ui};
 use time::Date;
 
-use self::backend::{Backend, PcscAccess, PcscReaders, Services};
-use self::state::{Action, Desk};
+use self::backend::{Backend, PcscAccess, PcscReaders, ReaderSource, Services};
+use self::state::{Action, Desk, PasscodeCheck};
+use crate::card::CardAccess;
+use crate::clock::{FixedClock, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::claim::declaration::Facility;
 use crate::online::OnlineClient;
@@ -43,7 +53,7 @@ pub struct AppOptions {
     pub config: Option<PathBuf>,
     /// Where demo mode keeps its generated test PKI.
     pub demo_dir: Option<PathBuf>,
-    /// Test mode: this date instead of today's, no animations.
+    /// Test mode: a clock stopped at noon (Japan time) on this date, no animations.
     pub fixed_today: Option<Date>,
     /// Text scale (1.0 = body text 22 pt).
     pub scale: Option<f32>,
@@ -98,9 +108,144 @@ pub struct Running {
     pub backend: Backend,
     /// The after-the-fact confirmation (事後確認) running in the background; stops when
     /// dropped.
-    _reconfirmer: Option<crate::journal::ReconfirmerHandle>,
+    _reconfirmer: Option<crate::check::ReconfirmerHandle>,
     #[cfg(feature = "demo")]
     pub demo: Option<demo::DemoEnv>,
+}
+
+/// Puts a running desk together: the one place production and demo differ.
+///
+/// [`RunningBuilder::new`] is the production desk: PC/SC readers, the configured service,
+/// journal, printer and facility passcode. [`RunningBuilder::demo`] starts from the same and
+/// swaps in the demo pieces (the demo reader and cards, its journal and printouts, its
+/// passcode). Everything else — the online client, the journal and its background
+/// re-confirmation, the workers, the desk state — is built by [`RunningBuilder::build`] alone.
+pub struct RunningBuilder {
+    clock: SharedClock,
+    config: Result<Config, String>,
+    config_path: PathBuf,
+    cards: Arc<dyn CardAccess>,
+    /// Reader sources, numbered in this order.
+    sources: Vec<Box<dyn ReaderSource>>,
+    limit_consent: bool,
+    printouts: PathBuf,
+    printer: Option<String>,
+    journal: (PathBuf, u32),
+    passcode: Option<Box<dyn PasscodeCheck>>,
+    #[cfg(feature = "demo")]
+    demo: Option<demo::DemoEnv>,
+}
+
+impl RunningBuilder {
+    /// The production desk for `config` (or why it could not be loaded), saved to
+    /// `config_path` from the settings screen.
+    pub fn new(
+        clock: SharedClock,
+        config: Result<Config, String>,
+        config_path: PathBuf,
+    ) -> RunningBuilder {
+        let journal = match &config {
+            Ok(c) => (c.journal.path(), c.journal.retention_days),
+            Err(_) => (
+                crate::config::default_journal_path(),
+                crate::config::DEFAULT_RETENTION_DAYS,
+            ),
+        };
+        RunningBuilder {
+            printer: config.as_ref().ok().and_then(|c| c.desk.printer.clone()),
+            clock,
+            config,
+            config_path,
+            cards: Arc::new(PcscAccess),
+            sources: vec![Box::new(PcscReaders::default())],
+            limit_consent: false,
+            printouts: printouts_dir(),
+            journal,
+            passcode: None,
+            #[cfg(feature = "demo")]
+            demo: None,
+        }
+    }
+
+    /// The demo desk on a prepared environment: the demo reader (first) beside any PC/SC
+    /// reader, the demo facility and passcode, the demo's own journal and printouts.
+    #[cfg(feature = "demo")]
+    pub fn demo(clock: SharedClock, env: demo::DemoEnv) -> RunningBuilder {
+        let mut config = env.config.clone();
+        config.desk.facility_name = Some(demo::DEMO_FACILITY_NAME.to_owned());
+        config.desk.passcode =
+            crate::config::PasscodeHash::new(demo::DEMO_PASSCODE, b"onshi-demo").ok();
+        let path = config.path.clone();
+        let mut builder = RunningBuilder::new(clock, Ok(config), path);
+        builder.cards = Arc::new(demo::DemoAccess {
+            demo: env.reader.clone(),
+        });
+        builder
+            .sources
+            .insert(0, Box::new(demo::DemoReaderSource::new(env.reader.clone())));
+        builder.limit_consent = true;
+        builder.printouts = env.printouts.clone();
+        builder.printer = env.printer.clone();
+        builder.journal = (env.journal.clone(), crate::config::DEFAULT_RETENTION_DAYS);
+        builder.passcode = Some(Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
+        builder.demo = Some(env);
+        builder
+    }
+
+    /// Starts the workers, the journal and its re-confirmation, and makes the desk.
+    pub fn build(self, ctx: &egui::Context) -> Running {
+        let config = self.config;
+        let client = match &config {
+            Ok(c) => OnlineClient::new(c)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        if let Err(e) = &client {
+            tracing::error!("online qualification is not configured: {e}");
+        }
+        let (journal_path, retention) = &self.journal;
+        let (journal, reconfirmer) = open_journal(journal_path, &client, *retention);
+        let backend = Backend::new(
+            Services {
+                cards: self.cards,
+                client,
+                grace: config
+                    .as_ref()
+                    .map(|c| c.card.grace_end)
+                    .unwrap_or_default(),
+                limit_consent: self.limit_consent,
+                printouts: self.printouts,
+                printer: self.printer,
+                journal,
+            },
+            repainter(ctx),
+        );
+        for (id, source) in self.sources.into_iter().enumerate() {
+            backend.watch(id, source);
+        }
+        let passcode = self.passcode.unwrap_or_else(|| {
+            let hash = config.as_ref().ok().and_then(|c| c.desk.passcode.clone());
+            Box::new(move |typed: &str| hash.as_ref().is_some_and(|p| p.matches(typed)))
+        });
+        let mut desk = Desk::new(self.clock, passcode);
+        if let Ok(c) = &config {
+            desk.preferred_reader = c.card.reader.clone();
+            desk.facility = Facility {
+                name: c.desk.facility_name.clone().unwrap_or_default(),
+                code: c.facility_code.as_str().to_owned(),
+            };
+        }
+        desk.config_path = self.config_path;
+        desk.config = config.ok();
+        Running {
+            desk,
+            backend,
+            _reconfirmer: reconfirmer,
+            #[cfg(feature = "demo")]
+            demo: self.demo,
+        }
+    }
 }
 
 /// The eframe app.
@@ -121,10 +266,14 @@ pub struct DeskApp {
     screenshot_requested: bool,
 }
 
-fn today(options: &AppOptions) -> Date {
-    options
-        .fixed_today
-        .unwrap_or_else(|| crate::domain::expiry::jst_date(time::OffsetDateTime::now_utc()))
+impl AppOptions {
+    /// The clock the desk reads its dates from: stopped on `fixed_today`, else the system's.
+    pub fn clock(&self) -> SharedClock {
+        match self.fixed_today {
+            Some(date) => Arc::new(FixedClock::on(date)),
+            None => SystemClock::shared(),
+        }
+    }
 }
 
 /// Writes an RGBA screenshot as PNG.
@@ -134,9 +283,14 @@ fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), Stri
     let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
         .ok_or_else(|| "pixel buffer of the wrong size".to_owned())?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        onshi_files::create_private_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    buffer.save(path).map_err(|e| e.to_string())
+    // A screenshot can show a patient's name and numbers: owner-only, and written whole.
+    let mut png = Vec::new();
+    buffer
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    onshi_files::write_atomic(path, &png, onshi_files::Access::Private).map_err(|e| e.to_string())
 }
 
 /// Opens the journal and starts the background re-confirmation (事後確認) of queued checks
@@ -148,7 +302,7 @@ fn open_journal(
     retention_days: u32,
 ) -> (
     Result<crate::journal::Journal, String>,
-    Option<crate::journal::ReconfirmerHandle>,
+    Option<crate::check::ReconfirmerHandle>,
 ) {
     let journal = crate::journal::Journal::open(path).map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "journal not opened");
@@ -156,7 +310,7 @@ fn open_journal(
     });
     let reconfirmer = match (&journal, client) {
         (Ok(journal), Ok(client)) => {
-            crate::journal::Reconfirmer::new(journal.clone(), client.clone())
+            crate::check::Reconfirmer::new(journal.clone(), client.clone())
                 .with_retention_days(retention_days)
                 .spawn(std::time::Duration::from_secs(60))
                 .map_err(|e| tracing::error!(error = %e, "re-confirmation not started"))
@@ -185,7 +339,14 @@ impl DeskApp {
         let phase = if options.demo {
             Self::prepare_demo(ctx, &options)
         } else {
-            Phase::Running(Box::new(Self::production(ctx, &options)))
+            let config_path = options
+                .config
+                .clone()
+                .unwrap_or_else(crate::config::default_path);
+            let config = Config::load(options.config.as_deref()).map_err(|e| e.to_string());
+            Phase::Running(Box::new(
+                RunningBuilder::new(options.clock(), config, config_path).build(ctx),
+            ))
         };
         DeskApp::with_phase(phase, options)
     }
@@ -282,89 +443,17 @@ impl DeskApp {
         ctx.request_repaint();
     }
 
-    /// A desk on PC/SC readers and the configured service.
-    fn production(ctx: &egui::Context, options: &AppOptions) -> Running {
-        let config = Config::load(options.config.as_deref());
-        let today = today(options);
-        let passcode = config.as_ref().ok().and_then(|c| c.desk.passcode.clone());
-        let printer = config.as_ref().ok().and_then(|c| c.desk.printer.clone());
-        let facility = Facility {
-            name: config
-                .as_ref()
-                .ok()
-                .and_then(|c| c.desk.facility_name.clone())
-                .unwrap_or_default(),
-            code: config
-                .as_ref()
-                .map(|c| c.facility_code.as_str().to_owned())
-                .unwrap_or_default(),
-        };
-        let (client, grace, preferred) = match &config {
-            Ok(c) => (
-                OnlineClient::new(c)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string()),
-                c.card.grace_end,
-                c.card.reader.clone(),
-            ),
-            Err(e) => (Err(e.to_string()), Default::default(), None),
-        };
-        if let Err(e) = &client {
-            tracing::error!("online qualification is not configured: {e}");
-        }
-        let (journal_path, retention) = match &config {
-            Ok(c) => (c.journal.path(), c.journal.retention_days),
-            Err(_) => (
-                crate::journal::default_path(),
-                crate::journal::DEFAULT_RETENTION_DAYS,
-            ),
-        };
-        let (journal, reconfirmer) = open_journal(&journal_path, &client, retention);
-        let backend = Backend::new(
-            Services {
-                cards: Arc::new(PcscAccess),
-                client,
-                grace,
-                today,
-                limit_consent: false,
-                printouts: printouts_dir(),
-                printer,
-                journal,
-            },
-            repainter(ctx),
-        );
-        backend.watch(0, Box::new(PcscReaders::default()));
-        let mut desk = Desk::new(
-            today,
-            Box::new(move |typed: &str| passcode.as_ref().is_some_and(|p| p.matches(typed))),
-        );
-        desk.preferred_reader = preferred;
-        desk.facility = facility;
-        desk.config_path = options
-            .config
-            .clone()
-            .unwrap_or_else(crate::config::default_path);
-        desk.config = config.ok();
-        Running {
-            desk,
-            backend,
-            _reconfirmer: reconfirmer,
-            #[cfg(feature = "demo")]
-            demo: None,
-        }
-    }
-
     #[cfg(feature = "demo")]
     fn prepare_demo(ctx: &egui::Context, options: &AppOptions) -> Phase {
         let (tx, rx) = std::sync::mpsc::channel();
         let ctx = ctx.clone();
         let dir = options.demo_dir.clone().unwrap_or_else(demo::default_dir);
-        let today = today(options);
+        let clock = options.clock();
         let spawned = std::thread::Builder::new()
             .name("onshi-demo-setup".into())
             .spawn(move || {
-                let running = demo::DemoEnv::start(&dir, today)
-                    .map(|env| Self::demo_running(&ctx, env, today))
+                let running = demo::DemoEnv::start(&dir, clock.today_jst())
+                    .map(|env| Self::demo_running(&ctx, env, clock))
                     .map_err(|e| e.to_string());
                 let _ = tx.send(running);
                 ctx.request_repaint();
@@ -382,49 +471,8 @@ impl DeskApp {
 
     /// The desk on a prepared demo environment: the demo reader beside any PC/SC reader.
     #[cfg(feature = "demo")]
-    pub fn demo_running(ctx: &egui::Context, env: demo::DemoEnv, today: Date) -> Running {
-        let client = OnlineClient::new(&env.config)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
-        let (journal, reconfirmer) = open_journal(
-            &env.journal,
-            &client,
-            crate::journal::DEFAULT_RETENTION_DAYS,
-        );
-        let backend = Backend::new(
-            Services {
-                cards: Arc::new(demo::DemoAccess {
-                    demo: env.reader.clone(),
-                }),
-                client,
-                grace: env.config.card.grace_end,
-                today,
-                limit_consent: true,
-                printouts: env.printouts.clone(),
-                printer: env.printer.clone(),
-                journal,
-            },
-            repainter(ctx),
-        );
-        backend.watch(0, Box::new(demo::DemoReaderSource::new(env.reader.clone())));
-        backend.watch(1, Box::new(PcscReaders::default()));
-        let mut desk = Desk::new(today, Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
-        desk.facility = Facility {
-            name: demo::DEMO_FACILITY_NAME.to_owned(),
-            code: env.config.facility_code.as_str().to_owned(),
-        };
-        let mut config = env.config.clone();
-        config.desk.facility_name = Some(demo::DEMO_FACILITY_NAME.to_owned());
-        config.desk.passcode =
-            crate::config::PasscodeHash::new(demo::DEMO_PASSCODE, b"onshi-demo").ok();
-        desk.config_path = config.path.clone();
-        desk.config = Some(config);
-        Running {
-            desk,
-            backend,
-            _reconfirmer: reconfirmer,
-            demo: Some(env),
-        }
+    pub fn demo_running(ctx: &egui::Context, env: demo::DemoEnv, clock: SharedClock) -> Running {
+        RunningBuilder::demo(clock, env).build(ctx)
     }
 
     /// An app already running `running` (tests build it on their own PKI).
@@ -526,6 +574,11 @@ impl DeskApp {
                 // Keeps the spinner turning; workers wake the UI when they are done.
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_millis(100));
+            } else {
+                // Nothing may happen all night: a look at the clock now and then keeps the
+                // header's date right after midnight.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_secs(30));
             }
         }
         let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
@@ -563,7 +616,7 @@ fn header(ui: &mut Ui, desk: &Desk) {
         ui.label(
             RichText::new(format!(
                 "受付日 {}",
-                crate::domain::dates::format_wareki(desk.today)
+                crate::domain::dates::format_wareki(desk.today())
             ))
             .size(18.0),
         );

@@ -1,12 +1,15 @@
 //! Staff settings (設定, behind the facility passcode): the configuration file as a form.
 //!
-//! What is typed is turned into the configuration text and parsed by the very parser the app
-//! starts with ([`Config::parse`]), so the desk can never save a file it would refuse to
-//! start on. The file is written by a worker (`Request::SaveSettings`), atomically.
+//! Saving edits the file as it is on disk ([`SettingsForm::edit`], a `toml_edit` document):
+//! only the keys the form shows are set, so sections and keys it does not show (`[journal]`
+//! above all: where the queued 事後確認 records are) and every comment survive a save. The
+//! result is parsed by the very parser the app starts with ([`Config::parse`]), so the desk can
+//! never save a file it would refuse to start on. The file is written by a worker
+//! (`Request::SaveSettings`), atomically.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{unreadable_file_message, Config, PasscodeHash, MAX_CONFIG_BYTES};
 use crate::domain::expiry::GraceEnd;
 
 /// The settings as typed.
@@ -72,71 +75,14 @@ impl SettingsForm {
 
     /// The configuration text and the parsed configuration, or what is wrong (Japanese for
     /// the desk, with the field).
+    ///
+    /// The text is the file as it is on disk now with only the form's keys edited (see
+    /// [`SettingsForm::edit`]): the form has no `[journal]` fields, and rebuilding the file
+    /// from the form would move the journal back to its default place, away from the queued
+    /// 事後確認 records.
     pub fn validate(&self, salt: &[u8]) -> Result<(String, Config), String> {
-        let mut root = toml::Table::new();
-        let text = |s: &str| toml::Value::String(s.trim().to_owned());
-        root.insert("facility_code".into(), text(&self.facility_code));
-        let number = |field: &str, s: &str| -> Result<toml::Value, String> {
-            s.trim()
-                .parse::<i64>()
-                .map(toml::Value::Integer)
-                .map_err(|_| format!("「{field}」は数字で入力してください。"))
-        };
-        let mut endpoint = toml::Table::new();
-        endpoint.insert("url".into(), text(&self.url));
-        endpoint.insert("ca".into(), text(&self.ca));
-        endpoint.insert("client_certificate".into(), text(&self.client_certificate));
-        endpoint.insert("client_key".into(), text(&self.client_key));
-        endpoint.insert(
-            "connect_timeout_ms".into(),
-            number("接続タイムアウト", &self.connect_timeout_ms)?,
-        );
-        endpoint.insert(
-            "timeout_ms".into(),
-            number("応答タイムアウト", &self.timeout_ms)?,
-        );
-        root.insert("endpoint".into(), toml::Value::Table(endpoint));
-        let mut card = toml::Table::new();
-        if !self.reader.trim().is_empty() {
-            card.insert("reader".into(), text(&self.reader));
-        }
-        card.insert(
-            "grace_end".into(),
-            text(match self.grace_end {
-                GraceEnd::EndOfMonth => "end-of-month",
-                GraceEnd::FromExpiryDate => "from-expiry-date",
-            }),
-        );
-        root.insert("card".into(), toml::Value::Table(card));
-        let mut desk = toml::Table::new();
-        if !self.facility_name.trim().is_empty() {
-            desk.insert("facility_name".into(), text(&self.facility_name));
-        }
-        if !self.printer.trim().is_empty() {
-            desk.insert("printer".into(), text(&self.printer));
-        }
-        if !self.scale.trim().is_empty() {
-            let scale = self.scale.trim().parse::<f64>().map_err(|_| {
-                "「文字の大きさ」は 1.2 のように数字で入力してください。".to_owned()
-            })?;
-            desk.insert("scale".into(), toml::Value::Float(scale));
-        }
-        let passcode = if self.new_passcode.trim().is_empty() {
-            self.passcode_line.clone()
-        } else {
-            Some(
-                crate::config::PasscodeHash::new(self.new_passcode.trim(), salt)
-                    .map_err(|_| "施設パスコードは数字4桁で入力してください。".to_owned())?
-                    .to_string(),
-            )
-        };
-        if let Some(p) = passcode {
-            desk.insert("passcode".into(), toml::Value::String(p));
-        }
-        root.insert("desk".into(), toml::Value::Table(desk));
-        let body = toml::to_string(&root).map_err(|e| e.to_string())?;
-        let text =
-            format!("# onshi-desk configuration (saved from the staff settings screen)\n{body}");
+        let current = read_current(&self.path)?;
+        let text = self.edit(current.as_deref(), salt)?;
         let config =
             Config::parse(&text, &self.path).map_err(|e| format!("{} ({e})", e.desk_message()))?;
         // The files the configuration names must be there: a desk that cannot start its
@@ -146,15 +92,244 @@ impl SettingsForm {
             ("クライアント証明書", &config.endpoint.client_certificate),
             ("クライアント秘密鍵", &config.endpoint.client_key),
         ] {
-            if !path.is_file() {
-                return Err(format!(
-                    "{label}のファイルが見つかりません: {}",
-                    path.display()
-                ));
+            // The same rule the client applies when it reads them: a regular file within
+            // the PEM limit (a device or FIFO would exhaust memory or hang the desk).
+            match std::fs::metadata(path) {
+                Err(_) => {
+                    return Err(format!(
+                        "{label}のファイルが見つかりません: {}",
+                        path.display()
+                    ))
+                }
+                Ok(m) if !m.is_file() => {
+                    return Err(format!(
+                        "{label}に指定されたものは通常のファイルではありません: {}",
+                        path.display()
+                    ))
+                }
+                Ok(m) if m.len() > crate::config::MAX_PEM_BYTES => {
+                    return Err(format!(
+                        "{label}のファイルが大きすぎます({} バイトまで): {}",
+                        crate::config::MAX_PEM_BYTES,
+                        path.display()
+                    ))
+                }
+                Ok(_) => {}
             }
         }
         Ok((text, config))
     }
+
+    /// `current` (the configuration file's text, `None` when there is none yet) with the
+    /// form's keys set and nothing else touched: other sections and keys, comments, the
+    /// order and the spelling of values stay as they are. A form value that means what the
+    /// file already says is not rewritten, so a relative path stays relative and
+    /// `15_000` stays `15_000`; an emptied optional field removes its key; the passcode is
+    /// the new one typed, else the one in use.
+    pub fn edit(&self, current: Option<&str>, salt: &[u8]) -> Result<String, String> {
+        let unreadable = |detail: String| {
+            tracing::error!(path = %self.path.display(), %detail, "settings: the configuration file is not editable");
+            format!(
+                "今の設定ファイルを読み取れないため、保存しませんでした(設定を失わないため)。システム担当者に設定ファイルの修正を依頼してください: {}",
+                self.path.display()
+            )
+        };
+        let mut doc = match current {
+            None => toml_edit::DocumentMut::new(),
+            Some(text) => text
+                .parse::<toml_edit::DocumentMut>()
+                .map_err(|e| unreadable(e.to_string()))?,
+        };
+        // What the file means now, as the form would show it: the keys whose meaning the
+        // form leaves unchanged are not rewritten.
+        let shown = current
+            .and_then(|text| Config::parse(text, &self.path).ok())
+            .map(|c| SettingsForm::from_config(&c));
+        let same = |pick: fn(&SettingsForm) -> &str| {
+            shown
+                .as_ref()
+                .is_some_and(|s| pick(s).trim() == pick(self).trim())
+        };
+        let number = |label: &str, s: &str| -> Result<toml_edit::Value, String> {
+            s.trim()
+                .parse::<i64>()
+                .map(toml_edit::Value::from)
+                .map_err(|_| format!("「{label}」は数字で入力してください。"))
+        };
+        let text = |s: &str| Some(toml_edit::Value::from(s.trim()));
+        let optional = |s: &str| (!s.trim().is_empty()).then(|| toml_edit::Value::from(s.trim()));
+        let scale = match self.scale.trim() {
+            "" => None,
+            s => Some(toml_edit::Value::from(s.parse::<f64>().map_err(|_| {
+                "「文字の大きさ」は 1.2 のように数字で入力してください。".to_owned()
+            })?)),
+        };
+        let grace_end = match self.grace_end {
+            GraceEnd::EndOfMonth => "end-of-month",
+            GraceEnd::FromExpiryDate => "from-expiry-date",
+        };
+        // (section, key, the form's value, whether the file already means it)
+        let edits = [
+            (
+                None,
+                "facility_code",
+                text(&self.facility_code),
+                same(|f| &f.facility_code),
+            ),
+            (Some("endpoint"), "url", text(&self.url), same(|f| &f.url)),
+            (Some("endpoint"), "ca", text(&self.ca), same(|f| &f.ca)),
+            (
+                Some("endpoint"),
+                "client_certificate",
+                text(&self.client_certificate),
+                same(|f| &f.client_certificate),
+            ),
+            (
+                Some("endpoint"),
+                "client_key",
+                text(&self.client_key),
+                same(|f| &f.client_key),
+            ),
+            (
+                Some("endpoint"),
+                "connect_timeout_ms",
+                Some(number("接続タイムアウト", &self.connect_timeout_ms)?),
+                same(|f| &f.connect_timeout_ms),
+            ),
+            (
+                Some("endpoint"),
+                "timeout_ms",
+                Some(number("応答タイムアウト", &self.timeout_ms)?),
+                same(|f| &f.timeout_ms),
+            ),
+            (
+                Some("card"),
+                "reader",
+                optional(&self.reader),
+                same(|f| &f.reader),
+            ),
+            (
+                Some("card"),
+                "grace_end",
+                text(grace_end),
+                shown
+                    .as_ref()
+                    .is_some_and(|s| s.grace_end == self.grace_end),
+            ),
+            (
+                Some("desk"),
+                "facility_name",
+                optional(&self.facility_name),
+                same(|f| &f.facility_name),
+            ),
+            (
+                Some("desk"),
+                "printer",
+                optional(&self.printer),
+                same(|f| &f.printer),
+            ),
+            (Some("desk"), "scale", scale, same(|f| &f.scale)),
+        ];
+        for (section, key, value, same) in edits {
+            if !same {
+                set(&mut doc, section, key, value).map_err(&unreadable)?;
+            }
+        }
+        // The passcode: a new one typed, else the one in use (the form cannot remove it).
+        let passcode = if self.new_passcode.trim().is_empty() {
+            self.passcode_line
+                .clone()
+                .filter(|line| shown.as_ref().and_then(|s| s.passcode_line.as_ref()) != Some(line))
+        } else {
+            let hash = PasscodeHash::new(self.new_passcode.trim(), salt)
+                .map_err(|_| "施設パスコードは数字4桁で入力してください。".to_owned())?;
+            Some(hash.to_string())
+        };
+        if let Some(line) = passcode {
+            set(&mut doc, Some("desk"), "passcode", Some(line.into())).map_err(&unreadable)?;
+        }
+        Ok(doc.to_string())
+    }
+}
+
+/// The configuration file's text now, `None` when there is none yet; read with the same
+/// bound as at start. Any other failure refuses the save: a file that cannot be read cannot
+/// be edited without losing what the form does not show.
+fn read_current(path: &Path) -> Result<Option<String>, String> {
+    match onshi_files::read_limited_to_string(path, MAX_CONFIG_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(onshi_files::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "settings: cannot read the configuration file");
+            Err(format!(
+                "今の設定ファイルを読み取れないため、保存しませんでした(設定を失わないため)。{}",
+                unreadable_file_message(&e, path)
+            ))
+        }
+    }
+}
+
+/// Sets `key` in `section` (the top level when `None`) to `value`, or removes it when
+/// `value` is `None`. A replaced value keeps its comment and spacing; a missing section is
+/// added at the end. A section that is not a table (`endpoint = 3`) is an error, not a panic.
+fn set(
+    doc: &mut toml_edit::DocumentMut,
+    section: Option<&str>,
+    key: &str,
+    value: Option<toml_edit::Value>,
+) -> Result<(), String> {
+    let table: &mut dyn toml_edit::TableLike = match section {
+        None => doc.as_table_mut(),
+        Some(name) => {
+            if value.is_none() && !doc.contains_key(name) {
+                return Ok(());
+            }
+            doc.as_table_mut()
+                .entry(name)
+                .or_insert_with(toml_edit::table)
+                .as_table_like_mut()
+                .ok_or_else(|| format!("[{name}] is not a table"))?
+        }
+    };
+    match (value, table.get_mut(key)) {
+        (None, _) => {
+            table.remove(key);
+        }
+        (Some(mut value), Some(toml_edit::Item::Value(old))) => {
+            *value.decor_mut() = old.decor().clone();
+            *old = value;
+        }
+        (Some(value), _) => {
+            table.insert(key, toml_edit::Item::Value(value));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the configuration text the form produced, for `Request::SaveSettings`.
+///
+/// Owner-only (0600; a new folder 0700): the file holds the facility passcode hash and the
+/// path of the facility's private key. Atomic through a fresh temporary file created
+/// exclusively, so a crash never leaves half a configuration and a link planted beside it is
+/// never followed. The error is the desk message (the detail is logged).
+pub fn save(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            onshi_files::create_private_dir_all(dir)?;
+        }
+        onshi_files::write_atomic(path, text.as_bytes(), onshi_files::Access::Private)
+    };
+    write().map_err(|e| {
+        tracing::error!(path = %path.display(), error = %e, "settings not saved");
+        format!(
+            "設定ファイルを保存できませんでした({}): {e}",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -177,6 +352,166 @@ mod tests {
             new_passcode: "4321".into(),
             ..SettingsForm::empty(dir.join("config.toml"))
         }
+    }
+
+    /// A configuration as staff and installers write it: comments everywhere, relative
+    /// paths, a journal section the form does not show, default timeouts left out.
+    const FULL: &str = r#"# Reception desk, counter 2 (installed 2026-04-01)
+facility_code = "1312345678"  # 医療機関コード
+
+# The online qualification service
+[endpoint]
+url = "https://10.0.0.1:8443/"
+ca = "tls/server-ca.pem"           # the only CA trusted
+client_certificate = "tls/facility.pem"
+client_key = "tls/facility-key.pem"
+timeout_ms = 15_000
+
+[card]
+reader = "SONY FeliCa"
+grace_end = "from-expiry-date"
+
+[desk]
+facility_name = "オンシ診療所"
+printer = "reception-a4"           # CUPS queue at the counter
+passcode = "sha256:30313233343536373839:5f0e1c3a0d5e2f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
+scale = 1.25
+
+# 受付記録: the queued 事後確認 records live here
+[journal]
+path = "/srv/onshi/journal.sqlite3"   # on the backed-up disk
+retention_days = 60
+"#;
+
+    /// `text` written as `config.toml` in `dir` with the TLS files it names.
+    fn config_file(dir: &std::path::Path, text: &str) -> Config {
+        std::fs::create_dir_all(dir.join("tls")).expect("tls folder");
+        for f in ["server-ca.pem", "facility.pem", "facility-key.pem"] {
+            std::fs::write(dir.join("tls").join(f), "x").expect("write");
+        }
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).expect("config");
+        Config::load(Some(&path)).expect("the configuration loads")
+    }
+
+    #[test]
+    fn a_save_keeps_every_section_key_and_comment_it_does_not_edit() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = config_file(dir.path(), FULL);
+        // Nothing changed: the file is saved exactly as it was.
+        let form = SettingsForm::from_config(&config);
+        let (text, _) = form.validate(b"01234567").expect("valid");
+        assert_eq!(text, FULL);
+        // Only the printer changed: only the printer's value changes, its comment stays.
+        let mut form = SettingsForm::from_config(&config);
+        form.printer = "back-office".into();
+        let (text, parsed) = form.validate(b"01234567").expect("valid");
+        assert_eq!(
+            text,
+            FULL.replace("\"reception-a4\"", "\"back-office\""),
+            "only the edited key changes"
+        );
+        save(&config.path, &text).expect("saved");
+        let again = Config::load(Some(&config.path)).expect("loads after the save");
+        assert_eq!(
+            again.journal.path,
+            Some(std::path::PathBuf::from("/srv/onshi/journal.sqlite3"))
+        );
+        assert_eq!(again.journal.retention_days, 60);
+        assert_eq!(again.desk.printer.as_deref(), Some("back-office"));
+        assert_eq!(parsed.desk.printer.as_deref(), Some("back-office"));
+        assert_eq!(again.endpoint.ca, dir.path().join("tls/server-ca.pem"));
+    }
+
+    #[test]
+    fn a_save_of_several_edits_changes_only_those_keys() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = config_file(dir.path(), FULL);
+        let mut form = SettingsForm::from_config(&config);
+        form.printer = String::new();
+        form.scale = "1.5".into();
+        form.reader = "ACS".into();
+        form.connect_timeout_ms = "2000".into();
+        form.timeout_ms = "15000".into();
+        form.new_passcode = "4321".into();
+        let (text, parsed) = form.validate(b"01234567").expect("valid");
+        let hash = parsed.desk.passcode.as_ref().expect("passcode").to_string();
+        let expected = FULL
+            .replace(
+                "printer = \"reception-a4\"           # CUPS queue at the counter\n",
+                "",
+            )
+            .replace("scale = 1.25", "scale = 1.5")
+            .replace("\"SONY FeliCa\"", "\"ACS\"")
+            .replace(
+                "timeout_ms = 15_000\n",
+                "timeout_ms = 15_000\nconnect_timeout_ms = 2000\n",
+            )
+            .replace(
+                "sha256:30313233343536373839:5f0e1c3a0d5e2f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c",
+                &hash,
+            );
+        assert_eq!(text, expected);
+        assert!(parsed.desk.passcode.is_some_and(|p| p.matches("4321")));
+        assert_eq!(parsed.desk.printer, None);
+        assert_eq!(parsed.journal.retention_days, 60);
+    }
+
+    #[test]
+    fn a_save_from_a_file_without_some_sections_adds_only_what_the_form_sets() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let short = "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://10.0.0.1:8443/\"\nca = \"tls/server-ca.pem\"\nclient_certificate = \"tls/facility.pem\"\nclient_key = \"tls/facility-key.pem\"\n";
+        let config = config_file(dir.path(), short);
+        let mut form = SettingsForm::from_config(&config);
+        form.printer = "back-office".into();
+        let (text, parsed) = form.validate(b"01234567").expect("valid");
+        let before: toml::Table = toml::from_str(short).expect("toml");
+        let mut after: toml::Table = toml::from_str(&text).expect("toml");
+        let desk = after
+            .remove("desk")
+            .expect("a [desk] section for the printer");
+        assert_eq!(desk.to_string(), "{ printer = \"back-office\" }");
+        assert_eq!(after, before, "nothing else is added or changed");
+        assert!(text.starts_with(short), "{text}");
+        assert_eq!(parsed.journal.path, None);
+    }
+
+    #[test]
+    fn a_file_the_desk_cannot_read_as_toml_is_never_overwritten() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = config_file(dir.path(), FULL);
+        let form = SettingsForm::from_config(&config);
+        for broken in [
+            "facility_code = \n[endpoint",
+            "endpoint = 3\n",
+            "desk = [1]\n",
+        ] {
+            std::fs::write(&config.path, broken).expect("break");
+            let problem = form.validate(b"01234567").expect_err(broken);
+            assert!(problem.contains("設定ファイル"), "{broken}: {problem}");
+        }
+    }
+
+    #[test]
+    fn the_passcode_in_use_is_kept_and_a_path_that_is_no_file_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let short = "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://10.0.0.1:8443/\"\nca = \"tls/server-ca.pem\"\nclient_certificate = \"tls/facility.pem\"\nclient_key = \"tls/facility-key.pem\"\n";
+        let config = config_file(dir.path(), short);
+        // The passcode in use (set by the desk, not yet in the file) is written, not lost.
+        let mut form = SettingsForm::from_config(&config);
+        let line = PasscodeHash::new("2468", b"01234567")
+            .expect("4 digits")
+            .to_string();
+        form.passcode_line = Some(line);
+        let (_, parsed) = form.validate(b"01234567").expect("valid");
+        assert!(parsed.desk.passcode.is_some_and(|p| p.matches("2468")));
+        // A folder where the file should be: refused with the desk's wording, nothing written.
+        form.path = dir.path().join("tls");
+        let problem = form.validate(b"01234567").expect_err("a folder");
+        assert!(
+            problem.contains("通常のファイルではありません"),
+            "{problem}"
+        );
     }
 
     #[test]

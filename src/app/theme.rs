@@ -58,6 +58,7 @@ pub fn verdict_colour(kind: VerdictKind) -> Color32 {
         VerdictKind::CertificateExpiredGrace | VerdictKind::InvalidNewExists => WARN,
         VerdictKind::Several => INFO,
         VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout => WARN,
+        VerdictKind::AnswerMismatch => WARN,
         _ => BAD,
     }
 }

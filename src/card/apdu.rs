@@ -103,6 +103,16 @@ impl Command {
     }
 }
 
+impl Drop for Command {
+    /// A VERIFY command's data is the PIN: wiped when the command is dropped, so no copy of
+    /// the digits outlives the exchange (clones made for a `6C xx` resend are wiped too).
+    fn drop(&mut self) {
+        if self.secret {
+            zeroize::Zeroize::zeroize(&mut self.data);
+        }
+    }
+}
+
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

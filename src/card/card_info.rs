@@ -19,10 +19,11 @@ pub const PIN_FILE: [u8; 2] = [0x00, 0x11];
 /// The basic-four-items record.
 pub const BASIC_INFO_FILE: [u8; 2] = [0x00, 0x02];
 
-/// 性別 as the card encodes it.
+/// 性別 as the card encodes it (the self-declaration form asks its own
+/// [`Sex`](crate::domain::claim::declaration::Sex), without 適用不能).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Sex {
+pub enum CardSex {
     /// `1` 男性
     Male,
     /// `2` 女性
@@ -41,7 +42,7 @@ pub struct BasicInfo {
     /// 生年月日
     pub birth_date: time::Date,
     /// 性別
-    pub sex: Sex,
+    pub sex: CardSex,
 }
 
 /// Verifies the card-info PIN and reads the basic four items.
@@ -133,9 +134,9 @@ pub fn parse_basic_info(record: &[u8]) -> Result<BasicInfo, CardError> {
     )
     .map_err(|e| bad(format!("birth date {birth:?}: {e}")))?;
     let sex = match sex.as_deref() {
-        Some("1") => Sex::Male,
-        Some("2") => Sex::Female,
-        Some("9") => Sex::NotApplicable,
+        Some("1") => CardSex::Male,
+        Some("2") => CardSex::Female,
+        Some("9") => CardSex::NotApplicable,
         other => return Err(bad(format!("sex code {other:?}"))),
     };
     Ok(BasicInfo {
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(info.name, "山田 ●子");
         assert_eq!(info.address, address);
         assert_eq!(info.birth_date, time::macros::date!(1980 - 04 - 01));
-        assert_eq!(info.sex, Sex::Female);
+        assert_eq!(info.sex, CardSex::Female);
     }
 
     #[test]

@@ -39,20 +39,25 @@ pub struct Pin([u8; 4]);
 
 impl Pin {
     pub fn parse(input: &str) -> Result<Self, CardError> {
-        let digits: Vec<u8> = input
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '0'..='9' => Ok(c as u8),
-                '０'..='９' => Ok(b'0' + (c as u32 - '０' as u32) as u8),
-                _ => Err(CardError::PinFormat(
-                    "a character that is not a digit".into(),
-                )),
-            })
-            .collect::<Result<_, _>>()?;
-        let pin: [u8; 4] = digits.try_into().map_err(|d: Vec<u8>| {
-            CardError::PinFormat(format!("{} digits instead of 4", d.len()))
-        })?;
+        // The digits are gathered in a buffer that is wiped whatever the outcome; sized so
+        // it never reallocates (each character gives at most one byte), leaving no copy.
+        let input = input.trim();
+        let mut digits = zeroize::Zeroizing::new(Vec::with_capacity(input.len()));
+        for c in input.chars() {
+            digits.push(match c {
+                '0'..='9' => c as u8,
+                '０'..='９' => b'0' + (c as u32 - '０' as u32) as u8,
+                _ => {
+                    return Err(CardError::PinFormat(
+                        "a character that is not a digit".into(),
+                    ))
+                }
+            });
+        }
+        let pin: [u8; 4] = digits
+            .as_slice()
+            .try_into()
+            .map_err(|_| CardError::PinFormat(format!("{} digits instead of 4", digits.len())))?;
         Ok(Pin(pin))
     }
 

@@ -21,6 +21,7 @@ pub mod card_info;
 pub mod certificate;
 mod ef;
 pub mod error;
+pub mod hardening;
 pub mod jpki;
 pub mod pcsc;
 pub mod transport;

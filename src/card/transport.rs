@@ -81,7 +81,9 @@ impl<T: Transmit> Channel<T> {
 
     fn send(&mut self, command: &Command) -> Result<Response, CardError> {
         self.apdus += 1;
-        let raw = self.transport.transmit(&command.to_bytes())?;
+        // The encoded command of a VERIFY holds the PIN: wiped as soon as it is sent.
+        let encoded = zeroize::Zeroizing::new(command.to_bytes());
+        let raw = self.transport.transmit(&encoded)?;
         let response = Response::parse(&raw).ok_or_else(|| {
             CardError::Transport(format!(
                 "response of {} bytes has no status word",

@@ -1,6 +1,5 @@
 //! `onshi-desk card …`: readers, certificate, PIN and card-info diagnostics.
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -10,7 +9,8 @@ use time::{Date, OffsetDateTime};
 
 use super::{bounded, find_card, parse_date, print_json, seconds, Failure};
 use crate::card::{self, CardError, Pcsc, Pin, PinStatus, ReaderEvent, ReaderWatcher};
-use crate::domain::expiry::{jst_date, CertificateExpiry, GraceEnd};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::expiry::{CertificateExpiry, GraceEnd};
 
 #[derive(Subcommand, Debug)]
 pub enum CardCommand {
@@ -145,8 +145,8 @@ fn read(target: Target, as_of: Option<Date>, grace: GraceEnd) -> Result<(), Fail
         card::read_certificate(&Pcsc::establish()?, &reader)
     })?;
     let cert = &read.certificate;
-    let today = as_of.unwrap_or_else(|| jst_date(OffsetDateTime::now_utc()));
-    let expiry = CertificateExpiry::on(jst_date(cert.not_after), today, grace);
+    let today = as_of.unwrap_or_else(|| SystemClock.today_jst());
+    let expiry = crate::check::rate_expiry(cert, today, grace);
     let out = ReadOutput {
         reader: read.reader.clone(),
         serial_hex: cert.serial.hex(),
@@ -201,22 +201,80 @@ fn pin_status(target: Target) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The longest PIN line read from standard input: four digits (full-width ones are three
+/// bytes each), spaces and a line ending fit; anything longer is not a PIN.
+const MAX_PIN_LINE: usize = 64;
+
 /// Reads the PIN from standard input: one line, nothing echoed, nothing logged.
+///
+/// Before anything is read, core dumps are disabled ([`forbid_core_dumps`]). The line is read
+/// byte by byte straight from the file descriptor, not through the standard library's
+/// process-wide stdin buffer (which would keep a copy of the digits for the life of the
+/// process), into a buffer that is wiped when dropped; at most [`MAX_PIN_LINE`] bytes are
+/// read, so `< /dev/zero` is refused instead of filling memory.
+///
+/// [`forbid_core_dumps`]: crate::card::hardening::forbid_core_dumps
 pub(crate) fn read_pin_from_stdin() -> Result<Pin, Failure> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+    crate::card::hardening::forbid_core_dumps();
+    let failure = |detail: String| {
         Failure::new(
             "invalid_input",
             "暗証番号を標準入力から読めませんでした。",
-            e.to_string(),
+            detail,
             2,
         )
-    })?;
-    let pin = Pin::parse(&line);
-    // Overwrite the copy of the digits in the line buffer before it is freed.
-    line.clear();
-    line.extend(std::iter::repeat_n(' ', line.capacity()));
-    Ok(pin?)
+    };
+    let line = read_secret_line(MAX_PIN_LINE).map_err(|e| failure(e.to_string()))?;
+    let text =
+        std::str::from_utf8(&line).map_err(|_| failure("the PIN line is not UTF-8".to_owned()))?;
+    Ok(Pin::parse(text)?)
+}
+
+/// One line (without its ending) from standard input, unbuffered, in a wiped buffer; an
+/// error when no line ending comes within `limit` bytes.
+fn read_secret_line(limit: usize) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(limit));
+    let mut input = raw_stdin();
+    // The byte read last is wiped too when this returns.
+    let mut byte = zeroize::Zeroizing::new([0u8; 1]);
+    loop {
+        let n = match input.read(&mut byte[..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 || byte[0] == b'\n' {
+            break;
+        }
+        if line.len() == limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("no line ending within {limit} bytes: not a PIN"),
+            ));
+        }
+        line.push(byte[0]);
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Standard input without the standard library's buffer (which would keep what it read).
+#[cfg(unix)]
+fn raw_stdin() -> std::mem::ManuallyDrop<std::fs::File> {
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: fd 0 is open for the life of the process; ManuallyDrop keeps it from being
+    // closed when this handle goes away.
+    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) })
+}
+
+/// Standard input. Windows: through the standard library's handle (its buffer may keep a copy
+/// of the line; untested here, as the rest of the Windows support).
+#[cfg(not(unix))]
+fn raw_stdin() -> std::io::Stdin {
+    std::io::stdin()
 }
 
 fn verify_pin(target: Target, last_try: bool) -> Result<(), Failure> {

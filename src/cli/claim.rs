@@ -20,9 +20,10 @@ use std::path::Path;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::{parse_date, print_json, Failure};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::claim::input::MAX_INPUT_BYTES;
 use crate::domain::claim::plan::ReconfirmWhen;
@@ -30,8 +31,8 @@ use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::claim::{
     apply_reconfirmation, parse_receipt, parse_situation, plan, ClaimPlan, Problem, Problems,
 };
-use crate::domain::expiry::jst_date;
-use crate::online::{NumberSearch, OnlineClient, Search};
+use crate::domain::search::{NumberSearch, Search};
+use crate::online::OnlineClient;
 
 #[derive(Subcommand, Debug)]
 pub enum ClaimCommand {
@@ -194,28 +195,32 @@ fn run_declare(args: DeclareArgs, config_path: Option<&Path>) -> Result<(), Fail
 }
 
 fn run_import(args: ImportPdfArgs) -> Result<(), Failure> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(&args.file)
-        // One byte over the importer's limit is enough for it to refuse the file.
-        .and_then(|f| {
-            f.take(crate::import::portal_pdf::MAX_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
+    use crate::import::sandbox::{read_pdf_file, PdfFileError};
+    let bytes = read_pdf_file(&args.file).map_err(|e| match e {
+        PdfFileError::Import(e) => Failure::new(e.kind(), e.desk_message(), e.to_string(), 2),
+        PdfFileError::Unreadable(e) => Failure::new(
+            "input",
+            crate::config::unreadable_file_message(&e, &args.file),
+            e.to_string(),
+            2,
+        ),
+    })?;
+    // Read in a limited child process: a hostile file must not crash or hang this one.
+    let fields = crate::import::PdfSandbox::this_program()
+        .and_then(|sandbox| sandbox.extract(&bytes))
         .map_err(|e| {
-            Failure::new(
-                "input",
-                format!("ファイルを読めません: {}", args.file.display()),
-                format!("{}: {e}", args.file.display()),
-                2,
-            )
+            let exit = if matches!(e, crate::import::ImportError::Unavailable(_)) {
+                1
+            } else {
+                2
+            };
+            Failure::new(e.kind(), e.desk_message(), e.to_string(), exit)
         })?;
-    let fields = crate::import::portal_pdf::extract_portal_fields(&bytes)
-        .map_err(|e| Failure::new(e.kind(), e.desk_message(), e.to_string(), 2))?;
     print_json(&fields)
 }
 
 fn today(as_of: Option<Date>) -> Date {
-    as_of.unwrap_or_else(|| jst_date(OffsetDateTime::now_utc()))
+    as_of.unwrap_or_else(|| SystemClock.today_jst())
 }
 
 /// Reads the input document, at most [`MAX_INPUT_BYTES`] (one more is read to notice excess).
@@ -223,18 +228,31 @@ fn read_input(source: &str) -> Result<String, Failure> {
     let mut bytes = Vec::new();
     let limit = (MAX_INPUT_BYTES + 1) as u64;
     let read = if source == "-" {
-        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map(|_| ())
+            .map_err(|e| {
+                (
+                    format!("入力ファイルを読めません: {source}"),
+                    format!("{source}: {e}"),
+                )
+            })
     } else {
-        std::fs::File::open(source).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        // A regular file only (a FIFO or device would hang or never end); one byte over the
+        // limit is read so the size check below reports it as too large.
+        let path = Path::new(source);
+        onshi_files::read_limited(path, limit)
+            .map(|b| bytes = b)
+            .map_err(|e| {
+                (
+                    crate::config::unreadable_file_message(&e, path),
+                    e.to_string(),
+                )
+            })
     };
-    read.map_err(|e| {
-        Failure::new(
-            "input",
-            format!("入力ファイルを読めません: {source}"),
-            format!("{source}: {e}"),
-            2,
-        )
-    })?;
+    read.map_err(|(message, detail)| Failure::new("input", message, detail, 2))?;
     let problem = |message: String, detail: String| {
         Failure::problems(Problems(vec![Problem {
             field: "$".into(),

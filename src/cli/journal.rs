@@ -12,7 +12,14 @@
 //!   before D (except those still queued or in conflict);
 //! - `unresolved --month YYYY-MM [--csv] [--json]`: the month's checks the claim run cannot
 //!   take as they are;
-//! - `usage [--csv] [--json]`: the monthly card-use rate.
+//! - `usage [--csv] [--json]`: the monthly card-use rate;
+//! - `check [--json]`: the full integrity check (`PRAGMA integrity_check`; every open runs
+//!   the quicker `quick_check`);
+//! - `recover [--json]`: after a damaged journal was set aside, start a new, empty one (the
+//!   damaged file is kept; a sound journal is never replaced). See `docs/journal.md`.
+//!
+//! Text that came from the service (names, numbers) is shown with control and bidi
+//! characters escaped (`domain::text::for_display`): a name cannot rewrite the terminal.
 //!
 //! The journal is `--journal PATH`, else `[journal] path` of the configuration, else the
 //! default `<data dir>/onshi-desk/journal.sqlite3`. Exit codes: 0 success, 1 journal or
@@ -25,12 +32,13 @@ use clap::{Args, Subcommand};
 use time::{Month, OffsetDateTime};
 
 use super::{parse_date, print_json, Failure};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::domain::expiry::jst_date;
+use crate::domain::text::{for_display, for_display_limited};
 use crate::journal::report::{write_records_csv, write_usage_csv};
 use crate::journal::{
-    CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, Filter, Journal, JournalError,
-    NewCheck, Reconfirmer,
+    set_aside_files, CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, Filter, Journal,
+    JournalError, NewCheck,
 };
 use crate::online::OnlineClient;
 
@@ -118,6 +126,18 @@ enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The full integrity check of the journal file (slower than the check made at every
+    /// open).
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a new, empty journal after a damaged one was set aside (the damaged file is
+    /// kept; a sound journal is never replaced).
+    Recover {
+        #[arg(long)]
+        json: bool,
+    },
     /// Test support: records COUNT checks, printing each id once it is committed.
     #[command(hide = true)]
     Burst {
@@ -149,6 +169,22 @@ impl From<JournalError> for Failure {
     }
 }
 
+/// Whether the verb answers in JSON, errors included (also an error opening the journal).
+fn wants_json(command: &JournalCommand) -> bool {
+    match command {
+        JournalCommand::List { json, .. }
+        | JournalCommand::Show { json, .. }
+        | JournalCommand::Reconfirm { json }
+        | JournalCommand::Resolve { json, .. }
+        | JournalCommand::Purge { json, .. }
+        | JournalCommand::Unresolved { json, .. }
+        | JournalCommand::Usage { json, .. }
+        | JournalCommand::Check { json }
+        | JournalCommand::Recover { json } => *json,
+        JournalCommand::Export { .. } | JournalCommand::Burst { .. } => false,
+    }
+}
+
 /// The journal file and the configuration (when there is one).
 fn locate(
     args_path: Option<PathBuf>,
@@ -166,7 +202,7 @@ fn locate(
     };
     let path = args_path
         .or_else(|| config.as_ref().and_then(|c| c.journal.path.clone()))
-        .unwrap_or_else(crate::journal::default_path);
+        .unwrap_or_else(crate::config::default_journal_path);
     Ok((path, config))
 }
 
@@ -180,7 +216,8 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
         )
     };
     match out {
-        Some(p) => std::fs::write(p, bytes).map_err(fail),
+        // Exports hold patient data: owner-only, atomic, never through a planted link.
+        Some(p) => onshi_files::write_atomic(p, bytes, onshi_files::Access::Private).map_err(fail),
         None => {
             let mut o = std::io::stdout().lock();
             let _ = o.write_all(bytes);
@@ -190,6 +227,7 @@ fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
+/// One record as a terminal line. Names and numbers came from the service: shown escaped.
 fn line(r: &CheckRecord) -> String {
     let numbers = r
         .numbers
@@ -210,16 +248,69 @@ fn line(r: &CheckRecord) -> String {
         r.check_date,
         r.kind.as_str(),
         r.status.as_str(),
-        r.verdict.as_deref().unwrap_or("-"),
-        r.name.as_deref().unwrap_or("-"),
-        numbers
+        r.verdict
+            .map_or_else(|| "-".to_owned(), |v| crate::journal::stored_name(&v)),
+        for_display(r.name.as_deref().unwrap_or("-")),
+        for_display(&numbers)
     )
+}
+
+/// The longest line of `journal show` kept (characters): a record is never that long, a
+/// hostile one is cut.
+const SHOW_LINE_LIMIT: usize = 64 * 1024;
+
+/// `show` without `--json`: the record's pretty JSON, each line escaped for the terminal
+/// (JSON escapes controls but not bidi overrides).
+fn shown(r: &CheckRecord) -> String {
+    let pretty = serde_json::to_string_pretty(r).unwrap_or_default();
+    pretty
+        .lines()
+        .map(|l| for_display_limited(l, SHOW_LINE_LIMIT) + "\n")
+        .collect()
+}
+
+/// `recover`: starts a new journal after a damaged one was set aside; a sound journal is
+/// left as it is (exit 0, said).
+fn recover(path: &Path, json: bool) -> Result<(), Failure> {
+    let sound = match Journal::open(path) {
+        Ok(_) => true,
+        Err(JournalError::Damaged { .. }) => false,
+        Err(e) => return Err(Failure::from(e).json(json)),
+    };
+    if !sound {
+        Journal::start_anew(path).map_err(|e| Failure::from(e).json(json))?;
+    }
+    let aside = set_aside_files(path);
+    if json {
+        return print_json(&serde_json::json!({
+            "journal": path,
+            "started_anew": !sound,
+            "set_aside": aside,
+        }));
+    }
+    if sound {
+        println!(
+            "受付記録は正常です。新しく始める必要はありません: {}",
+            path.display()
+        );
+    } else {
+        println!("新しい受付記録を開始しました: {}", path.display());
+        println!("アプリを起動中の場合は再起動してください。");
+    }
+    for p in aside {
+        println!("保管中の壊れたファイル(削除していません): {}", p.display());
+    }
+    Ok(())
 }
 
 pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     let (path, config) = locate(args.journal, config_path)?;
-    let journal = Journal::open(&path)?;
-    let today = jst_date(OffsetDateTime::now_utc());
+    if let JournalCommand::Recover { json } = args.command {
+        return recover(&path, json);
+    }
+    let json = wants_json(&args.command);
+    let journal = Journal::open(&path).map_err(|e| Failure::from(e).json(json))?;
+    let today = SystemClock.today_jst();
     match args.command {
         JournalCommand::List {
             date,
@@ -266,8 +357,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             if json {
                 print_json(&r)
             } else {
-                let pretty = serde_json::to_string_pretty(&r).unwrap_or_default();
-                write_out(None, format!("{pretty}\n").as_bytes())
+                write_out(None, shown(&r).as_bytes())
             }
         }
         JournalCommand::Export {
@@ -292,7 +382,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 None => Config::load(config_path)?,
             };
             let client = OnlineClient::new(&config)?;
-            let report = Reconfirmer::new(journal.clone(), client)
+            let report = crate::check::Reconfirmer::new(journal.clone(), client)
                 .run_once(OffsetDateTime::now_utc(), true)
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
@@ -333,7 +423,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             let days = config
                 .as_ref()
                 .map(|c| c.journal.retention_days)
-                .unwrap_or(crate::journal::DEFAULT_RETENTION_DAYS);
+                .unwrap_or(crate::config::DEFAULT_RETENTION_DAYS);
             let cutoff = today - time::Duration::days(i64::from(days));
             let certificates = journal.purge_certificates(cutoff)?;
             let records = match before {
@@ -389,6 +479,29 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 write_out(None, text.as_bytes())
             }
         }
+        JournalCommand::Check { json } => {
+            let result = journal
+                .reader()?
+                .integrity_check()
+                .map_err(|e| Failure::from(e).json(json))?;
+            let sound = result == "ok";
+            if json {
+                print_json(&serde_json::json!({ "journal": path, "ok": sound, "detail": result }))?;
+            } else if sound {
+                println!("受付記録は正常です: {}", path.display());
+            }
+            if sound {
+                return Ok(());
+            }
+            let f = Failure::new(
+                "journal_damaged",
+                "受付記録のファイルに損傷が見つかりました。システム担当者に連絡してください。アプリを終了してから「onshi-desk journal recover」を実行すると、壊れたファイルを保管して新しい受付記録を開始できます。",
+                format!("integrity_check: {}", for_display(&result)),
+                1,
+            );
+            Err(if json { f.quiet() } else { f })
+        }
+        JournalCommand::Recover { .. } => Ok(()),
         JournalCommand::Burst { count } => burst(&journal, count, today),
     }
 }

@@ -7,7 +7,7 @@
 //! `"problems": [{"field", "message", "detail"}]` for an invalid input document (`claim`).
 
 mod card;
-mod check;
+mod check_command;
 mod claim;
 mod journal;
 
@@ -76,7 +76,7 @@ enum Command {
     #[command(subcommand)]
     Card(card::CardCommand),
     /// Confirm eligibility online, by card or by insurer numbers (資格確認).
-    Check(Box<check::CheckArgs>),
+    Check(Box<check_command::CheckArgs>),
     /// The claim path when online confirmation fails: plan and receipt header (請求の経路).
     #[command(subcommand)]
     Claim(claim::ClaimCommand),
@@ -84,6 +84,10 @@ enum Command {
     Journal(journal::JournalArgs),
     /// Make the `[desk] passcode = …` line for a facility passcode read from standard input.
     PasscodeHash,
+    /// Internal: read one portal PDF from standard input in a limited child process (started
+    /// by the desk and `claim import-pdf`, see `import::sandbox`).
+    #[command(name = "internal-pdf-worker", hide = true)]
+    InternalPdfWorker,
 }
 
 /// Runs the CLI and turns its outcome into the process exit code.
@@ -101,13 +105,17 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    if let Some(Command::InternalPdfWorker) = cli.command {
+        return crate::import::sandbox::run_worker();
+    }
     let result = match cli.command {
         None => run_app(cli.app, cli.config),
         Some(Command::Card(c)) => card::run(c),
-        Some(Command::Check(args)) => check::run(*args, cli.config.as_deref()),
+        Some(Command::Check(args)) => check_command::run(*args, cli.config.as_deref()),
         Some(Command::Claim(c)) => claim::run(c, cli.config.as_deref()),
         Some(Command::Journal(j)) => journal::run(j, cli.config.as_deref()),
         Some(Command::PasscodeHash) => passcode_hash(),
+        Some(Command::InternalPdfWorker) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,6 +124,8 @@ pub fn main() -> ExitCode {
 }
 
 fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    // The keypad takes patients' PINs: no core dump may ever hold one.
+    crate::card::hardening::forbid_core_dumps();
     #[cfg(feature = "demo")]
     if let Some(name) = &args.scenario {
         if crate::app::scenario::steps(name).is_none() {

@@ -9,12 +9,15 @@
 //! A 和暦 date must lie inside its era: 平成31年5月1日 does not exist (that day is 令和元年5月1日),
 //! and is refused with a Japanese message rather than silently moved to the next era, because
 //! such a date is almost always a typo in the era or the year.
+//!
+//! The eras' first days come from the 元号 cabinet orders and 改元 詔書 (令和 from 2019-05-01 by
+//! 平成31年政令第143号, 平成 from 1989-01-08 by 昭和64年政令第1号); see `docs/domain.md#dates`.
 
 use std::fmt;
 
 use time::{Date, Month};
 
-use super::numbers::normalize_width;
+use super::text::normalize_width;
 
 /// 元号 (Japanese era).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

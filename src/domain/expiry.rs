@@ -8,6 +8,12 @@
 //! date, or three months from the end of the expiry month — so the rule is configurable
 //! (**unconfirmed which is right**; the default is the end of the month, the later of the two,
 //! so a patient is never sent away early by our reading of the rule).
+//!
+//! Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024), slide
+//! 「電子証明書の有効期限の状況に応じたマイナ保険証の利用」: renewal notices and reader alerts
+//! from 3 months before expiry, and 「12月２日以降、電子証明書の有効期限が切れても３カ月間は
+//! 引き続きオンライン資格確認が可能」. Grace since 2024-12-02, until further notice. Details and
+//! the setting (`[card] grace_end`) in `docs/domain.md#certificate-expiry`.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, UtcOffset};

@@ -6,13 +6,16 @@
 pub mod claim;
 pub mod dates;
 pub mod expiry;
-pub mod kana;
+pub mod facility;
 pub mod numbers;
 pub mod ratio;
+pub mod search;
+pub mod text;
 pub mod verdict;
 
 pub use self::expiry::{CertificateExpiry, GraceEnd};
-pub use self::numbers::InsurerNumber;
+pub use self::facility::FacilityCode;
+pub use self::numbers::{InsuranceNumbers, InsurerNumber};
 pub use self::ratio::Ratio;
 pub use self::verdict::{NextStep, Qualification, Verdict, VerdictKind};
 

@@ -1,26 +1,21 @@
 //! The numbers on an insurance qualification, parsed from what people type.
 //!
 //! Patients and staff type numbers copied from cards and letters, often with a Japanese IME
-//! that produces full-width digits (`０６１３…`). Everything here accepts that, trims, and
-//! keeps leading zeros; what comes out is a typed value that is known to be well-formed.
+//! that produces full-width digits (`０６１３…`). Everything here accepts that (through
+//! [`super::text::normalize_width`]), trims, and keeps leading zeros; what comes out is a
+//! typed value that is known to be well-formed.
+//!
+//! The four numbers of a qualification (保険者番号・記号・番号・枝番) are one type,
+//! [`InsuranceNumbers`], with one parser, [`InsuranceNumbers::parse`] (its field-by-field
+//! form: [`RawInsuranceNumbers::parse_fields`]). The claim input, the desk's forms, the CLI,
+//! the portal PDF reader and the journal search all read typed numbers through it, so a rule
+//! (what a 記号 may hold, how a 枝番 is padded) changes in one place.
 
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-/// Full-width ASCII (`！`–`～`) to half-width and the ideographic space to a space; trims.
-pub fn normalize_width(input: &str) -> String {
-    input
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
+use super::text::{is_unsafe_char, normalize_width};
 
 /// A problem with a typed number, with the field it concerns and a Japanese explanation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -175,9 +170,243 @@ impl Serialize for InsurerNumber {
     }
 }
 
+/// One of the four insurance numbers, for a problem to name the field it concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumbersField {
+    /// 保険者番号
+    InsurerNumber,
+    /// 記号
+    Symbol,
+    /// 番号
+    Number,
+    /// 枝番
+    Branch,
+}
+
+impl NumbersField {
+    /// The field's name in documents and logs (`insurer_number`, `symbol`, `number`,
+    /// `branch`), as the claim path's JSON spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            NumbersField::InsurerNumber => "insurer_number",
+            NumbersField::Symbol => "symbol",
+            NumbersField::Number => "number",
+            NumbersField::Branch => "branch",
+        }
+    }
+
+    /// The short name the desk's forms and the CLI's flags use (`insurer` for `--insurer`).
+    pub fn short_name(self) -> &'static str {
+        match self {
+            NumbersField::InsurerNumber => "insurer",
+            other => other.key(),
+        }
+    }
+
+    /// The Japanese name the desk shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            NumbersField::InsurerNumber => "保険者番号",
+            NumbersField::Symbol => "記号",
+            NumbersField::Number => "番号",
+            NumbersField::Branch => "枝番",
+        }
+    }
+}
+
+/// A problem with one of the insurance numbers as typed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {detail}", field.key())]
+pub struct NumbersFieldError {
+    /// Which field.
+    pub field: NumbersField,
+    /// The field was required and left empty (a caller may word that its own way, as the
+    /// CLI names its flag).
+    pub missing: bool,
+    /// What the desk shows, in Japanese.
+    pub message: String,
+    /// Precise English detail for logs.
+    pub detail: String,
+}
+
+impl NumbersFieldError {
+    fn invalid(field: NumbersField, e: NumberError) -> Self {
+        Self {
+            field,
+            missing: false,
+            message: e.message,
+            detail: e.detail,
+        }
+    }
+
+    fn missing(field: NumbersField) -> Self {
+        Self {
+            field,
+            missing: true,
+            message: format!("{}を入力してください。", field.label()),
+            detail: "missing".into(),
+        }
+    }
+}
+
+impl From<NumbersFieldError> for NumberError {
+    fn from(e: NumbersFieldError) -> Self {
+        NumberError {
+            field: e.field.key(),
+            detail: e.detail,
+            message: e.message,
+        }
+    }
+}
+
+/// The insurance numbers as typed, one raw text per field; `None` where the form or document
+/// has no such field. Empty and blank text count as not given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawInsuranceNumbers<'a> {
+    /// 保険者番号
+    pub insurer_number: Option<&'a str>,
+    /// 記号
+    pub symbol: Option<&'a str>,
+    /// 番号
+    pub number: Option<&'a str>,
+    /// 枝番
+    pub branch: Option<&'a str>,
+}
+
+/// Each field of [`RawInsuranceNumbers`] parsed on its own: `Ok(None)` when it was not given.
+/// For readers that take what they can (a printed PDF, a self-declaration that knows only
+/// some numbers); [`InsuranceNumbers::parse`] is the same parse with the required fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedNumbersFields {
+    pub insurer_number: Result<Option<InsurerNumber>, NumbersFieldError>,
+    pub symbol: Result<Option<String>, NumbersFieldError>,
+    pub number: Result<Option<String>, NumbersFieldError>,
+    pub branch: Result<Option<String>, NumbersFieldError>,
+}
+
+impl RawInsuranceNumbers<'_> {
+    /// The one parser of typed insurance numbers: width-normalised and trimmed, leading
+    /// zeros kept, the 保険者番号's check digit tested, a 枝番 zero-padded to two digits.
+    pub fn parse_fields(&self) -> ParsedNumbersFields {
+        fn given(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !normalize_width(s).is_empty())
+        }
+        fn each<T>(
+            field: NumbersField,
+            raw: Option<&str>,
+            parse: impl Fn(&str) -> Result<T, NumberError>,
+        ) -> Result<Option<T>, NumbersFieldError> {
+            given(raw)
+                .map(parse)
+                .transpose()
+                .map_err(|e| NumbersFieldError::invalid(field, e))
+        }
+        ParsedNumbersFields {
+            insurer_number: each(
+                NumbersField::InsurerNumber,
+                self.insurer_number,
+                InsurerNumber::parse,
+            ),
+            symbol: each(NumbersField::Symbol, self.symbol, |s| {
+                parse_symbol_or_number("symbol", s, "記号")
+            }),
+            number: each(NumbersField::Number, self.number, |s| {
+                parse_symbol_or_number("number", s, "番号")
+            }),
+            branch: each(NumbersField::Branch, self.branch, parse_branch),
+        }
+    }
+}
+
+/// The numbers a qualification is identified by (保険者番号・記号・番号・枝番), each known to
+/// be well-formed: from [`InsuranceNumbers::parse`] or from the online service's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InsuranceNumbers {
+    /// 保険者番号
+    pub insurer_number: InsurerNumber,
+    /// 記号 (absent for 後期高齢者)
+    pub symbol: Option<String>,
+    /// 番号
+    pub number: String,
+    /// 枝番 (two digits)
+    pub branch: Option<String>,
+}
+
+impl InsuranceNumbers {
+    /// The four text boxes of a desk form (an empty box is "not given"): the numbers, or
+    /// `None` with each problem added to `problems` as (field, Japanese message), the shape
+    /// the desk's forms show under their fields.
+    pub fn parse_form(
+        insurer_number: &str,
+        symbol: &str,
+        number: &str,
+        branch: &str,
+        problems: &mut Vec<(&'static str, String)>,
+    ) -> Option<Self> {
+        Self::parse(RawInsuranceNumbers {
+            insurer_number: Some(insurer_number),
+            symbol: Some(symbol),
+            number: Some(number),
+            branch: Some(branch),
+        })
+        .map_err(|errors| {
+            problems.extend(
+                errors
+                    .into_iter()
+                    .map(|e| (e.field.short_name(), e.message)),
+            )
+        })
+        .ok()
+    }
+
+    /// Parses typed numbers; the 保険者番号 and 番号 are required, 記号 and 枝番 optional.
+    /// Every problem is returned at once, each with its field, so the desk fixes everything
+    /// in one go.
+    pub fn parse(raw: RawInsuranceNumbers<'_>) -> Result<Self, Vec<NumbersFieldError>> {
+        let fields = raw.parse_fields();
+        fn required<T>(
+            problems: &mut Vec<NumbersFieldError>,
+            field: NumbersField,
+            value: Result<Option<T>, NumbersFieldError>,
+        ) -> Option<T> {
+            match value {
+                Ok(Some(v)) => Some(v),
+                Ok(None) => {
+                    problems.push(NumbersFieldError::missing(field));
+                    None
+                }
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        let insurer_number = required(
+            &mut problems,
+            NumbersField::InsurerNumber,
+            fields.insurer_number,
+        );
+        let symbol = fields.symbol.map_err(|e| problems.push(e)).ok().flatten();
+        let number = required(&mut problems, NumbersField::Number, fields.number);
+        let branch = fields.branch.map_err(|e| problems.push(e)).ok().flatten();
+        match (insurer_number, number) {
+            (Some(insurer_number), Some(number)) if problems.is_empty() => Ok(Self {
+                insurer_number,
+                symbol,
+                number,
+                branch,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
 /// 記号 or 番号 as typed: width-normalised and trimmed, leading zeros kept. Digits, letters,
-/// kanji and hyphens are all legitimate; control characters and empty values are not.
-pub fn parse_symbol_or_number(
+/// kanji and hyphens are all legitimate; control characters, characters that reorder or hide
+/// text ([`super::text::is_unsafe_char`]: what is shown must be what is sent), commas (they
+/// would split the receipt record the value is written into) and empty values are not.
+fn parse_symbol_or_number(
     field: &'static str,
     input: &str,
     label: &str,
@@ -197,11 +426,18 @@ pub fn parse_symbol_or_number(
             format!("{label}の形式が正しくありません。"),
         ));
     }
+    if s.chars().any(|c| is_unsafe_char(c) || c == ',') {
+        return Err(NumberError::new(
+            field,
+            "comma or format characters",
+            format!("{label}に使えない文字が含まれています。"),
+        ));
+    }
     Ok(s)
 }
 
 /// 枝番: two digits (`00`, `01`, …); a single digit is zero-padded.
-pub fn parse_branch(input: &str) -> Result<String, NumberError> {
+fn parse_branch(input: &str) -> Result<String, NumberError> {
     let s = normalize_width(input);
     match (s.len(), s.bytes().all(|b| b.is_ascii_digit())) {
         (1, true) => Ok(format!("0{s}")),
@@ -316,7 +552,6 @@ mod tests {
             InsurerNumber::parse("　０６０１０３９１ ").map(|n| n.0),
             Ok("06010391".into())
         );
-        assert_eq!(normalize_width("ＡＢ１２"), "AB12");
     }
 
     #[test]
@@ -359,6 +594,99 @@ mod tests {
         assert_eq!(parse_branch("１"), Ok("01".into()));
         assert_eq!(parse_branch("00"), Ok("00".into()));
         assert!(parse_branch("123").is_err() && parse_branch("a1").is_err());
+    }
+
+    #[test]
+    fn symbols_and_numbers_refuse_bidi_overrides_zero_width_characters_and_commas() {
+        // U+202E makes `1234` read as `4321` on the screen the clerk checks against the card;
+        // a comma splits the receipt record the number is written into.
+        for bad in ["12\u{202E}34", "12\u{200B}34", "\u{2066}1234", "12,34"] {
+            assert!(
+                parse_symbol_or_number("symbol", bad, "記号").is_err(),
+                "{bad:?}"
+            );
+            let raw = RawInsuranceNumbers {
+                insurer_number: Some("01130012"),
+                symbol: Some(bad),
+                number: Some(bad),
+                branch: None,
+            };
+            let fields: Vec<_> = InsuranceNumbers::parse(raw)
+                .expect_err(bad)
+                .into_iter()
+                .map(|e| (e.field, e.message))
+                .collect();
+            assert_eq!(
+                fields,
+                [
+                    (
+                        NumbersField::Symbol,
+                        "記号に使えない文字が含まれています。".into()
+                    ),
+                    (
+                        NumbersField::Number,
+                        "番号に使えない文字が含まれています。".into()
+                    ),
+                ],
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_four_numbers_parse_together_with_every_problem_named() {
+        let raw = RawInsuranceNumbers {
+            insurer_number: Some("０１１３００１２"),
+            symbol: Some(" ５０１２３４５ "),
+            number: Some("００１２"),
+            branch: Some("１"),
+        };
+        assert_eq!(
+            InsuranceNumbers::parse(raw),
+            Ok(InsuranceNumbers {
+                insurer_number: InsurerNumber::parse("01130012").expect("valid"),
+                symbol: Some("5012345".into()),
+                number: "0012".into(),
+                branch: Some("01".into()),
+            })
+        );
+        // Blank optional fields are absent, not errors.
+        let raw = RawInsuranceNumbers {
+            insurer_number: Some("39280003"),
+            symbol: Some("　"),
+            number: Some("12345678"),
+            branch: Some(""),
+        };
+        let n = InsuranceNumbers::parse(raw).expect("後期高齢者 without 記号");
+        assert_eq!((n.symbol, n.branch), (None, None));
+        // Nothing given: the two required fields, in form order.
+        let e = InsuranceNumbers::parse(RawInsuranceNumbers::default()).expect_err("empty");
+        assert_eq!(
+            e.iter().map(|e| (e.field, e.missing)).collect::<Vec<_>>(),
+            [
+                (NumbersField::InsurerNumber, true),
+                (NumbersField::Number, true)
+            ]
+        );
+        assert_eq!(e[0].message, "保険者番号を入力してください。");
+        // Everything wrong: every field named, with its Japanese message and English detail.
+        let raw = RawInsuranceNumbers {
+            insurer_number: Some("33120016"),
+            symbol: Some("a\u{7}"),
+            number: Some(" "),
+            branch: Some("123"),
+        };
+        let e = InsuranceNumbers::parse(raw).expect_err("all wrong");
+        assert_eq!(
+            e.iter().map(|e| e.field.key()).collect::<Vec<_>>(),
+            ["insurer_number", "symbol", "number", "branch"]
+        );
+        assert!(e[0].message.contains("検証番号") && e[0].detail.contains("check digit"));
+        assert_eq!(NumberError::from(e[3].clone()).field, "branch");
+        // Each field on its own, for readers that take what they can.
+        let f = raw.parse_fields();
+        assert!(f.insurer_number.is_err() && f.symbol.is_err() && f.branch.is_err());
+        assert_eq!(f.number, Ok(None));
     }
 
     #[test]

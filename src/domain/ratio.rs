@@ -10,6 +10,11 @@
 //!
 //! Legal age in Japan increases at the end of the day before the birthday, which is why a
 //! child born on 1 April starts school a year earlier than one born on 2 April.
+//!
+//! Sources: 健康保険法 第74条 and 第110条, 高齢者の医療の確保に関する法律 第50条 and 第67条,
+//! 年齢計算ニ関スル法律; in force until further notice (未就学 2割 since 2008-04-01, 2割 for
+//! those turning 70 since 2014-04-01, 後期高齢者 2割 since 2022-10-01). Each rule with its
+//! status: `docs/domain.md#ratio` and `docs/domain.md#elderly`.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};

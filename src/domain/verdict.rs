@@ -8,7 +8,7 @@
 use serde::Serialize;
 use time::Date;
 
-use super::numbers::InsurerNumber;
+use super::numbers::{InsurerKind, InsurerNumber};
 use super::ratio::{ratio_for_age, Ratio};
 
 /// 高齢受給者 information (ages 70–74).
@@ -61,7 +61,8 @@ pub struct Qualification {
     pub card_valid_from: Option<Date>,
     /// Often absent: absence is never "expired".
     pub card_expires: Option<Date>,
-    /// 後期高齢者 ratio stated by the answer.
+    /// 一部負担金割合 stated by the answer (`InsuredPartialContributionRatio`); the service
+    /// states it for 後期高齢者, but nothing stops it appearing on another record.
     pub partial_contribution_ratio: Option<Ratio>,
     pub elderly: Option<ElderlyInfo>,
     pub limit: Option<LimitInfo>,
@@ -74,8 +75,11 @@ pub struct Qualification {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RatioSource {
-    /// `InsuredPartialContributionRatio` (後期高齢者).
+    /// `InsuredPartialContributionRatio` on a 後期高齢者 record (insurer 法別 39).
     LateElderlyRatio,
+    /// `InsuredPartialContributionRatio` on any other record: the answer's stated ratio, not
+    /// a 後期高齢者 one (named as it is, so a log or a claim never calls it 後期高齢者).
+    StatedRatio,
     /// 高齢受給者 information valid on the check date.
     ElderlyRecipient,
     /// The age rules, from the birth date.
@@ -86,7 +90,16 @@ impl Qualification {
     /// The ratio to charge on `on`: what the answer states, else the age rules.
     pub fn ratio(&self, on: Date) -> Option<(Ratio, RatioSource)> {
         if let Some(r) = self.partial_contribution_ratio {
-            return Some((r, RatioSource::LateElderlyRatio));
+            let late_elderly = self
+                .insurer_number
+                .as_ref()
+                .is_some_and(|n| n.kind() == InsurerKind::LateElderly);
+            let source = if late_elderly {
+                RatioSource::LateElderlyRatio
+            } else {
+                RatioSource::StatedRatio
+            };
+            return Some((r, source));
         }
         if let Some(e) = &self.elderly {
             let in_force =
@@ -133,6 +146,43 @@ pub enum VerdictKind {
     Unreachable,
     /// No answer within the configured time.
     Timeout,
+    /// The system answered about somebody else (照会と異なる方の回答): the numbers or birth
+    /// date in the answer are not those asked for, or it answers another request. Never
+    /// believed, never valid: a lying or misrouted server, for the system administrator.
+    AnswerMismatch,
+}
+
+impl VerdictKind {
+    /// Every kind, for exhaustive tests and lists.
+    pub const ALL: [VerdictKind; 15] = [
+        VerdictKind::Valid,
+        VerdictKind::CertificateExpiredGrace,
+        VerdictKind::Invalid,
+        VerdictKind::InvalidNewExists,
+        VerdictKind::NoRecord,
+        VerdictKind::Several,
+        VerdictKind::CertificateExpired,
+        VerdictKind::NotRegistered,
+        VerdictKind::RegistrationCancelled,
+        VerdictKind::CardReturned,
+        VerdictKind::CertificateRevoked,
+        VerdictKind::ServerError,
+        VerdictKind::Unreachable,
+        VerdictKind::Timeout,
+        VerdictKind::AnswerMismatch,
+    ];
+
+    /// Whether the service gave no usable answer (down, slow, erroring or answering about
+    /// somebody else): the check is not done and is confirmed again later (事後確認).
+    pub fn is_system_failure(self) -> bool {
+        matches!(
+            self,
+            VerdictKind::ServerError
+                | VerdictKind::Unreachable
+                | VerdictKind::Timeout
+                | VerdictKind::AnswerMismatch
+        )
+    }
 }
 
 /// The next step at the desk and on the claim (請求) path.
@@ -244,6 +294,9 @@ impl Verdict {
             VerdictKind::ServerError => "資格確認システムがエラーを返しました。",
             VerdictKind::Unreachable => "資格確認システムに接続できません。",
             VerdictKind::Timeout => "資格確認システムから時間内に応答がありません。",
+            VerdictKind::AnswerMismatch => {
+                "照会と異なる方の回答が返りました。この回答は使えません。システム管理者へ連絡してください。"
+            }
         };
         format!("{headline}{}", self.next_step.desk_message())
     }
@@ -257,6 +310,7 @@ mod tests {
     #[test]
     fn the_stated_ratio_wins_over_age() {
         let q = Qualification {
+            insurer_number: InsurerNumber::parse("39280003").ok(),
             birthdate: Some(date!(1950 - 01 - 01)),
             partial_contribution_ratio: Some(Ratio::TWO),
             ..Default::default()
@@ -265,6 +319,34 @@ mod tests {
             q.ratio(date!(2026 - 11 - 21)),
             Some((Ratio::TWO, RatioSource::LateElderlyRatio))
         );
+    }
+
+    #[test]
+    fn a_stated_ratio_is_late_elderly_only_on_a_late_elderly_record() {
+        let mut q = Qualification {
+            insurer_number: InsurerNumber::parse("01130012").ok(),
+            birthdate: Some(date!(1980 - 04 - 01)),
+            partial_contribution_ratio: Some(Ratio::THREE),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.ratio(date!(2026 - 11 - 21)),
+            Some((Ratio::THREE, RatioSource::StatedRatio))
+        );
+        q.insurer_number = InsurerNumber::parse("39280003").ok();
+        assert_eq!(
+            q.ratio(date!(2026 - 11 - 21)),
+            Some((Ratio::THREE, RatioSource::LateElderlyRatio))
+        );
+    }
+
+    #[test]
+    fn an_answer_about_somebody_else_is_never_valid_and_says_so() {
+        let kind = VerdictKind::AnswerMismatch;
+        assert!(kind.is_system_failure());
+        let m = Verdict::bare(kind, NextStep::RetryOrDocuments).desk_message();
+        assert!(m.contains("照会と異なる方の回答"), "{m}");
+        assert!(m.contains("システム管理者"), "{m}");
     }
 
     #[test]
@@ -295,23 +377,7 @@ mod tests {
 
     #[test]
     fn every_verdict_has_a_japanese_message_with_its_next_step() {
-        use VerdictKind::*;
-        for kind in [
-            Valid,
-            CertificateExpiredGrace,
-            Invalid,
-            InvalidNewExists,
-            NoRecord,
-            Several,
-            CertificateExpired,
-            NotRegistered,
-            RegistrationCancelled,
-            CardReturned,
-            CertificateRevoked,
-            ServerError,
-            Unreachable,
-            Timeout,
-        ] {
+        for kind in VerdictKind::ALL {
             let v = Verdict::bare(kind, NextStep::ConfirmByDocuments);
             assert!(v.desk_message().contains("資格確認書"), "{kind:?}");
         }

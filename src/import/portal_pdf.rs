@@ -9,8 +9,13 @@
 //! image-only PDF has none and is refused with its own error.
 //!
 //! Hostile files are bounded: at most [`MAX_BYTES`], [`MAX_PAGES`] pages and
-//! [`MAX_CHARS`] characters are looked at, and a panic inside the PDF parser is caught and
-//! reported as a malformed file.
+//! [`MAX_CHARS`] characters are looked at; before the parser runs, [`super::guard`] measures
+//! every stream with a bounded decoder and walks the object graph the way the parser will
+//! (form cycles, nesting, fan-out, huge ToUnicode ranges are refused); a panic inside the
+//! parser is caught and reported as a malformed file. The desk and the CLI do not call this
+//! in their own process: they go through [`super::sandbox::PdfSandbox`], a child process with
+//! time and memory limits, so that what these checks do not foresee still cannot take the
+//! desk down.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -18,7 +23,8 @@ use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 use time::{Date, Month};
 
 use crate::domain::claim::declaration::Relationship;
-use crate::domain::numbers::{normalize_width, parse_branch, parse_symbol_or_number};
+use crate::domain::numbers::RawInsuranceNumbers;
+use crate::domain::text::normalize_width;
 use crate::domain::InsurerNumber;
 
 /// The largest file accepted (a portal PDF is a page or two, well under 1 MB).
@@ -49,6 +55,18 @@ pub enum ImportError {
     /// Text, but none of the qualification labels.
     #[error("none of the qualification labels (保険者番号, 記号, 番号, 氏名 …) found in the text")]
     NoLabels,
+    /// A structure that would make the reader recurse, loop or run too long: forms that draw
+    /// themselves or nest too deep, too many form redraws, huge ToUnicode ranges, or a reader
+    /// that ran out of time or stack.
+    #[error("PDF too complex to read safely: {0}")]
+    TooComplex(String),
+    /// Content that decodes to more than the reader may hold (a compression bomb), or a reader
+    /// that ran out of memory. [`ImportError::TooLarge`] is the file itself being too big.
+    #[error("PDF content too large to read safely: {0}")]
+    TooMuchContent(String),
+    /// The separate reader process could not be started or answered nonsense.
+    #[error("the PDF reader process failed: {0}")]
+    Unavailable(String),
 }
 
 impl ImportError {
@@ -73,6 +91,15 @@ impl ImportError {
             ImportError::NoLabels => {
                 "このPDFには資格情報（保険者番号・記号・番号など）が見つかりません。別のファイルか、手入力をご利用ください。"
             }
+            ImportError::TooComplex(_) => {
+                "このPDFは構造が複雑すぎるため、安全のため読み込みを中止しました。マイナポータルからダウンロードした資格情報のPDFか確かめるか、画面を見ながら手入力してください。"
+            }
+            ImportError::TooMuchContent(_) => {
+                "このPDFは中身が大きすぎるため、安全のため読み込みを中止しました。マイナポータルからダウンロードした資格情報のPDFか確かめるか、画面を見ながら手入力してください。"
+            }
+            ImportError::Unavailable(_) => {
+                "PDFを読み込む処理を開始できませんでした。画面を見ながら手入力してください。"
+            }
         }
     }
 
@@ -85,12 +112,18 @@ impl ImportError {
             ImportError::Malformed(_) => "malformed",
             ImportError::NoText => "no_text",
             ImportError::NoLabels => "no_labels",
+            ImportError::TooComplex(_) => "too_complex",
+            ImportError::TooMuchContent(_) => "too_much_content",
+            ImportError::Unavailable(_) => "unavailable",
         }
     }
 }
 
 /// The fields found, as printed (width-normalised, trimmed), and typed where they parse.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+///
+/// Deserialising reads only the printed strings (the answer of the reader process): the typed
+/// values are derived again on this side by [`PortalFields::with_parsed`], never taken on trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortalFields {
     /// 保険者番号
     pub insurer_number: Option<String>,
@@ -115,6 +148,7 @@ pub struct PortalFields {
     /// 本人・家族
     pub relationship: Option<String>,
     /// The same, typed, where the raw value parses.
+    #[serde(skip_deserializing)]
     pub parsed: ParsedPortalFields,
 }
 
@@ -404,8 +438,9 @@ pub fn parse_printed_date(raw: &str) -> Option<Date> {
     Date::from_calendar_date(year, month, d.parse().ok()?).ok()
 }
 
-/// Reads the text layer and finds the qualification fields by label.
-pub fn extract_portal_fields(bytes: &[u8]) -> Result<PortalFields, ImportError> {
+/// The checks that need no parsing: size and the `%PDF-` header (also done by the sandbox's
+/// parent before it starts a process for nothing).
+pub(crate) fn precheck(bytes: &[u8]) -> Result<(), ImportError> {
     if bytes.len() > MAX_BYTES {
         return Err(ImportError::TooLarge {
             bytes: bytes.len(),
@@ -416,6 +451,15 @@ pub fn extract_portal_fields(bytes: &[u8]) -> Result<PortalFields, ImportError> 
     if !head.windows(5).any(|w| w == b"%PDF-") {
         return Err(ImportError::NotPdf);
     }
+    Ok(())
+}
+
+/// Reads the text layer and finds the qualification fields by label, in this process.
+///
+/// Hardened against hostile files (see the module documentation), and the entry point of the
+/// fuzz target; the desk and the CLI call it through [`super::sandbox::PdfSandbox`] instead.
+pub fn extract_portal_fields(bytes: &[u8]) -> Result<PortalFields, ImportError> {
+    precheck(bytes)?;
     let glyphs = catch_unwind(AssertUnwindSafe(|| collect_glyphs(bytes)))
         .map_err(|_| ImportError::Malformed("the PDF parser gave up on this file".into()))??;
     if glyphs.iter().all(|g| g.text.trim().is_empty()) {
@@ -429,10 +473,7 @@ pub fn extract_portal_fields(bytes: &[u8]) -> Result<PortalFields, ImportError> 
 }
 
 fn collect_glyphs(bytes: &[u8]) -> Result<Vec<Glyph>, ImportError> {
-    let doc = pdf_extract::Document::load_mem(bytes).map_err(|e| match e {
-        pdf_extract::Error::Decryption(_) => ImportError::Encrypted,
-        other => ImportError::Malformed(other.to_string()),
-    })?;
+    let doc = super::guard::load_checked(bytes)?;
     // lopdf opens a PDF that has only an owner password (print/copy restrictions, no password
     // to open) by itself; one that is still encrypted after loading needs a user password.
     if doc.is_encrypted() {
@@ -442,6 +483,7 @@ fn collect_glyphs(bytes: &[u8]) -> Result<Vec<Glyph>, ImportError> {
     if pages.is_empty() {
         return Err(ImportError::Malformed("no pages".into()));
     }
+    super::guard::check_graph(&doc)?;
     let mut collector = Collector::default();
     for &page in pages.keys().take(MAX_PAGES as usize) {
         pdf_extract::output_doc_page(&doc, &mut collector, page)
@@ -507,33 +549,40 @@ fn fields_from_runs(runs: &[Run]) -> PortalFields {
             Field::Relationship => set(&mut f.relationship, value),
         }
     }
-    f.parsed = ParsedPortalFields {
-        insurer_number: f
-            .insurer_number
-            .as_deref()
-            .and_then(|s| InsurerNumber::parse(s).ok()),
-        symbol: f
-            .symbol
-            .as_deref()
-            .and_then(|s| parse_symbol_or_number("symbol", s, "記号").ok()),
-        number: f
-            .number
-            .as_deref()
-            .and_then(|s| parse_symbol_or_number("number", s, "番号").ok()),
-        branch: f.branch.as_deref().and_then(|s| parse_branch(s).ok()),
-        birthdate: f.birthdate.as_deref().and_then(parse_printed_date),
-        acquired_on: f.acquired_on.as_deref().and_then(parse_printed_date),
-        relationship: f.relationship.as_deref().and_then(|s| {
-            if s.contains("本人") {
-                Some(Relationship::Insured)
-            } else if s.contains("家族") || s.contains("被扶養者") {
-                Some(Relationship::Dependant)
-            } else {
-                None
-            }
-        }),
-    };
-    f
+    f.with_parsed()
+}
+
+impl PortalFields {
+    /// The typed values derived from the printed strings (replacing any already there).
+    pub fn with_parsed(mut self) -> Self {
+        let f = &self;
+        let numbers = RawInsuranceNumbers {
+            insurer_number: f.insurer_number.as_deref(),
+            symbol: f.symbol.as_deref(),
+            number: f.number.as_deref(),
+            branch: f.branch.as_deref(),
+        }
+        .parse_fields();
+        let parsed = ParsedPortalFields {
+            insurer_number: numbers.insurer_number.ok().flatten(),
+            symbol: numbers.symbol.ok().flatten(),
+            number: numbers.number.ok().flatten(),
+            branch: numbers.branch.ok().flatten(),
+            birthdate: f.birthdate.as_deref().and_then(parse_printed_date),
+            acquired_on: f.acquired_on.as_deref().and_then(parse_printed_date),
+            relationship: f.relationship.as_deref().and_then(|s| {
+                if s.contains("本人") {
+                    Some(Relationship::Insured)
+                } else if s.contains("家族") || s.contains("被扶養者") {
+                    Some(Relationship::Dependant)
+                } else {
+                    None
+                }
+            }),
+        };
+        self.parsed = parsed;
+        self
+    }
 }
 
 #[cfg(test)]

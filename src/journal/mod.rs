@@ -1,6 +1,12 @@
 //! The reception journal (受付記録): every check made at the desk, durable before the desk is
-//! told it is done; the outage queue and after-the-fact confirmation (事後確認); the month-end
-//! reports.
+//! told it is done; the outage queue and the storage of after-the-fact confirmation (事後確認);
+//! the month-end reports.
+//!
+//! The journal is storage only: it depends on the domain and nothing else. The flows that
+//! decide what to record and the re-confirmer that asks the service again live in
+//! `crate::check`; every write goes through [`Journal`] (the writer), every connection is
+//! opened by `connection.rs`, and the enum columns (本人確認の方法, verdict, claim step, kind,
+//! status) are stored and read as their types by `columns.rs`.
 //!
 //! # Storage
 //!
@@ -10,6 +16,12 @@
 //! fsynced) when [`Journal::record`] returns, so a power cut or a `kill -9` never loses a
 //! check the desk was told is done. The schema is versioned with `PRAGMA user_version` and
 //! migrated forward on open (see [`schema`]).
+//!
+//! The file and its folder are owner-only; every open checks the file is sound before writing
+//! (`PRAGMA quick_check`), and a damaged file is set aside under a dated name, never deleted or
+//! written to, until staff start a new journal (`onshi-desk journal recover`): see
+//! `files.rs` and `docs/journal.md`. Every failure is typed once ([`JournalError`]) and tells
+//! the desk the check is **not** recorded and why.
 //!
 //! # One writer, many readers
 //!
@@ -36,15 +48,18 @@
 //! - in the same transaction that re-confirms the record or flags it as a conflict;
 //! - by [`Journal::purge_certificates`] for checks older than `retention_days` (configuration
 //!   `[journal] retention_days`, default 35: past the month-end claim run on the 10th), which
-//!   `onshi-desk journal purge` and the [`Reconfirmer`] round run.
+//!   `onshi-desk journal purge` and the re-confirmer's round (`crate::check::Reconfirmer`)
+//!   run.
 //!
 //! Whole records are deleted only on request (`onshi-desk journal purge --before DATE`,
 //! [`Journal::purge_before`]); records still queued or in conflict are kept because the claim
 //! still needs them.
 
+mod columns;
+mod connection;
 mod error;
+mod files;
 mod query;
-pub mod reconfirm;
 pub mod report;
 pub mod schema;
 mod writer;
@@ -54,28 +69,19 @@ use std::path::PathBuf;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
+pub use self::columns::stored_name;
+pub use self::connection::JournalOptions;
 pub use self::error::JournalError;
+pub use self::files::set_aside_files;
 pub use self::query::{Filter, JournalReader, MAX_SEARCH_CHARS};
-pub use self::reconfirm::{Confirm, ReconfirmReport, Reconfirmer, ReconfirmerHandle};
 pub use self::report::{csv_field, write_records_csv, write_usage_csv, MonthlyUsage};
-pub use self::writer::{Journal, JournalOptions, Pending};
+pub use self::writer::{Journal, Pending, ReconfirmOutcome, Settlement};
 
 use crate::domain::claim::plan::ClaimStep;
 use crate::domain::claim::receipt::ReceiptHeader;
+use crate::domain::search::Search;
 use crate::domain::verdict::{Verdict, VerdictKind};
 use crate::domain::IdentityMethod;
-use crate::online::client::Search;
-
-/// Certificates of checks older than this many days are purged when nothing else is configured.
-pub const DEFAULT_RETENTION_DAYS: u32 = 35;
-
-/// The default journal file: `<platform data dir>/onshi-desk/journal.sqlite3`.
-pub fn default_path() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("onshi-desk")
-        .join("journal.sqlite3")
-}
 
 /// The id of one recorded check (受付記録番号), stable for the life of the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -89,7 +95,7 @@ impl std::fmt::Display for CheckId {
 }
 
 /// How the check was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// By My Number card (マイナ保険証).
@@ -109,19 +115,10 @@ impl CheckKind {
             CheckKind::ClaimPath => "claim_path",
         }
     }
-
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "card" => CheckKind::Card,
-            "numbers" => CheckKind::Numbers,
-            "claim_path" => CheckKind::ClaimPath,
-            _ => return None,
-        })
-    }
 }
 
 /// Where the record stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// Finished at the desk; nothing left to confirm.
@@ -220,10 +217,7 @@ pub struct NewCheck {
 
 /// Whether a verdict means the service did not answer (outage): the check is queued.
 pub fn is_outage(kind: VerdictKind) -> bool {
-    matches!(
-        kind,
-        VerdictKind::Unreachable | VerdictKind::Timeout | VerdictKind::ServerError
-    )
+    kind.is_system_failure()
 }
 
 /// Whether a receipt's 保険者番号 is the unknown receipt's 7s.
@@ -281,12 +275,12 @@ impl NewCheck {
         let mut check = NewCheck::empty(CheckKind::ClaimPath, check_date);
         check.claim_step = Some(step);
         check.receipt = serde_json::to_value(receipt).ok();
-        if !is_unknown_insurer(&receipt.insurer_number) {
+        if !is_unknown_insurer(receipt.insurer_number()) {
             check.numbers = Some(CheckNumbers {
-                insurer_number: receipt.insurer_number.clone(),
-                symbol: receipt.symbol.clone(),
-                number: receipt.number.clone(),
-                branch: receipt.branch.clone(),
+                insurer_number: receipt.insurer_number().to_owned(),
+                symbol: receipt.symbol().map(str::to_owned),
+                number: receipt.number().to_owned(),
+                branch: receipt.branch().map(str::to_owned),
             });
         }
         check
@@ -346,6 +340,15 @@ impl NewCheck {
         }
     }
 
+    /// The certificate to store with a record of `status`: the one held, only while the
+    /// check waits for re-confirmation (the retention rule; every later change of status
+    /// drops it in the same transaction).
+    pub(crate) fn certificate_to_store(&self, status: CheckStatus) -> Option<&HeldCertificate> {
+        self.certificate
+            .as_ref()
+            .filter(|_| status == CheckStatus::Queued)
+    }
+
     pub(crate) fn receipt_insurer(&self) -> Option<String> {
         self.receipt
             .as_ref()
@@ -364,15 +367,16 @@ pub struct CheckRecord {
     pub recorded_at: OffsetDateTime,
     pub check_date: Date,
     pub kind: CheckKind,
-    pub identity: Option<String>,
+    /// 本人確認の方法 (card checks).
+    pub identity: Option<IdentityMethod>,
     /// The verdict at the desk.
-    pub verdict: Option<String>,
+    pub verdict: Option<VerdictKind>,
     pub validity: Option<u8>,
     pub numbers: Option<CheckNumbers>,
     pub name: Option<String>,
     pub name_kana: Option<String>,
     pub birthdate: Option<Date>,
-    pub claim_step: Option<String>,
+    pub claim_step: Option<ClaimStep>,
     pub receipt: Option<serde_json::Value>,
     pub printouts: Vec<PathBuf>,
     pub status: CheckStatus,
@@ -382,7 +386,7 @@ pub struct CheckRecord {
     pub last_attempt_detail: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub reconfirmed_at: Option<OffsetDateTime>,
-    pub reconfirmed_verdict: Option<String>,
+    pub reconfirmed_verdict: Option<VerdictKind>,
     pub reconfirmed_validity: Option<u8>,
     pub conflict_detail: Option<String>,
 }

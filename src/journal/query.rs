@@ -4,21 +4,23 @@
 //! Search (`Filter::search`), chosen so every form uses an index over a million records:
 //! - a date `YYYY-MM-DD` (or `YYYY/MM/DD`): the checks of that day;
 //! - digits only (full-width accepted): an exact 番号, 保険者番号 or 記号;
-//! - anything else: names (氏名, or カナ as the answer gave them) **starting with** the text;
+//! - anything else: an exact 番号 or 記号 when the text is a plausible one (they hold letters,
+//!   kanji and hyphens too), and names (氏名, or カナ as the answer gave them) **starting with** the text;
 //!   kana typed as ひらがな or full-width カタカナ is first brought to the answer's half-width
-//!   katakana ([`crate::domain::kana`]).
+//!   katakana ([`crate::domain::text`]).
 //!   Not a substring search: the desk looks patients up by family name, and a prefix keeps the
 //!   search on the index (a `LIKE '%x%'` scans the whole table).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use super::writer::{connect, JournalOptions};
-use super::{CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, JournalError};
+use super::connection;
+use super::{CheckId, CheckNumbers, CheckRecord, CheckStatus, JournalError};
+use crate::domain::numbers::RawInsuranceNumbers;
 
 /// The longest search text accepted (characters); longer is refused as invalid input.
 pub const MAX_SEARCH_CHARS: usize = 100;
@@ -105,13 +107,11 @@ pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
     };
     let receipt: Option<String> = row.get(15)?;
     let printouts: String = row.get(16)?;
-    let kind: String = row.get(3)?;
-    let status: String = row.get(17)?;
     Ok(CheckRecord {
         id: CheckId(row.get(0)?),
         recorded_at: stamp(1)?.ok_or_else(|| bad(1, "timestamp"))?,
         check_date: date(2)?.ok_or_else(|| bad(2, "date"))?,
-        kind: CheckKind::parse(&kind).ok_or_else(|| bad(3, "check kind"))?,
+        kind: row.get(3)?,
         identity: row.get(4)?,
         verdict: row.get(5)?,
         validity: row.get(6)?,
@@ -122,7 +122,7 @@ pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
         claim_step: row.get(14)?,
         receipt: receipt.and_then(|r| serde_json::from_str(&r).ok()),
         printouts: serde_json::from_str::<Vec<PathBuf>>(&printouts).unwrap_or_default(),
-        status: CheckStatus::parse(&status).ok_or_else(|| bad(17, "status"))?,
+        status: row.get(17)?,
         certificate_held: row.get(18)?,
         attempts: row.get(19)?,
         last_attempt_detail: row.get(20)?,
@@ -141,11 +141,7 @@ fn prefix_end(prefix: &str) -> String {
 impl JournalReader {
     /// Opens a read-only connection to an existing journal.
     pub fn open(path: &Path) -> Result<JournalReader, JournalError> {
-        let conn = connect(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            &JournalOptions::default(),
-        )?;
+        let conn = connection::open_reader(path)?;
         Ok(JournalReader { conn })
     }
 
@@ -219,7 +215,7 @@ impl JournalReader {
                     text.chars().count()
                 )));
             }
-            let text = crate::domain::numbers::normalize_width(text.trim());
+            let text = crate::domain::text::normalize_width(text.trim());
             if text.is_empty() {
                 // Nothing to search for: the filter lists everything else it says.
             } else if let Some(d) = parse_date(&text.replace('/', "-")) {
@@ -240,19 +236,40 @@ impl JournalReader {
                 );
             } else {
                 // Kana typed in any form is compared in the service's (half-width katakana).
-                let kana = crate::domain::kana::to_halfwidth_katakana(&text)
+                let kana = crate::domain::text::to_halfwidth_katakana(&text)
                     .unwrap_or_else(|| text.clone());
                 let (end, kana_end) = (prefix_end(&text), prefix_end(&kana));
-                bind(
-                    "((name >= ? AND name < ?) OR (name_kana >= ? AND name_kana < ?))",
-                    vec![
-                        Value::Text(text.clone()),
-                        Value::Text(end),
-                        Value::Text(kana),
-                        Value::Text(kana_end),
-                    ],
-                    &mut clauses,
-                );
+                let mut values = vec![
+                    Value::Text(text.clone()),
+                    Value::Text(end),
+                    Value::Text(kana),
+                    Value::Text(kana_end),
+                ];
+                // 記号 and 番号 are not always digits (`千代田`, `AB-1024`): text that is a
+                // plausible one, as the one parser of insurance numbers reads it, is also
+                // looked up exactly (on their indexes).
+                let as_number = RawInsuranceNumbers {
+                    number: Some(&text),
+                    ..RawInsuranceNumbers::default()
+                }
+                .parse_fields()
+                .number;
+                match as_number {
+                    Ok(Some(number)) => {
+                        values.extend([Value::Text(number.clone()), Value::Text(number)]);
+                        bind(
+                            "((name >= ? AND name < ?) OR (name_kana >= ? AND name_kana < ?) \
+                             OR number = ? OR symbol = ?)",
+                            values,
+                            &mut clauses,
+                        );
+                    }
+                    _ => bind(
+                        "((name >= ? AND name < ?) OR (name_kana >= ? AND name_kana < ?))",
+                        values,
+                        &mut clauses,
+                    ),
+                }
             }
         }
         let mut sql = format!("SELECT {COLUMNS} FROM checks");
@@ -262,6 +279,13 @@ impl JournalReader {
         }
         sql.push_str(" ORDER BY id DESC");
         if let Some(limit) = filter.limit {
+            // SQLite's LIMIT is a signed 64-bit integer: a larger one is the caller's mistake.
+            let limit = i64::try_from(limit).map_err(|_| {
+                JournalError::Invalid(format!(
+                    "limit {limit} is out of range (at most {})",
+                    i64::MAX
+                ))
+            })?;
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let mut stmt = self.conn.prepare(&sql)?;
@@ -276,12 +300,15 @@ impl JournalReader {
         now: OffsetDateTime,
         ignore_backoff: bool,
     ) -> Result<Vec<CheckRecord>, JournalError> {
-        let now = super::writer::timestamp(now);
+        let now = connection::timestamp(now);
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM checks WHERE status = 'queued'
+            "SELECT {COLUMNS} FROM checks WHERE status = ?3
                AND (?1 OR next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id"
         ))?;
-        let rows = stmt.query_map(rusqlite::params![ignore_backoff, now], record)?;
+        let rows = stmt.query_map(
+            rusqlite::params![ignore_backoff, now, CheckStatus::Queued],
+            record,
+        )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

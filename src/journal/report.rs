@@ -13,6 +13,7 @@ use time::{Date, Month};
 
 use super::query::{record, COLUMNS};
 use super::{CheckRecord, JournalError, JournalReader};
+use crate::domain::text::is_unsafe_char;
 
 /// One month of the card-use report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -29,8 +30,11 @@ pub struct MonthlyUsage {
 
 /// One CSV field: quoted when it holds `,`, `"`, a line break or leading/trailing space, and
 /// prefixed with `'` when a spreadsheet would take it for a formula (`=`, `+`, `-`, `@`, tab,
-/// carriage return first), so an exported name cannot run anything when opened.
+/// carriage return first), so an exported name cannot run anything when opened. Control and
+/// bidi characters other than line breaks and tabs are written as `\u{…}` (the data stays
+/// readable, the escape sequence is gone).
 pub fn csv_field(value: &str) -> String {
+    let value: &str = &neutralise_controls(value);
     let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
@@ -44,6 +48,26 @@ pub fn csv_field(value: &str) -> String {
     } else {
         guarded
     }
+}
+
+/// `value` with every control or bidi character ([`is_unsafe_char`]) written as `\u{…}`,
+/// except the line breaks and tabs a cell may hold as data (quoted by [`csv_field`]): an
+/// escape sequence from a server must not run when the file is shown in a terminal, and a
+/// bidi override must not make `1234` read `4321` in a spreadsheet. Nothing is cut.
+fn neutralise_controls(value: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| matches!(c, '\n' | '\r' | '\t');
+    if !value.chars().any(|c| is_unsafe_char(c) && !keep(c)) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 16);
+    for c in value.chars() {
+        if is_unsafe_char(c) && !keep(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn csv_line(out: &mut impl Write, fields: &[String]) -> std::io::Result<()> {
@@ -88,6 +112,11 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+/// A typed column's stored name, empty when absent.
+fn name<T: Serialize>(v: &Option<T>) -> String {
+    v.as_ref().map(super::stored_name).unwrap_or_default()
+}
+
 /// Writes records as CSV (UTF-8, CRLF, header first).
 pub fn write_records_csv(
     out: &mut impl Write,
@@ -99,11 +128,11 @@ pub fn write_records_csv(
         let n = r.numbers.as_ref();
         let fields = vec![
             r.id.to_string(),
-            super::writer::timestamp(r.recorded_at),
+            super::connection::timestamp(r.recorded_at),
             r.check_date.to_string(),
             r.kind.as_str().to_owned(),
-            opt(&r.identity),
-            opt(&r.verdict),
+            name(&r.identity),
+            name(&r.verdict),
             opt(&r.validity),
             r.status.as_str().to_owned(),
             n.map(|n| n.insurer_number.clone()).unwrap_or_default(),
@@ -113,9 +142,9 @@ pub fn write_records_csv(
             opt(&r.name),
             opt(&r.name_kana),
             opt(&r.birthdate),
-            opt(&r.claim_step),
+            name(&r.claim_step),
             r.receipt_insurer().unwrap_or_default().to_owned(),
-            opt(&r.reconfirmed_verdict),
+            name(&r.reconfirmed_verdict),
             opt(&r.conflict_detail),
             r.printouts
                 .iter()

@@ -28,6 +28,11 @@
 //! | `certificate_serial`, `certificate_der` | only while queued (retention rule) |
 //! | `attempts`, `next_attempt_at`, `last_attempt_detail` | re-confirmation backoff |
 //! | `reconfirmed_at`, `reconfirmed_verdict`, `reconfirmed_validity`, `conflict_detail` | 事後確認 outcome |
+//!
+//! `kind`, `identity`, `verdict`, `reconfirmed_verdict`, `claim_step` and `status` hold only
+//! the serde names of their enums (`columns.rs`); a row with any other text is refused when
+//! read. A version that adds a name therefore adds a migration too, so an older desk refuses
+//! the newer file as a whole ([`JournalError::TooNew`]) instead of failing on single rows.
 
 use rusqlite::Connection;
 

@@ -4,42 +4,18 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use time::format_description::well_known::Rfc3339;
+use rusqlite::{params, Connection, OptionalExtension};
 use time::{Date, OffsetDateTime};
 
+use super::connection::{self, refine, timestamp, JournalOptions};
 use super::query::JournalReader;
-use super::{schema, CheckId, CheckNumbers, CheckStatus, JournalError, NewCheck};
+use super::{CheckId, CheckNumbers, CheckStatus, JournalError, NewCheck};
 use crate::domain::claim::plan::ClaimStep;
 use crate::domain::claim::receipt::ReceiptHeader;
+use crate::domain::verdict::VerdictKind;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-/// How to open the journal. `Default` is what the desk uses.
-#[derive(Clone, Debug)]
-pub struct JournalOptions {
-    /// How long a write waits for another process holding the file (e.g. a CLI purge).
-    pub busy_timeout: Duration,
-    /// Test hook: caps the file at this many pages (`PRAGMA max_page_count`) to simulate a
-    /// full disk.
-    #[doc(hidden)]
-    pub max_page_count: Option<u32>,
-    /// Test hook: refuses every write (`PRAGMA query_only`), like a read-only medium.
-    #[doc(hidden)]
-    pub query_only: bool,
-}
-
-impl Default for JournalOptions {
-    fn default() -> Self {
-        JournalOptions {
-            busy_timeout: Duration::from_secs(5),
-            max_page_count: None,
-            query_only: false,
-        }
-    }
-}
 
 struct Inner {
     tx: Mutex<Option<Sender<Job>>>,
@@ -90,68 +66,29 @@ impl Pending {
     }
 }
 
-pub(crate) fn timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Opens a connection with the journal's settings.
-pub(crate) fn connect(
-    path: &Path,
-    flags: OpenFlags,
-    options: &JournalOptions,
-) -> Result<Connection, JournalError> {
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(|e| match JournalError::from(e) {
-            JournalError::Other(detail) => JournalError::CannotOpen {
-                path: path.to_owned(),
-                detail,
-            },
-            other => other,
-        })?;
-    conn.busy_timeout(options.busy_timeout)?;
-    Ok(conn)
-}
-
 impl Journal {
     /// Opens (creating if needed) the journal at `path` with the desk's settings.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         Journal::open_with(path, JournalOptions::default())
     }
 
-    /// Opens the journal: creates the folder and file, sets WAL and `synchronous = FULL`,
-    /// migrates the schema, and starts the writer thread.
+    /// Opens the journal: creates the folder (owner-only) and, the first time, the file;
+    /// narrows the file to owner-only; checks it is sound (`PRAGMA quick_check`, see
+    /// [`super::files`]), sets WAL and `synchronous = FULL`, migrates the schema, and starts
+    /// the writer thread.
+    ///
+    /// A damaged file is set aside and [`JournalError::Damaged`] returned: the journal is
+    /// never written into a damaged file, and a new one is started only by staff
+    /// ([`Journal::start_anew`]).
     pub fn open_with(path: &Path, options: JournalOptions) -> Result<Journal, JournalError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| JournalError::CannotOpen {
-                path: path.to_owned(),
-                detail: e.to_string(),
-            })?;
-        }
-        let mut conn = connect(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            &options,
-        )?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(JournalError::Other(format!(
-                "journal_mode is {mode}, WAL refused"
-            )));
-        }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-        schema::migrate(&mut conn)?;
-        if let Some(pages) = options.max_page_count {
-            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
-                r.get(0)
-            })?;
-        }
-        if options.query_only {
-            conn.execute_batch("PRAGMA query_only = 1")?;
-        }
+        super::files::prepare(path, &options)?;
+        let conn = match connection::open_writer(path, &options)? {
+            connection::Opened::Sound(conn) => conn,
+            connection::Opened::Damaged(problem) => {
+                return Err(super::files::set_aside(path, &problem))
+            }
+        };
+        super::files::narrow_side_files(path);
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("journal-writer".into())
@@ -171,6 +108,16 @@ impl Journal {
                 path: path.to_owned(),
             }),
         })
+    }
+
+    /// Staff's way back after a damaged journal was set aside (`onshi-desk journal
+    /// recover`): sets a damaged file aside if one is still in place, starts a new, empty
+    /// journal and opens it. The set-aside files stay where they are. A sound journal is never
+    /// replaced ([`JournalError::Invalid`]).
+    pub fn start_anew(path: &Path) -> Result<Journal, JournalError> {
+        let options = JournalOptions::default();
+        super::files::start_anew(path, &options)?;
+        Journal::open_with(path, options)
     }
 
     /// The journal file.
@@ -195,7 +142,8 @@ impl Journal {
     ) -> Receiver<Result<R, JournalError>> {
         let (reply, rx): (SyncSender<Result<R, JournalError>>, _) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
+            let result = f(conn).map_err(|e| refine(conn, e));
+            let _ = reply.send(result);
         });
         if let Err(e) = self.send(job) {
             let (reply, rx2) = mpsc::sync_channel(1);
@@ -237,15 +185,22 @@ impl Journal {
         receipt: &ReceiptHeader,
     ) -> Result<(), JournalError> {
         let json = serde_json::to_string(receipt)?;
-        let insurer = receipt.insurer_number.clone();
+        let insurer = receipt.insurer_number().to_owned();
         let unknown = super::is_unknown_insurer(&insurer);
-        let step = step_text(step)?;
         self.call(move |conn| {
             let n = conn.execute(
                 "UPDATE checks SET claim_step = ?2, receipt_json = ?3, receipt_insurer = ?4,
-                     status = CASE WHEN ?5 AND status = 'done' THEN 'queued' ELSE status END
+                     status = CASE WHEN ?5 AND status = ?6 THEN ?7 ELSE status END
                  WHERE id = ?1",
-                params![id.0, step, json, insurer, unknown],
+                params![
+                    id.0,
+                    step,
+                    json,
+                    insurer,
+                    unknown,
+                    CheckStatus::Done,
+                    CheckStatus::Queued
+                ],
             )?;
             found(n, id)
         })
@@ -288,16 +243,19 @@ impl Journal {
         self.call(move |conn| {
             let n = conn.execute(
                 "UPDATE checks SET insurer_number = ?2, symbol = ?3, number = ?4, branch = ?5,
-                     birthdate = ?6, status = 'queued', attempts = 0, next_attempt_at = NULL,
+                     birthdate = ?6, status = ?7, attempts = 0, next_attempt_at = NULL,
                      conflict_detail = NULL
-                 WHERE id = ?1 AND status IN ('queued', 'conflict', 'done')",
+                 WHERE id = ?1 AND status IN (?7, ?8, ?9)",
                 params![
                     id.0,
                     numbers.insurer_number,
                     numbers.symbol,
                     numbers.number,
                     numbers.branch,
-                    birthdate.to_string()
+                    birthdate.to_string(),
+                    CheckStatus::Queued,
+                    CheckStatus::Conflict,
+                    CheckStatus::Done
                 ],
             )?;
             found(n, id)
@@ -312,21 +270,21 @@ impl Journal {
         let note = format!("closed by staff at {}", timestamp(at));
         self.call(move |conn| {
             let tx = conn.transaction()?;
-            let status: Option<String> = tx
+            let status: Option<CheckStatus> = tx
                 .query_row("SELECT status FROM checks WHERE id = ?1", [id.0], |r| {
                     r.get(0)
                 })
                 .optional()?;
-            match status.as_deref() {
+            match status {
                 None => return Err(JournalError::NotFound(id.0)),
-                Some("queued" | "conflict") => {}
+                Some(CheckStatus::Queued | CheckStatus::Conflict) => {}
                 Some(_) => return Err(JournalError::NotOpen(id.0)),
             }
             tx.execute(
-                "UPDATE checks SET status = 'done', certificate_serial = NULL,
+                "UPDATE checks SET status = ?3, certificate_serial = NULL,
                      certificate_der = NULL, next_attempt_at = NULL, last_attempt_detail = ?2
                  WHERE id = ?1",
-                params![id.0, note],
+                params![id.0, note, CheckStatus::Done],
             )?;
             tx.commit()?;
             Ok(())
@@ -339,8 +297,8 @@ impl Journal {
         let date = date.to_string();
         self.call(move |conn| {
             Ok(conn.execute(
-                "DELETE FROM checks WHERE check_date < ?1 AND status NOT IN ('queued', 'conflict')",
-                [date],
+                "DELETE FROM checks WHERE check_date < ?1 AND status NOT IN (?2, ?3)",
+                params![date, CheckStatus::Queued, CheckStatus::Conflict],
             )?)
         })
     }
@@ -353,11 +311,151 @@ impl Journal {
             Ok(conn.execute(
                 "UPDATE checks SET certificate_serial = NULL, certificate_der = NULL
                  WHERE (certificate_der IS NOT NULL OR certificate_serial IS NOT NULL)
-                   AND (check_date < ?1 OR status <> 'queued')",
-                [before],
+                   AND (check_date < ?1 OR status <> ?2)",
+                params![before, CheckStatus::Queued],
             )?)
         })
     }
+    /// The service was still down when a queued check was asked about again: counts the
+    /// attempt, notes why and when to try next. Only a check still queued is touched.
+    pub fn note_attempt(
+        &self,
+        id: CheckId,
+        next_attempt_at: OffsetDateTime,
+        detail: String,
+    ) -> Result<(), JournalError> {
+        let next = timestamp(next_attempt_at);
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE checks SET attempts = attempts + 1, next_attempt_at = ?2,
+                     last_attempt_detail = ?3 WHERE id = ?1 AND status = ?4",
+                params![id.0, next, detail, CheckStatus::Queued],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Stores the outcome of re-confirming a queued check (事後確認), in one transaction, and
+    /// drops the certificate held for it (the retention rule). The update is conditional on
+    /// the check still being queued, so two re-confirmers never apply twice: `Ok(false)` says
+    /// another one settled it meanwhile.
+    pub fn settle(&self, id: CheckId, r: Settlement) -> Result<bool, JournalError> {
+        let at = timestamp(r.at);
+        let (verdict, validity) = (r.verdict, r.validity);
+        let receipt = match &r.outcome {
+            ReconfirmOutcome::Confirmed {
+                receipt: Some(claim),
+                ..
+            } => Some((
+                claim.0,
+                serde_json::to_string(&claim.1)?,
+                claim.1.insurer_number().to_owned(),
+            )),
+            _ => None,
+        };
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let n = match r.outcome {
+                ReconfirmOutcome::Conflict(detail) => tx.execute(
+                    "UPDATE checks SET status = ?6, conflict_detail = ?2,
+                         reconfirmed_at = ?3, reconfirmed_verdict = ?4,
+                         reconfirmed_validity = ?5, attempts = attempts + 1,
+                         certificate_serial = NULL, certificate_der = NULL
+                     WHERE id = ?1 AND status = ?7",
+                    params![
+                        id.0,
+                        detail,
+                        at,
+                        verdict,
+                        validity,
+                        CheckStatus::Conflict,
+                        CheckStatus::Queued
+                    ],
+                )?,
+                ReconfirmOutcome::Confirmed {
+                    numbers,
+                    name,
+                    name_kana,
+                    birthdate,
+                    ..
+                } => {
+                    let n = tx.execute(
+                        "UPDATE checks SET status = ?8, reconfirmed_at = ?2,
+                             reconfirmed_verdict = ?3, reconfirmed_validity = ?4,
+                             attempts = attempts + 1, conflict_detail = NULL,
+                             certificate_serial = NULL, certificate_der = NULL,
+                             name = coalesce(name, ?5), name_kana = coalesce(name_kana, ?6),
+                             birthdate = coalesce(birthdate, ?7)
+                         WHERE id = ?1 AND status = ?9",
+                        params![
+                            id.0,
+                            at,
+                            verdict,
+                            validity,
+                            name,
+                            name_kana,
+                            birthdate.map(|d| d.to_string()),
+                            CheckStatus::Reconfirmed,
+                            CheckStatus::Queued
+                        ],
+                    )?;
+                    if n > 0 {
+                        if let Some(nums) = &numbers {
+                            tx.execute(
+                                "UPDATE checks SET insurer_number = ?2, symbol = ?3,
+                                     number = ?4, branch = ?5 WHERE id = ?1",
+                                params![
+                                    id.0,
+                                    nums.insurer_number,
+                                    nums.symbol,
+                                    nums.number,
+                                    nums.branch
+                                ],
+                            )?;
+                        }
+                        if let Some((step, json, insurer)) = &receipt {
+                            tx.execute(
+                                "UPDATE checks SET claim_step = ?2, receipt_json = ?3,
+                                     receipt_insurer = ?4 WHERE id = ?1",
+                                params![id.0, step, json, insurer],
+                            )?;
+                        }
+                    }
+                    n
+                }
+            };
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+}
+
+/// How a queued check is settled by re-confirmation (事後確認の結果), for [`Journal::settle`].
+#[derive(Clone, Debug)]
+pub struct Settlement {
+    /// When the service answered.
+    pub at: OffsetDateTime,
+    pub verdict: VerdictKind,
+    /// QualificationValidity of the answer.
+    pub validity: Option<u8>,
+    pub outcome: ReconfirmOutcome,
+}
+
+/// Whether the answer confirms what the desk recorded.
+#[derive(Clone, Debug)]
+pub enum ReconfirmOutcome {
+    /// It agrees: the answer's numbers, name and birth date fill in what the record lacks,
+    /// and an unknown receipt becomes a claim with the confirmed numbers.
+    Confirmed {
+        numbers: Option<CheckNumbers>,
+        name: Option<String>,
+        name_kana: Option<String>,
+        birthdate: Option<Date>,
+        /// The claim the check now continues with (boxed: a receipt header is large).
+        receipt: Option<Box<(ClaimStep, ReceiptHeader)>>,
+    },
+    /// It says something else: staff must decide (the Japanese detail says what differs).
+    Conflict(String),
 }
 
 fn found(n: usize, id: CheckId) -> Result<(), JournalError> {
@@ -368,36 +466,15 @@ fn found(n: usize, id: CheckId) -> Result<(), JournalError> {
     }
 }
 
-pub(crate) fn step_text(step: ClaimStep) -> Result<String, JournalError> {
-    match serde_json::to_value(step)? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Ok(other.to_string()),
-    }
-}
-
-fn enum_text<T: serde::Serialize>(value: &T) -> Result<String, JournalError> {
-    match serde_json::to_value(value)? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Ok(other.to_string()),
-    }
-}
-
 fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> {
     let status = c.derived_status();
-    let identity = c.identity.as_ref().map(enum_text).transpose()?;
-    let verdict = c.verdict.as_ref().map(enum_text).transpose()?;
-    let step = c.claim_step.map(step_text).transpose()?;
     let receipt = c.receipt.as_ref().map(serde_json::to_string).transpose()?;
     let printouts: Vec<String> = c
         .printouts
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    // The certificate is kept only for a check that waits for re-confirmation.
-    let cert = c
-        .certificate
-        .as_ref()
-        .filter(|_| status == CheckStatus::Queued);
+    let cert = c.certificate_to_store(status);
     let n = c.numbers.as_ref();
     let tx = conn.transaction()?;
     tx.execute(
@@ -410,9 +487,9 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
         params![
             timestamp(c.at),
             c.check_date.to_string(),
-            c.kind.as_str(),
-            identity,
-            verdict,
+            c.kind,
+            c.identity,
+            c.verdict,
             c.validity,
             n.map(|n| n.insurer_number.as_str()),
             n.and_then(|n| n.symbol.as_deref()),
@@ -421,11 +498,11 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
             c.name,
             c.name_kana,
             c.birthdate.map(|d| d.to_string()),
-            step,
+            c.claim_step,
             receipt,
             c.receipt_insurer(),
             serde_json::to_string(&printouts)?,
-            status.as_str(),
+            status,
             cert.map(|c| c.serial_hex.as_str()),
             cert.map(|c| c.der.as_slice()),
         ],

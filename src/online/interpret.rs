@@ -1,20 +1,35 @@
 //! From an online answer to a [`Verdict`]: pure, so every outcome is a plain unit test.
 //!
-//! The answer is checked against what we asked (the echoed `ArbitraryFileIdentifier`, facility
-//! code, date and reference kind): an answer to somebody else's question, or one that
-//! contradicts itself, is a server error, never a verdict about this patient.
+//! The answer is checked, not believed:
+//! - against what we asked (the echoed `ArbitraryFileIdentifier`, facility code, date and
+//!   reference kind; for a search by numbers the records' birth date, 保険者番号 and 番号,
+//!   which must be stated and equal, and their 記号 and 枝番 where given): an answer to
+//!   another question or about another person is [`VerdictKind::AnswerMismatch`], never a
+//!   verdict about this patient;
+//! - field by field: a date that is not a date, a name with control characters, bidi
+//!   overrides or escape sequences, an absurd length or record count is a malformed answer
+//!   ([`VerdictKind::ServerError`]), never shown;
+//! - for consistency: an answer that contradicts itself is a server error.
+//!
+//! Text the server wrote that does reach a verdict (its result messages, its field values in
+//! a detail) goes through [`for_display_limited`] first, so a log line or a terminal cannot be
+//! rewritten by it.
 
 use time::Date;
 
-use super::message::{ResponseMsg, ResultRecord};
+use super::message::{ElderlyRecord, LimitRecord, ResponseMsg, ResultRecord};
 use crate::domain::numbers::InsurerNumber;
 use crate::domain::ratio::Ratio;
+use crate::domain::search::NumberSearch;
+use crate::domain::text::normalize_width;
+use crate::domain::text::{for_display_limited, has_unsafe_chars};
 use crate::domain::verdict::{
     ElderlyInfo, LimitInfo, NextStep, Qualification, ResultNote, Verdict, VerdictKind,
 };
 
 /// Placeholder result codes (docs/online-api.md). The real codes are not public; these are
-/// the project's own, prefixed `PH` so nobody mistakes them for real ones.
+/// the project's own, prefixed `PH` so nobody mistakes them for real ones. The real situations
+/// they stand for, with their sources and dates: `docs/domain.md#result-codes`.
 pub mod codes {
     /// Note: certificate expired, within grace (qualification only).
     pub const CERTIFICATE_EXPIRED_GRACE: &str = "PH0101";
@@ -36,7 +51,20 @@ pub struct Asked {
     pub date: String,
     /// `"1"` card, `"2"` numbers.
     pub reference: &'static str,
+    /// For a search by numbers, the numbers and birth date asked about: every record of the
+    /// answer must be about them.
+    pub numbers: Option<NumberSearch>,
 }
+
+/// Longest text field accepted from an answer, in characters. The real fields are at most
+/// a few dozen (an address about 100); anything longer is not a qualification record.
+const MAX_FIELD_CHARS: usize = 200;
+
+/// Most records accepted in one answer; a real one has one to a handful.
+const MAX_RECORDS: usize = 20;
+
+/// Longest server message kept in a note, in characters.
+const MAX_MESSAGE_CHARS: usize = 200;
 
 fn server_error(detail: impl Into<String>, note: Option<ResultNote>) -> Verdict {
     let mut v = Verdict::bare(VerdictKind::ServerError, NextStep::RetryOrDocuments);
@@ -45,17 +73,36 @@ fn server_error(detail: impl Into<String>, note: Option<ResultNote>) -> Verdict 
     v
 }
 
-fn note(code: Option<String>, message: Option<String>) -> Option<ResultNote> {
+/// An answer about somebody else, or to another request: retry (or documents), and tell the
+/// system administrator (the desk message says so).
+fn mismatch(detail: impl Into<String>) -> Verdict {
+    let mut v = Verdict::bare(VerdictKind::AnswerMismatch, NextStep::RetryOrDocuments);
+    v.detail = Some(detail.into());
+    v
+}
+
+/// The server's code and message, made safe to show and log.
+pub(super) fn note(code: Option<String>, message: Option<String>) -> Option<ResultNote> {
     code.filter(|c| !c.is_empty()).map(|code| ResultNote {
-        code,
-        message: message.unwrap_or_default(),
+        code: for_display_limited(&code, 40).into_owned(),
+        message: message
+            .map(|m| for_display_limited(&m, MAX_MESSAGE_CHARS).into_owned())
+            .unwrap_or_default(),
     })
+}
+
+/// Server text quoted in a detail: escaped and short.
+fn quoted(s: Option<&str>) -> String {
+    match s {
+        Some(s) => format!("{:?}", for_display_limited(s, 60)),
+        None => "absent".to_owned(),
+    }
 }
 
 /// Interprets the answer to `asked`, checked on `on` (for the ratio).
 pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
     let h = answer.message_header;
-    let mismatch = [
+    let differs = [
         (
             "ArbitraryFileIdentifier",
             h.arbitrary_file_identifier.as_deref(),
@@ -79,11 +126,11 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
     ]
     .into_iter()
     .find(|(_, got, want)| got != &Some(*want));
-    if let Some((field, got, want)) = mismatch {
-        return server_error(
-            format!("answer does not match the request: {field} {got:?}, asked {want:?}"),
-            None,
-        );
+    if let Some((field, got, want)) = differs {
+        return mismatch(format!(
+            "answer does not match the request: {field} {}, asked {want:?}",
+            quoted(got)
+        ));
     }
     match h.segment_of_result.as_deref() {
         Some("1") => {}
@@ -93,7 +140,9 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
                 note(h.error_code, h.error_message),
             );
         }
-        other => return server_error(format!("SegmentOfResult {other:?}"), None),
+        other => {
+            return server_error(format!("SegmentOfResult {}", quoted(other)), None);
+        }
     }
     let Some(body) = answer.message_body else {
         return server_error("normal end without a MessageBody", None);
@@ -109,25 +158,49 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
                 Some(codes::CARD_RETURNED) => VerdictKind::CardReturned,
                 Some(codes::CERTIFICATE_REVOKED) => VerdictKind::CertificateRevoked,
                 Some(codes::CERTIFICATE_EXPIRED) => VerdictKind::CertificateExpired,
-                _ => return server_error(format!("processing error {code:?}"), result_note),
+                _ => {
+                    return server_error(format!("processing error {}", quoted(code)), result_note);
+                }
             };
             let mut v = Verdict::bare(kind, NextStep::ConfirmByDocuments);
             v.note = result_note;
             return v;
         }
-        other => return server_error(format!("ProcessingResultStatus {other:?}"), result_note),
+        other => {
+            return server_error(
+                format!("ProcessingResultStatus {}", quoted(other)),
+                result_note,
+            );
+        }
     }
-    let records: Vec<Qualification> = body
+    let raw = body
         .result_list
         .map(|l| l.result_of_qualification_confirmation.into_vec())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if raw.len() > MAX_RECORDS {
+        return server_error(
+            format!("malformed answer: {} records", raw.len()),
+            result_note,
+        );
+    }
+    let records = match raw
         .into_iter()
-        .map(qualification)
-        .collect();
+        .enumerate()
+        .map(|(i, r)| qualification(r).map_err(|e| format!("malformed answer: record {i}: {e}")))
+        .collect::<Result<Vec<Qualification>, String>>()
+    {
+        Ok(records) => records,
+        Err(detail) => return server_error(detail, result_note),
+    };
     let validity = body
         .qualification_validity
         .as_deref()
         .and_then(|v| v.parse::<u8>().ok());
+    if let Some(numbers) = &asked.numbers {
+        if let Err(detail) = about_the_patient_asked(&records, numbers, validity) {
+            return mismatch(detail);
+        }
+    }
     let (kind, next_step, records) = match (validity, records.len()) {
         (Some(1), 1..) => {
             let kind = if code == Some(codes::CERTIFICATE_EXPIRED_GRACE) {
@@ -175,67 +248,245 @@ fn current_first(mut records: Vec<Qualification>) -> Vec<Qualification> {
     records
 }
 
-fn text(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn date(s: Option<String>) -> Option<Date> {
-    let s = text(s)?;
-    Date::parse(&s, time::macros::format_description!("[year][month][day]")).ok()
-}
-
-fn qualification(r: ResultRecord) -> Qualification {
-    Qualification {
-        card_classification: text(r.insured_card_classification),
-        insurer_number: r
-            .insurer_number
-            .as_deref()
-            .and_then(InsurerNumber::from_wire),
-        insurer_name: text(r.insurer_name),
-        symbol: text(r.insured_card_symbol),
-        number: text(r.insured_identification_number),
-        branch: text(r.insured_branch_number),
-        personal_family: text(r.personal_family_classification),
-        insured_name: text(r.insured_name),
-        name: text(r.name),
-        name_kana: text(r.name_kana),
-        sex: text(r.sex1),
-        birthdate: date(r.birthdate),
-        address: text(r.address),
-        post_number: text(r.post_number),
-        qualification_date: date(r.qualification_date),
-        disqualification_date: date(r.disqualification_date),
-        reason_of_loss: text(r.reason_of_loss),
-        card_valid_from: date(r.insured_card_valid_date),
-        card_expires: date(r.insured_card_expiration_date),
-        partial_contribution_ratio: r
-            .insured_partial_contribution_ratio
-            .as_deref()
-            .and_then(Ratio::from_percent_field),
-        elderly: r.elderly_recipient_certificate_info.map(|e| ElderlyInfo {
-            ratio: e
-                .elderly_recipient_contribution_ratio
-                .as_deref()
-                .and_then(Ratio::from_percent_field),
-            valid_from: date(e.elderly_recipient_valid_start_date),
-            valid_until: date(e.elderly_recipient_valid_end_date),
-        }),
-        limit: r.limit_application_certificate_related_info.and_then(|l| {
-            Some(LimitInfo {
-                classification: text(l.limit_application_certificate_classification)?,
-                valid_from: date(l.limit_application_certificate_valid_start_date),
-                valid_until: date(l.limit_application_certificate_valid_end_date),
-            })
-        }),
-        preschool: text(r.preschool_classification),
-        reference_number: text(r.reference_number),
+/// One field of a record, checked: trimmed, empty as absent, refused when it could rewrite a
+/// screen or a log line (control characters, escape sequences, bidi overrides) or is
+/// absurdly long. The error names the field, never echoes the raw value.
+fn text(field: &'static str, s: Option<String>) -> Result<Option<String>, String> {
+    let Some(s) = s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if has_unsafe_chars(&s) {
+        return Err(format!(
+            "{field} has control or formatting characters: {}",
+            quoted(Some(&s))
+        ));
     }
+    let chars = s.chars().count();
+    if chars > MAX_FIELD_CHARS {
+        return Err(format!("{field} of {chars} characters"));
+    }
+    Ok(Some(s))
+}
+
+/// A `YYYYMMDD` date field; empty is absent, anything else that is not a real date is refused.
+fn date(field: &'static str, s: Option<String>) -> Result<Option<Date>, String> {
+    let Some(s) = text(field, s)? else {
+        return Ok(None);
+    };
+    let format = time::macros::format_description!("[year][month][day]");
+    match Date::parse(&s, format) {
+        Ok(d) if s.len() == 8 => Ok(Some(d)),
+        _ => Err(format!("{field} is not a date: {}", quoted(Some(&s)))),
+    }
+}
+
+/// A 3-digit percent ratio field; present but not 010/020/030 is refused.
+fn ratio(field: &'static str, s: Option<String>) -> Result<Option<Ratio>, String> {
+    match text(field, s)? {
+        None => Ok(None),
+        Some(s) => Ratio::from_percent_field(&s)
+            .map(Some)
+            .ok_or_else(|| format!("{field} is not a ratio: {}", quoted(Some(&s)))),
+    }
+}
+
+fn elderly(e: ElderlyRecord) -> Result<ElderlyInfo, String> {
+    Ok(ElderlyInfo {
+        ratio: ratio(
+            "ElderlyRecipientContributionRatio",
+            e.elderly_recipient_contribution_ratio,
+        )?,
+        valid_from: date(
+            "ElderlyRecipientValidStartDate",
+            e.elderly_recipient_valid_start_date,
+        )?,
+        valid_until: date(
+            "ElderlyRecipientValidEndDate",
+            e.elderly_recipient_valid_end_date,
+        )?,
+    })
+}
+
+fn limit(l: LimitRecord) -> Result<Option<LimitInfo>, String> {
+    let Some(classification) = text(
+        "LimitApplicationCertificateClassification",
+        l.limit_application_certificate_classification,
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(LimitInfo {
+        classification,
+        valid_from: date(
+            "LimitApplicationCertificateValidStartDate",
+            l.limit_application_certificate_valid_start_date,
+        )?,
+        valid_until: date(
+            "LimitApplicationCertificateValidEndDate",
+            l.limit_application_certificate_valid_end_date,
+        )?,
+    }))
+}
+
+/// One record, parsed once here into typed values; the first bad field refuses the answer.
+fn qualification(r: ResultRecord) -> Result<Qualification, String> {
+    let insurer_number = match text("InsurerNumber", r.insurer_number)? {
+        None => None,
+        // Full-width digits are the same number (an XML mirror may keep them).
+        Some(s) => Some(
+            InsurerNumber::from_wire(&normalize_width(&s)).ok_or_else(|| {
+                format!(
+                    "InsurerNumber is not an insurer number: {}",
+                    quoted(Some(&s))
+                )
+            })?,
+        ),
+    };
+    Ok(Qualification {
+        card_classification: text("InsuredCardClassification", r.insured_card_classification)?,
+        insurer_number,
+        insurer_name: text("InsurerName", r.insurer_name)?,
+        symbol: text("InsuredCardSymbol", r.insured_card_symbol)?,
+        number: text(
+            "InsuredIdentificationNumber",
+            r.insured_identification_number,
+        )?,
+        branch: text("InsuredBranchNumber", r.insured_branch_number)?,
+        personal_family: text(
+            "PersonalFamilyClassification",
+            r.personal_family_classification,
+        )?,
+        insured_name: text("InsuredName", r.insured_name)?,
+        name: text("Name", r.name)?,
+        name_kana: text("NameKana", r.name_kana)?,
+        sex: text("Sex1", r.sex1)?,
+        birthdate: date("Birthdate", r.birthdate)?,
+        address: text("Address", r.address)?,
+        post_number: text("PostNumber", r.post_number)?,
+        qualification_date: date("QualificationDate", r.qualification_date)?,
+        disqualification_date: date("DisqualificationDate", r.disqualification_date)?,
+        reason_of_loss: text("ReasonOfLoss", r.reason_of_loss)?,
+        card_valid_from: date("InsuredCardValidDate", r.insured_card_valid_date)?,
+        card_expires: date("InsuredCardExpirationDate", r.insured_card_expiration_date)?,
+        partial_contribution_ratio: ratio(
+            "InsuredPartialContributionRatio",
+            r.insured_partial_contribution_ratio,
+        )?,
+        elderly: r
+            .elderly_recipient_certificate_info
+            .map(elderly)
+            .transpose()?,
+        limit: match r.limit_application_certificate_related_info {
+            Some(l) => limit(l)?,
+            None => None,
+        },
+        preschool: text("PreschoolClassification", r.preschool_classification)?,
+        reference_number: text("ReferenceNumber", r.reference_number)?,
+    })
+}
+
+/// 記号・番号・枝番 compared as the same value however they were written: full-width and
+/// half-width alike, surrounding spaces ignored, letters in any case, and for all-digit values
+/// leading zeros ignored (`0012` is `12`, `00` is `0`), as desks and insurers pad them
+/// differently.
+fn same_code(a: &str, b: &str) -> bool {
+    fn canonical(s: &str) -> String {
+        let s = normalize_width(s).to_ascii_uppercase();
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            let t = s.trim_start_matches('0');
+            return if t.is_empty() { "0".into() } else { t.into() };
+        }
+        s
+    }
+    canonical(a) == canonical(b)
+}
+
+/// Whether `q` carries the numbers asked: it must state the 保険者番号 and 番号 (a record that
+/// leaves them out cannot be shown to be about the patient); 記号 and 枝番 are compared where
+/// both sides give one, as either may leave them out.
+fn carries_the_numbers(q: &Qualification, asked: &NumberSearch) -> Result<(), String> {
+    match &q.insurer_number {
+        Some(insurer) if insurer == &asked.insurer => {}
+        other => {
+            return Err(format!(
+                "InsurerNumber {}, asked {:?}",
+                quoted(other.as_ref().map(InsurerNumber::as_str)),
+                asked.insurer.as_str()
+            ));
+        }
+    }
+    match &q.number {
+        Some(number) if same_code(number, &asked.number) => {}
+        other => {
+            return Err(format!(
+                "InsuredIdentificationNumber {}, asked {}",
+                quoted(other.as_deref()),
+                quoted(Some(&asked.number))
+            ));
+        }
+    }
+    let pairs = [
+        ("InsuredCardSymbol", &q.symbol, &asked.symbol),
+        ("InsuredBranchNumber", &q.branch, &asked.branch),
+    ];
+    for (field, got, want) in pairs {
+        if let (Some(got), Some(want)) = (got, want) {
+            if !same_code(got, want) {
+                return Err(format!(
+                    "{field} {}, asked {}",
+                    quoted(Some(got)),
+                    quoted(Some(want))
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether an answer to a search by numbers is about the patient asked for.
+///
+/// Every record must state the birth date asked. The records must carry the numbers asked
+/// (see [`carries_the_numbers`]), except that 無効(新しい資格あり)
+/// and 複数該当 answers legitimately hold other numbers too (the newer qualification, the
+/// other candidates): there at least one record must carry them.
+fn about_the_patient_asked(
+    records: &[Qualification],
+    asked: &NumberSearch,
+    validity: Option<u8>,
+) -> Result<(), String> {
+    for (i, q) in records.iter().enumerate() {
+        if q.birthdate != Some(asked.birthdate) {
+            let got = q.birthdate.map(|b| b.to_string());
+            return Err(format!(
+                "answer is about somebody else: record {i} Birthdate {}, asked {}",
+                quoted(got.as_deref()),
+                asked.birthdate
+            ));
+        }
+    }
+    let checks: Vec<Result<(), String>> = records
+        .iter()
+        .map(|q| carries_the_numbers(q, asked))
+        .collect();
+    let first_error = checks
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| c.as_ref().err().map(|e| (i, e)));
+    let Some((i, e)) = first_error else {
+        return Ok(());
+    };
+    let some_record_may_differ = matches!(validity, Some(3) | Some(5));
+    if some_record_may_differ && checks.iter().any(Result::is_ok) {
+        return Ok(());
+    }
+    Err(format!("answer is about somebody else: record {i} {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::online::message::Response;
+    use crate::domain::verdict::RatioSource;
+    use crate::online::message::ResponseEnvelope;
     use time::macros::date;
 
     const ON: Date = date!(2026 - 11 - 21);
@@ -246,7 +497,33 @@ mod tests {
             facility_code: "1312345678".into(),
             date: "20261121".into(),
             reference: "1",
+            numbers: None,
         }
+    }
+
+    /// A search by numbers for the `VALID_RECORD` patient.
+    fn asked_by_numbers() -> Asked {
+        Asked {
+            reference: "2",
+            numbers: Some(NumberSearch {
+                insurer: InsurerNumber::parse("01130012").expect("valid"),
+                symbol: Some("12".into()),
+                number: "3456".into(),
+                branch: Some("00".into()),
+                birthdate: date!(1980 - 04 - 01),
+                limit_consent: false,
+            }),
+            ..asked()
+        }
+    }
+
+    fn by_numbers(validity: &str, records: &str) -> ResponseMsg {
+        let mut a = answer(&format!(
+            r#"{{"ProcessingResultStatus": "1", "QualificationValidity": "{validity}",
+            "ResultList": {{"ResultOfQualificationConfirmation": [{records}]}}}}"#
+        ));
+        a.message_header.reference_classification = Some("2".into());
+        a
     }
 
     fn answer(body: &str) -> ResponseMsg {
@@ -256,7 +533,7 @@ mod tests {
             "ArbitraryFileIdentifier": "d-1", "ReferenceClassification": "1", "SegmentOfResult": "1",
             "CharacterCodeIdentifier": "0"}}, "MessageBody": {body}}}}}"#
         );
-        serde_json::from_str::<Response>(&json)
+        serde_json::from_str::<ResponseEnvelope>(&json)
             .expect("test JSON")
             .xml_msg
     }
@@ -319,6 +596,7 @@ mod tests {
             ON,
         );
         assert_eq!(v.ratio, Some(Ratio::ONE));
+        assert_eq!(v.ratio_source, Some(RatioSource::LateElderlyRatio));
         assert_eq!(v.primary().and_then(|q| q.symbol.clone()), None);
     }
 
@@ -417,11 +695,145 @@ mod tests {
         let mut a = answer(r#"{"ProcessingResultStatus": "1", "QualificationValidity": "4"}"#);
         a.message_header.arbitrary_file_identifier = Some("someone-else".into());
         let v = interpret(a, &asked(), ON);
-        assert_eq!(v.kind, VerdictKind::ServerError);
+        assert_eq!(v.kind, VerdictKind::AnswerMismatch);
         assert!(v
             .detail
             .unwrap_or_default()
             .contains("ArbitraryFileIdentifier"));
+    }
+
+    #[test]
+    fn an_answer_about_the_patient_asked_is_believed_however_it_writes_the_numbers() {
+        let v = interpret(by_numbers("1", VALID_RECORD), &asked_by_numbers(), ON);
+        assert_eq!(v.kind, VerdictKind::Valid, "{:?}", v.detail);
+        // Full-width digits, padding and leading zeros are the same numbers.
+        let written_otherwise = VALID_RECORD
+            .replace(r#""01130012""#, r#""０１１３００１２""#)
+            .replace(r#""3456""#, r#""００３４５６""#)
+            .replace(r#""12""#, r#""１２""#)
+            .replace(r#""00""#, r#""0""#);
+        let v = interpret(by_numbers("1", &written_otherwise), &asked_by_numbers(), ON);
+        assert_eq!(v.kind, VerdictKind::Valid, "{:?}", v.detail);
+    }
+
+    #[test]
+    fn an_answer_about_somebody_else_is_a_mismatch_never_valid() {
+        for (field, from, to) in [
+            ("InsurerNumber", r#""01130012""#, r#""06010391""#),
+            ("InsuredCardSymbol", r#""12""#, r#""99""#),
+            ("InsuredIdentificationNumber", r#""3456""#, r#""7777""#),
+            ("InsuredBranchNumber", r#""00""#, r#""02""#),
+            ("Birthdate", r#""19800401""#, r#""19510909""#),
+        ] {
+            let other = VALID_RECORD.replace(from, to);
+            assert_ne!(other, VALID_RECORD, "{field}");
+            let v = interpret(by_numbers("1", &other), &asked_by_numbers(), ON);
+            assert_eq!(v.kind, VerdictKind::AnswerMismatch, "{field}");
+            assert_eq!(v.next_step, NextStep::RetryOrDocuments);
+            assert!(v.primary().is_none() && v.ratio.is_none(), "{field}");
+            assert!(
+                v.detail.as_deref().is_some_and(|d| d.contains(field)),
+                "{field}: {:?}",
+                v.detail
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_that_leaves_out_who_it_is_about_is_not_believed() {
+        for (field, from) in [
+            ("Birthdate", r#""Birthdate": "19800401","#),
+            ("InsurerNumber", r#""InsurerNumber": "01130012","#),
+            (
+                "InsuredIdentificationNumber",
+                r#""InsuredIdentificationNumber": "3456","#,
+            ),
+        ] {
+            let vague = VALID_RECORD.replace(from, "");
+            assert_ne!(vague, VALID_RECORD, "{field}");
+            let v = interpret(by_numbers("1", &vague), &asked_by_numbers(), ON);
+            assert_eq!(v.kind, VerdictKind::AnswerMismatch, "{field}");
+            assert!(
+                v.detail.as_deref().is_some_and(|d| d.contains(field)),
+                "{field}: {:?}",
+                v.detail
+            );
+        }
+    }
+
+    #[test]
+    fn a_newer_qualification_may_carry_other_numbers_but_not_another_birth_date() {
+        let old = r#"{"InsurerNumber": "01130012", "InsuredIdentificationNumber": "3456", "Birthdate": "19800401",
+            "DisqualificationDate": "20261031"}"#;
+        let new = r#"{"InsurerNumber": "06010391", "InsuredIdentificationNumber": "88", "Birthdate": "19800401"}"#;
+        let v = interpret(
+            by_numbers("3", &format!("{old}, {new}")),
+            &asked_by_numbers(),
+            ON,
+        );
+        assert_eq!(v.kind, VerdictKind::InvalidNewExists, "{:?}", v.detail);
+        let stranger = new.replace("19800401", "19700101");
+        let v = interpret(
+            by_numbers("3", &format!("{old}, {stranger}")),
+            &asked_by_numbers(),
+            ON,
+        );
+        assert_eq!(v.kind, VerdictKind::AnswerMismatch);
+        // Neither record with the numbers asked: about somebody else.
+        let v = interpret(
+            by_numbers("3", &format!("{new}, {new}")),
+            &asked_by_numbers(),
+            ON,
+        );
+        assert_eq!(v.kind, VerdictKind::AnswerMismatch);
+    }
+
+    #[test]
+    fn malformed_fields_refuse_the_answer_and_are_not_shown() {
+        for (what, from, to) in [
+            ("not a date", r#""19800401""#, r#""19801341""#),
+            ("words for a date", r#""19800401""#, r#""yesterday""#),
+            ("escape sequence", "山田 花子", r"山田\u001b[2J花子"),
+            ("bidi override", "山田 花子", r"山田\u202e子花"),
+            ("newline", "ﾔﾏﾀﾞ ﾊﾅｺ", r"ﾔﾏﾀﾞ\nINFO forged"),
+            ("absurd length", "山田 花子", &"名".repeat(5_000)),
+            ("not an insurer number", r#""01130012""#, r#""0113001X""#),
+        ] {
+            let bad = VALID_RECORD.replace(from, to);
+            assert_ne!(bad, VALID_RECORD, "{what}");
+            let v = interpret(by_numbers("1", &bad), &asked_by_numbers(), ON);
+            assert_eq!(v.kind, VerdictKind::ServerError, "{what}");
+            assert!(v.qualifications.is_empty(), "{what}");
+            let detail = v.detail.unwrap_or_default();
+            assert!(detail.contains("malformed answer"), "{what}: {detail}");
+            assert!(!has_unsafe_chars(&detail), "{what}: {detail:?}");
+            assert!(detail.chars().count() < 400, "{what}: {detail}");
+        }
+        let many = vec![VALID_RECORD; MAX_RECORDS + 1].join(", ");
+        let v = interpret(by_numbers("5", &many), &asked_by_numbers(), ON);
+        assert_eq!(v.kind, VerdictKind::ServerError);
+    }
+
+    #[test]
+    fn server_messages_in_notes_are_escaped() {
+        let body = r#"{"ProcessingResultStatus": "2", "ProcessingResultCode": "PH1001",
+            "ProcessingResultMessage": "\u001b]0;owned\u0007登録なし\u202e"}"#;
+        let v = interpret(answer(body), &asked(), ON);
+        assert_eq!(v.kind, VerdictKind::NotRegistered);
+        let message = v.note.map(|n| n.message).unwrap_or_default();
+        assert!(!has_unsafe_chars(&message), "{message:?}");
+        assert!(message.contains("登録なし"));
+    }
+
+    #[test]
+    fn the_ratio_source_is_what_the_answer_says() {
+        let worker = VALID_RECORD.replace(
+            r#""Birthdate": "19800401","#,
+            r#""Birthdate": "19800401", "InsuredPartialContributionRatio": "030","#,
+        );
+        let v = interpret(by_numbers("1", &worker), &asked_by_numbers(), ON);
+        assert_eq!(v.ratio, Some(Ratio::THREE));
+        assert_eq!(v.ratio_source, Some(RatioSource::StatedRatio));
     }
 
     #[test]

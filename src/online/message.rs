@@ -6,10 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Request envelope.
+/// The request envelope (named apart from the card layer's and the app's requests).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Request {
+pub struct RequestEnvelope {
     pub xml_msg: RequestMsg,
 }
 
@@ -59,10 +59,10 @@ pub struct SearchInfo {
     pub ext_challenge_signature: Option<String>,
 }
 
-/// Response envelope.
+/// The response envelope (named apart from the card layer's APDU response).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Response {
+pub struct ResponseEnvelope {
     pub xml_msg: ResponseMsg,
 }
 
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn requests_use_the_real_element_names() {
-        let r = Request {
+        let r = RequestEnvelope {
             xml_msg: RequestMsg {
                 message_header: RequestHeader {
                     qualification_confirmation_date: "20261121".into(),

@@ -1,9 +1,10 @@
 //! The printed 被保険者資格申立書 (self-declaration, claim path ③) and its QR code.
 //!
 //! The official template was not found (**unconfirmed**), so this is our own clean A4 design
-//! with every field DOMAIN.md section 6 lists: what is known is printed, what is `None` is an
-//! empty box for the patient's handwriting. The explanation for the patient is on the sheet
-//! itself, because the desk hands over a copy and keeps the original until the claim is paid.
+//! with every field listed in `docs/domain.md#self-declaration`: what is known is printed,
+//! what is `None` is an empty box for the patient's handwriting. The explanation for the
+//! patient is on the sheet itself, because the desk hands over a copy and keeps the original
+//! until the claim is paid.
 //!
 //! Two rules the form enforces whatever the input says:
 //! - the unknown-receipt placeholders (`77777777`, `777777777`, 不詳レセプト) belong to the
@@ -18,7 +19,7 @@ use time::Date;
 use super::pdf::{self, A4Page, A4_WIDTH_MM};
 use super::PrintError;
 use crate::domain::claim::declaration::{InsuranceKind, Relationship, SelfDeclaration, Sex};
-use crate::domain::numbers::normalize_width;
+use crate::domain::text::normalize_width;
 
 /// The format tag at the head of the QR payload, so a scan of some other code is refused.
 pub const QR_FORMAT: &str = "onshi-desk/self-declaration";

@@ -29,21 +29,22 @@ pub fn default_printouts_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("onshi-desk").join("printouts"))
 }
 
-/// Writes `pdf` to `path`, creating the folder. Written to a temporary file beside it and
-/// renamed, so a crash never leaves a half-written form that a reprint would send.
+/// Writes `pdf` to `path`, creating the folder.
+///
+/// A printout carries the patient's name, birth date and insurance numbers, so it is
+/// owner-only (0600) and a folder made for it 0700; an existing folder keeps its permissions.
+/// Written through a fresh temporary file created exclusively beside it (a link planted there
+/// is never followed), `fsync`ed and renamed, so a crash never leaves a half-written form that
+/// a reprint would send.
 pub fn keep_pdf(path: &Path, pdf: &[u8]) -> Result<(), PrintError> {
     let file_error = |e: std::io::Error| PrintError::File {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(file_error)?;
+        onshi_files::create_private_dir_all(dir).map_err(file_error)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, pdf).map_err(file_error)?;
-    std::fs::rename(&tmp, path).map_err(file_error)
+    onshi_files::write_atomic(path, pdf, onshi_files::Access::Private).map_err(file_error)
 }
 
 /// A printer: a CUPS queue name (`None` = the system's default destination) and how long the

@@ -13,12 +13,12 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use tokio::sync::Notify;
 
+use super::card_certificate::{
+    expiry_state, verify_challenge_signature, CardCertError, ExpiryState, JpkiTrust,
+};
 use super::challenge::ChallengeStore;
 use super::codes::{self, Code};
 use super::config::ServerConfig;
-use super::jpki::{
-    expiry_state, verify_challenge_signature, CardCertError, ExpiryState, JpkiTrust,
-};
 use super::message::{self, Outcome, Reference};
 use super::request::{self, CardSearch, ConfirmationRequest, Method, Search};
 use super::{CHALLENGE_PATH, CONFIRMATION_PATH, MAX_BODY_BYTES};

@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 
-use super::jpki::JpkiTrust;
+use super::card_certificate::JpkiTrust;
 use super::ServerError;
 use crate::fixtures::{Faults, Fixtures};
 use crate::pki::tls::TlsFiles;
@@ -198,7 +198,7 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, ServerErr
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, ServerError> {
-    std::fs::read(path).map_err(|source| ServerError::Io {
+    crate::pki::read_bounded(path, crate::pki::MAX_PEM_BYTES).map_err(|source| ServerError::Io {
         path: path.to_path_buf(),
         source,
     })

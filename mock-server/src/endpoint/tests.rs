@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use time::macros::date;
 
+use super::card_certificate::{expiry_state, grace_end, ExpiryState};
 use super::challenge::ChallengeStore;
-use super::jpki::{expiry_state, grace_end, ExpiryState};
 use super::message::{self, Outcome, Reference};
 use super::request::{self, Method, Search};
 use crate::fixtures::Fixtures;

@@ -21,7 +21,8 @@ use rcgen::{
 };
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
-use super::{read, write, PkiError};
+use super::{create_dir, read, write, PkiError};
+use onshi_files::Access::{Private, Shared};
 
 /// The facility code (医療機関コード) of the standard facility client certificate.
 pub const FACILITY_CODE: &str = "1312345678";
@@ -75,8 +76,8 @@ pub struct IssuedCert {
 impl IssuedCert {
     /// Writes the certificate and the key to the two paths.
     pub fn write(&self, certificate: &Path, private_key: &Path) -> Result<(), PkiError> {
-        write(certificate, &self.certificate_pem)?;
-        write(private_key, &self.private_key_pem)
+        write(certificate, &self.certificate_pem, Shared)?;
+        write(private_key, &self.private_key_pem, Private)
     }
 }
 
@@ -252,17 +253,30 @@ impl TlsFiles {
 pub fn generate(dir: &Path, as_of: Date) -> Result<TlsFiles, PkiError> {
     let files = TlsFiles::in_dir(dir);
     let tls_dir = dir.join("tls");
-    std::fs::create_dir_all(&tls_dir).map_err(|source| PkiError::Io {
-        path: tls_dir.clone(),
-        source,
-    })?;
+    create_dir(&tls_dir)?;
     let validity = Validity::around(as_of);
     let server_ca = TlsCa::generate(SERVER_CA_NAME, validity)?;
     let client_ca = TlsCa::generate(CLIENT_CA_NAME, validity)?;
-    write(&files.server_ca_certificate, server_ca.certificate_pem())?;
-    write(&files.server_ca_private_key, &server_ca.private_key_pem())?;
-    write(&files.client_ca_certificate, client_ca.certificate_pem())?;
-    write(&files.client_ca_private_key, &client_ca.private_key_pem())?;
+    write(
+        &files.server_ca_certificate,
+        server_ca.certificate_pem(),
+        Shared,
+    )?;
+    write(
+        &files.server_ca_private_key,
+        &server_ca.private_key_pem(),
+        Private,
+    )?;
+    write(
+        &files.client_ca_certificate,
+        client_ca.certificate_pem(),
+        Shared,
+    )?;
+    write(
+        &files.client_ca_private_key,
+        &client_ca.private_key_pem(),
+        Private,
+    )?;
     server_ca
         .issue_server(validity)?
         .write(&files.server_certificate, &files.server_private_key)?;

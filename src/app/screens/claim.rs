@@ -466,13 +466,10 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
                     ui.label(RichText::new(value).size(24.0));
                     ui.end_row();
                 };
-                row("保険者番号", r.insurer_number.clone());
-                row(
-                    "記号",
-                    r.symbol.clone().unwrap_or_else(|| "(記載なし)".into()),
-                );
-                row("番号", r.number.clone());
-                row("枝番", r.branch.clone().unwrap_or_else(|| "-".into()));
+                row("保険者番号", r.insurer_number().to_owned());
+                row("記号", r.symbol().unwrap_or("(記載なし)").to_owned());
+                row("番号", r.number().to_owned());
+                row("枝番", r.branch().unwrap_or("-").to_owned());
                 for remark in &r.remarks {
                     row("摘要", remark.clone());
                 }

@@ -10,12 +10,6 @@ use crate::domain::claim::ClaimStep;
 use crate::domain::{IdentityMethod, VerdictKind};
 use crate::journal::{CheckKind, CheckRecord, CheckStatus};
 
-/// A stored enum text (`valid`, `pin`, …) back as its type; `None` for text this version does
-/// not know (a newer program wrote it), which is then shown as stored.
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-}
-
 fn verdict_label(kind: VerdictKind) -> &'static str {
     match kind {
         VerdictKind::Valid => "有効",
@@ -32,15 +26,14 @@ fn verdict_label(kind: VerdictKind) -> &'static str {
         VerdictKind::ServerError => "システムエラー",
         VerdictKind::Unreachable => "接続できず",
         VerdictKind::Timeout => "応答なし",
+        VerdictKind::AnswerMismatch => "別人の回答",
     }
 }
 
 /// What the check found, or how it was made when it asked nothing (a claim-path step).
 fn outcome(r: &CheckRecord) -> String {
-    match r.verdict.as_deref() {
-        Some(v) => {
-            parse::<VerdictKind>(v).map_or_else(|| v.to_owned(), |k| verdict_label(k).to_owned())
-        }
+    match r.verdict {
+        Some(k) => verdict_label(k).to_owned(),
         None => match r.kind {
             CheckKind::Card => "カード".into(),
             CheckKind::Numbers => "番号で照会".into(),
@@ -49,22 +42,20 @@ fn outcome(r: &CheckRecord) -> String {
     }
 }
 
-fn identity_label(text: &str) -> String {
-    match parse::<IdentityMethod>(text) {
-        Some(IdentityMethod::Pin) => "暗証番号".into(),
-        Some(IdentityMethod::Face) => "顔認証".into(),
-        Some(IdentityMethod::Visual) => "目視確認(職員)".into(),
-        None => text.to_owned(),
+fn identity_label(method: IdentityMethod) -> String {
+    match method {
+        IdentityMethod::Pin => "暗証番号".into(),
+        IdentityMethod::Face => "顔認証".into(),
+        IdentityMethod::Visual => "目視確認(職員)".into(),
     }
 }
 
-fn step_label(text: &str) -> String {
-    match parse::<ClaimStep>(text) {
-        Some(ClaimStep::Online) => "オンライン資格確認の結果で請求".into(),
-        Some(ClaimStep::CurrentNumbers) => "① 現在の資格情報で請求".into(),
-        Some(ClaimStep::OldNumbers) => "② 旧資格で請求".into(),
-        Some(ClaimStep::SelfDeclaration) => "③ 申立書(不詳レセプト)".into(),
-        None => text.to_owned(),
+fn step_label(step: ClaimStep) -> String {
+    match step {
+        ClaimStep::Online => "オンライン資格確認の結果で請求".into(),
+        ClaimStep::CurrentNumbers => "① 現在の資格情報で請求".into(),
+        ClaimStep::OldNumbers => "② 旧資格で請求".into(),
+        ClaimStep::SelfDeclaration => "③ 申立書(不詳レセプト)".into(),
     }
 }
 
@@ -208,19 +199,13 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                 at.date(),
                 at.hour(),
                 at.minute(),
-                r.identity
-                    .as_deref()
-                    .map_or_else(|| "-".into(), identity_label)
+                r.identity.map_or_else(|| "-".into(), identity_label)
             ));
-            if let Some(step) = &r.claim_step {
+            if let Some(step) = r.claim_step {
                 ui.label(format!("請求の経路: {}", step_label(step)));
             }
-            if let Some(v) = &r.reconfirmed_verdict {
-                let v: &str = match parse::<VerdictKind>(v) {
-                    Some(kind) => verdict_label(kind),
-                    None => v,
-                };
-                ui.label(format!("事後確認の結果: {v}"));
+            if let Some(kind) = r.reconfirmed_verdict {
+                ui.label(format!("事後確認の結果: {}", verdict_label(kind)));
             }
             if let Some(c) = &r.conflict_detail {
                 ui.label(RichText::new(format!("相違: {c}")).color(theme::BAD));
@@ -243,12 +228,9 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                 }
                 // A check that answered 有効 and is done has no claim path to continue.
                 let settled = r.status == CheckStatus::Done
-                    && r.verdict
-                        .as_deref()
-                        .and_then(parse::<VerdictKind>)
-                        .is_some_and(|k| {
-                            matches!(k, VerdictKind::Valid | VerdictKind::CertificateExpiredGrace)
-                        });
+                    && r.verdict.is_some_and(|k| {
+                        matches!(k, VerdictKind::Valid | VerdictKind::CertificateExpiredGrace)
+                    });
                 let open = !settled && (r.status != CheckStatus::Done || r.claim_step.is_none());
                 if open && big_button(ui, "請求の経路を続ける", Some(theme::INFO)) {
                     actions.push(Action::ReopenRecord(r.id));

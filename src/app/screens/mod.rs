@@ -28,7 +28,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         Screen::Claim(flow) => claim::show(ui, flow, actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
         Screen::Settings(s) => settings::show(ui, s, actions),
-        Screen::History(h) => history::show(ui, h, desk.today, actions),
+        Screen::History(h) => history::show(ui, h, desk.today(), actions),
     }
 }
 

@@ -3,10 +3,10 @@
 use egui::{RichText, Ui};
 
 use super::big_button;
-use crate::app::state::{Action, Problem};
+use crate::app::state::{Action, ScreenProblem};
 use crate::app::theme;
 
-pub fn show(ui: &mut Ui, p: &Problem, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, p: &ScreenProblem, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(60.0);
         ui.label(

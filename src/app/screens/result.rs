@@ -117,6 +117,7 @@ fn headline(kind: VerdictKind) -> &'static str {
         VerdictKind::ServerError => "システムエラー",
         VerdictKind::Unreachable => "システムに接続できません",
         VerdictKind::Timeout => "応答がありません",
+        VerdictKind::AnswerMismatch => "照会と異なる方の回答",
     }
 }
 

@@ -1,7 +1,7 @@
 //! 被保険者資格申立書: the patient's self-declaration when nothing confirms the qualification
 //! (claim path ③). The official template was not found (**unconfirmed**); the fields are the
-//! ones DOMAIN.md section 6 lists. Everything the patient may leave for handwriting is an
-//! `Option`: `None` prints as a blank to fill in by hand.
+//! ones listed in `docs/domain.md#self-declaration`. Everything the patient may leave for
+//! handwriting is an `Option`: `None` prints as a blank to fill in by hand.
 
 use serde::{Deserialize, Serialize};
 use time::Date;

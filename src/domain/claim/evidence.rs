@@ -5,46 +5,59 @@
 //! desk has to apply the rule of the visit date, not of today: a claim made later for an old
 //! visit follows the rule that held on the visit. So every rule with a date is a constant
 //! below, named and documented, and [`Evidence::assess`] takes the check date.
+//!
+//! Each rule's public source, first and last day and status are in
+//! `docs/domain.md#evidence`; the dated constants are listed in `docs/domain.md#date-constants`.
 
 use serde::Serialize;
 use time::macros::date;
 use time::{Date, Month};
 
 use crate::domain::dates::{add_years, format_wareki};
-use crate::domain::numbers::{InsurerKind, InsurerNumber};
+use crate::domain::numbers::{InsuranceNumbers, InsurerKind};
 use crate::domain::ratio::Ratio;
 
 /// The last day any old paper 保険証 (被保険者証) could be used: they stopped being issued on
 /// 2024-12-02 and stayed usable for at most one year, until 2025-12-01 (経過措置).
+///
+/// Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024: 「健康保険証は、
+/// 12月２日以降、有効期限の範囲内で最長１年間使用可能」) and insurers' notices to their members
+/// (2024: 「最長1年間（令和7年12月1日まで）使用可能」). First day of the transitional rule
+/// 2024-12-02, last day 2025-12-01; confirmed. See `docs/domain.md#evidence`.
 pub const INSURANCE_CARD_LAST_DAY: Date = date!(2025 - 12 - 01);
 
 /// 暫定的な取扱い: until 2026-03-31 a facility could accept an expired 保険証, or the
 /// 資格情報のお知らせ shown alone (without the card), as proof of the current qualification.
+///
+/// Source: MHLW 事務連絡 of 2025-06-27 and 2025-11-12, not held by the project
+/// (**unconfirmed**, no setting). Last day 2026-03-31; the first day (2025-08-01 or 2025-12-02
+/// by the project's reading) is not encoded: see `docs/domain.md#evidence` and
+/// `docs/domain.md#open-questions`.
 pub const TEMPORARY_RULE_LAST_DAY: Date = date!(2026 - 03 - 31);
 
 /// Every 後期高齢者 received a 資格確認書 valid until 2026-07-31, whether or not they had a
 /// マイナ保険証; it is the expiry assumed when such a certificate's date was not typed.
+///
+/// Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024) give the end of this
+/// temporary operation as 2025-07-31 (「令和７年7月末までの暫定的な運用」); 2026-07-31 is its
+/// later extension (MHLW, 2025), not held by the project: **unconfirmed**, no setting. It ends
+/// the operation rather than being the card's own 有効期限: see `docs/domain.md#elderly` and
+/// `docs/domain.md#open-questions`.
 pub const LATE_ELDERLY_CERTIFICATE_UNTIL: Date = date!(2026 - 07 - 31);
 
 /// A 資格確認書 is issued for at most 5 years; an expiry further away than that is a misread.
+///
+/// Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024), comparison table:
+/// 「最大５年で保険者が定める範囲」. From 2024-12-02, until further notice; confirmed.
 pub const CERTIFICATE_MAX_YEARS: i32 = 5;
 
 /// The 高齢受給者 ratio printed on the お知らせ (ages 70–74) holds from 1 August of the period's
 /// year to 31 July of the next, the period of the income assessment.
+///
+/// Source: the annual 高齢受給者 income assessment, not found in a document the project holds
+/// (**unconfirmed**, no setting: a ratio outside its period falls back to the age rule).
+/// Until further notice. See `docs/domain.md#elderly`.
 pub const NOTICE_RATIO_PERIOD_START: (Month, u8) = (Month::August, 1);
-
-/// The numbers a claim is made with (保険者番号, 記号, 番号, 枝番).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ClaimNumbers {
-    /// 保険者番号
-    pub insurer_number: InsurerNumber,
-    /// 記号 (absent for 後期高齢者)
-    pub symbol: Option<String>,
-    /// 番号
-    pub number: String,
-    /// 枝番 (two digits)
-    pub branch: Option<String>,
-}
 
 /// The kinds of evidence of a current qualification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -106,7 +119,7 @@ impl EvidenceKind {
 pub struct Evidence {
     pub kind: EvidenceKind,
     /// The numbers it shows.
-    pub numbers: ClaimNumbers,
+    pub numbers: InsuranceNumbers,
     /// 氏名 as printed.
     pub name: Option<String>,
     /// 生年月日 as printed.
@@ -335,9 +348,10 @@ fn notice_period(year: i32) -> Option<(Date, Date)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::domain::numbers::InsurerNumber;
 
-    pub(crate) fn numbers(insurer: &str) -> ClaimNumbers {
-        ClaimNumbers {
+    pub(crate) fn numbers(insurer: &str) -> InsuranceNumbers {
+        InsuranceNumbers {
             insurer_number: InsurerNumber::parse(insurer).expect("valid insurer"),
             symbol: Some("5012345".into()),
             number: "1024".into(),
@@ -445,7 +459,7 @@ pub(crate) mod tests {
     fn late_elderly_certificates_default_to_31_july_2026() {
         let cert = Evidence {
             with_card: false,
-            numbers: ClaimNumbers {
+            numbers: InsuranceNumbers {
                 symbol: None,
                 branch: None,
                 ..numbers("39280003")

@@ -21,14 +21,15 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::declaration::{Facility, InsuranceKind, Relationship, SelfDeclaration, Sex};
-use super::evidence::{ClaimNumbers, Evidence, EvidenceKind};
+use super::evidence::{Evidence, EvidenceKind};
 use super::plan::{CardOutcome, ClaimStep, Situation};
 use super::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::dates::parse_date;
 use crate::domain::numbers::{
-    normalize_width, parse_birth_date, parse_branch, parse_symbol_or_number, InsurerNumber,
+    parse_birth_date, InsuranceNumbers, NumbersFieldError, RawInsuranceNumbers,
 };
 use crate::domain::ratio::{ratio_for_age, Ratio};
+use crate::domain::text::{has_unsafe_chars, normalize_width};
 use crate::domain::verdict::VerdictKind;
 
 /// Largest input document read: a full situation with several pieces of evidence is a few
@@ -87,13 +88,6 @@ mod max {
     pub const CODE: usize = 40;
 }
 
-/// Characters never accepted in text: controls (including newlines and tabs) and the
-/// invisible format characters that can make text display differently from what it is.
-fn forbidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-}
-
 impl Collector {
     fn push(&mut self, field: &str, message: impl Into<String>, detail: impl Into<String>) {
         self.problems.push(Problem {
@@ -119,7 +113,7 @@ impl Collector {
         let raw = value?;
         let s = normalize_width(raw);
         let mut ok = true;
-        if s.chars().any(forbidden) {
+        if has_unsafe_chars(&s) {
             self.push(
                 field,
                 format!("{label}に使えない文字(改行・制御文字など)が含まれています。"),
@@ -225,83 +219,26 @@ impl Collector {
     }
 
     /// The insurer numbers of a claim; `None` (with problems) unless complete and valid.
-    fn numbers(&mut self, prefix: &str, raw: &RawNumbers) -> Option<ClaimNumbers> {
-        let path = |f: &str| format!("{prefix}.{f}");
-        let insurer = match raw.insurer_number.as_deref() {
-            Some(s) => match InsurerNumber::parse(s) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    self.push(&path("insurer_number"), e.message, e.detail);
-                    None
+    fn numbers(&mut self, prefix: &str, raw: &RawNumbers) -> Option<InsuranceNumbers> {
+        InsuranceNumbers::parse(raw.as_raw())
+            .map_err(|problems| {
+                for e in problems {
+                    self.push(&format!("{prefix}.{}", e.field.key()), e.message, e.detail);
                 }
-            },
-            None => {
-                self.missing(&path("insurer_number"), "保険者番号");
-                None
-            }
-        };
-        let symbol = raw
-            .symbol
-            .as_deref()
-            .filter(|s| !normalize_width(s).is_empty())
-            .and_then(|s| self.symbol_or_number(&path("symbol"), s, "記号"));
-        let number = match raw.number.as_deref() {
-            Some(s) => self.symbol_or_number(&path("number"), s, "番号"),
-            None => {
-                self.missing(&path("number"), "番号");
-                None
-            }
-        };
-        let branch = raw
-            .branch
-            .as_deref()
-            .filter(|s| !normalize_width(s).is_empty())
-            .and_then(|s| match parse_branch(s) {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    self.push(&path("branch"), e.message, e.detail);
-                    None
-                }
-            });
-        let bad_symbol = raw
-            .symbol
-            .as_deref()
-            .is_some_and(|s| !normalize_width(s).is_empty())
-            && symbol.is_none();
-        let bad_branch = raw
-            .branch
-            .as_deref()
-            .is_some_and(|s| !normalize_width(s).is_empty())
-            && branch.is_none();
-        match (insurer, number) {
-            (Some(insurer_number), Some(number)) if !bad_symbol && !bad_branch => {
-                Some(ClaimNumbers {
-                    insurer_number,
-                    symbol,
-                    number,
-                    branch,
-                })
-            }
-            _ => None,
-        }
+            })
+            .ok()
     }
 
-    fn symbol_or_number(&mut self, field: &str, value: &str, label: &str) -> Option<String> {
-        match parse_symbol_or_number("number", value, label) {
-            Ok(s) if s.chars().any(|c| forbidden(c) || c == ',') => {
-                self.push(
-                    field,
-                    format!("{label}に使えない文字が含まれています。"),
-                    "comma or format characters",
-                );
-                None
-            }
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.push(field, e.message, e.detail);
-                None
-            }
-        }
+    /// A field parsed on its own (by the one parser of insurance numbers); absent is `None`.
+    fn numbers_field<T>(
+        &mut self,
+        path: impl Fn(&str) -> String,
+        value: Result<Option<T>, NumbersFieldError>,
+    ) -> Option<T> {
+        value
+            .map_err(|e| self.push(&path(e.field.key()), e.message, e.detail))
+            .ok()
+            .flatten()
     }
 
     fn finish<T>(self, value: Option<T>) -> Result<T, Problems> {
@@ -363,6 +300,17 @@ struct RawNumbers {
     symbol: Option<String>,
     number: Option<String>,
     branch: Option<String>,
+}
+
+impl RawNumbers {
+    fn as_raw(&self) -> RawInsuranceNumbers<'_> {
+        RawInsuranceNumbers {
+            insurer_number: self.insurer_number.as_deref(),
+            symbol: self.symbol.as_deref(),
+            number: self.number.as_deref(),
+            branch: self.branch.as_deref(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -648,7 +596,7 @@ fn declaration(
             );
             let name = c.required(&path("facility.name"), "医療機関名", before, name);
             let code = match f.code.as_deref() {
-                Some(s) => match crate::config::FacilityCode::parse(s) {
+                Some(s) => match crate::domain::FacilityCode::parse(s) {
                     Ok(code) => Some(code.as_str().to_owned()),
                     Err(e) => {
                         c.push(
@@ -699,7 +647,7 @@ fn declaration(
             // The form asks for カタカナ; people type either.
             let katakana: String = k
                 .chars()
-                .map(crate::domain::kana::hiragana_to_katakana)
+                .map(crate::domain::text::hiragana_to_katakana)
                 .collect();
             let ok = katakana
                 .chars()
@@ -764,16 +712,14 @@ fn declaration(
         raw.employer.as_deref(),
         max::EMPLOYER,
     );
-    let symbol = raw
-        .symbol
-        .as_deref()
-        .filter(|s| !normalize_width(s).is_empty())
-        .and_then(|s| c.symbol_or_number(&path("symbol"), s, "記号"));
-    let number = raw
-        .number
-        .as_deref()
-        .filter(|s| !normalize_width(s).is_empty())
-        .and_then(|s| c.symbol_or_number(&path("number"), s, "番号"));
+    let fields = RawInsuranceNumbers {
+        symbol: raw.symbol.as_deref(),
+        number: raw.number.as_deref(),
+        ..RawInsuranceNumbers::default()
+    }
+    .parse_fields();
+    let symbol = c.numbers_field(path, fields.symbol);
+    let number = c.numbers_field(path, fields.number);
     let relationship = c.choice(
         &path("relationship"),
         "本人・家族",
@@ -808,7 +754,7 @@ pub enum ReceiptRequest {
     /// ① or ②: claim with these numbers.
     Numbers {
         step: ClaimStep,
-        numbers: ClaimNumbers,
+        numbers: InsuranceNumbers,
     },
     /// ③: the unknown receipt from the patient's declaration.
     Unknown(Box<SelfDeclaration>),
@@ -829,9 +775,28 @@ impl ReceiptRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawReceipt {
-    step: Option<String>,
+    /// `"old_numbers"`, `"2"` or `2`: the README documents `1`–`3`, and a JSON number is what
+    /// anyone writing `"step": 2` by hand types.
+    step: Option<StepValue>,
     numbers: Option<RawNumbers>,
     declaration: Option<RawDeclaration>,
+}
+
+/// The step as given: text, or a bare JSON number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StepValue {
+    Text(String),
+    Number(u64),
+}
+
+impl StepValue {
+    fn as_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            StepValue::Text(s) => std::borrow::Cow::Borrowed(s),
+            StepValue::Number(n) => std::borrow::Cow::Owned(n.to_string()),
+        }
+    }
 }
 
 const STEPS: [(&str, ClaimStep); 6] = [
@@ -848,10 +813,10 @@ const STEPS: [(&str, ClaimStep); 6] = [
 pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems> {
     let raw: RawReceipt = read_json(text)?;
     let mut c = Collector::default();
-    let step = match raw.step.as_deref() {
+    let step = match raw.step.as_ref().map(StepValue::as_text) {
         Some(s) => {
             let before = c.problems.len();
-            let step = c.choice("step", "請求の段階", Some(s), &STEPS);
+            let step = c.choice("step", "請求の段階", Some(&s), &STEPS);
             c.required("step", "請求の段階", before, step)
         }
         None => {
@@ -1090,6 +1055,20 @@ mod tests {
     }
 
     #[test]
+    fn line_separators_and_arabic_marks_are_refused_like_newlines() {
+        // U+2028/U+2029 break a line in a log viewer or a printed form as `\n` does; the input
+        // uses the same rule as the display ([`crate::domain::text::is_unsafe_char`]).
+        for bad in ["a\u{2028}b", "a\u{2029}b", "a\u{061C}b", "a\u{FFF9}b"] {
+            let json = serde_json::json!({
+                "facility": {"name": "テスト診療所", "code": "1312345678"},
+                "address": bad,
+            });
+            let p = parse_declaration(&json.to_string(), TODAY).expect_err(bad);
+            assert_eq!(fields(&p), ["address"], "{bad:?}");
+        }
+    }
+
+    #[test]
     fn receipt_requests() {
         let r = parse_receipt(
             r#"{"step": "old_numbers", "numbers": {"insurer_number": "138057", "number": "12345", "branch": "01"}}"#,
@@ -1121,6 +1100,30 @@ mod tests {
         assert_eq!(fields(&p), ["step"]);
         let p = parse_receipt(r#"{"step": " "}"#, TODAY).expect_err("bad");
         assert_eq!(fields(&p), ["step"]);
+    }
+
+    /// Regression: the documented `"step": 3` (a JSON number) was refused as a wrong type.
+    #[test]
+    fn receipt_step_may_be_a_bare_number() {
+        let numbers = r#""numbers": {"insurer_number": "138057", "number": "12345"}"#;
+        let r = parse_receipt(&format!(r#"{{"step": 2, {numbers}}}"#), TODAY).expect("valid");
+        assert!(matches!(
+            r,
+            ReceiptRequest::Numbers {
+                step: ClaimStep::OldNumbers,
+                ..
+            }
+        ));
+        let r = parse_receipt(
+            r#"{"step": 3, "declaration": {"insurance_kind": "late_elderly", "address": "東京都"}}"#,
+            TODAY,
+        )
+        .expect("valid");
+        assert!(matches!(r, ReceiptRequest::Unknown(_)));
+        let p = parse_receipt(&format!(r#"{{"step": 4, {numbers}}}"#), TODAY).expect_err("bad");
+        assert_eq!(fields(&p), ["step"]);
+        let p = parse_receipt(&format!(r#"{{"step": -1, {numbers}}}"#), TODAY).expect_err("bad");
+        assert_eq!(fields(&p), ["$"]);
     }
 
     #[test]

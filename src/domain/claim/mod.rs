@@ -17,6 +17,6 @@ pub mod plan;
 pub mod receipt;
 
 pub use self::declaration::{InsuranceKind, Relationship, SelfDeclaration, Sex};
-pub use self::evidence::{ClaimNumbers, Evidence, EvidenceKind};
+pub use self::evidence::{Evidence, EvidenceKind};
 pub use self::input::{parse_declaration, parse_receipt, parse_situation, Problem, Problems};
 pub use self::plan::{apply_reconfirmation, plan, CardOutcome, ClaimPlan, ClaimStep, Situation};

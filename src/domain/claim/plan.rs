@@ -10,11 +10,16 @@
 //! It also says what the patient pays now and whether the numbers can be re-checked online
 //! by number (個別照会); [`apply_reconfirmation`] turns the answer of that re-check into the
 //! final plan.
+//!
+//! The order ①→②→③ is MHLW's (notice 保発0710第1号 of 2023-07-10, in the form of the slides
+//! 「マイナ保険証の利用促進等について」 from 2024-12-02); each rule with its source and status is
+//! in `docs/domain.md#claim-path`.
 
 use serde::{Serialize, Serializer};
 use time::Date;
 
-use super::evidence::{ClaimNumbers, Evidence, EvidenceKind, Note};
+use super::evidence::{Evidence, EvidenceKind, Note};
+use crate::domain::numbers::InsuranceNumbers;
 use crate::domain::ratio::{ratio_for_age, Ratio};
 use crate::domain::verdict::{RatioSource, Verdict, VerdictKind};
 
@@ -69,6 +74,9 @@ impl CardOutcome {
             CardOutcome::Checked(VerdictKind::NoRecord) => {
                 "オンライン資格確認で資格情報が見つかりませんでした。"
             }
+            CardOutcome::Checked(VerdictKind::AnswerMismatch) => {
+                "オンライン資格確認で照会と異なる方の回答が返りました(システム管理者へ連絡してください)。"
+            }
             CardOutcome::Checked(
                 VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout,
             )
@@ -93,32 +101,15 @@ impl CardOutcome {
     }
 
     fn system_down(self) -> bool {
-        matches!(
-            self,
-            CardOutcome::SystemDown
-                | CardOutcome::Checked(
-                    VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout
-                )
-        )
+        match self {
+            CardOutcome::SystemDown => true,
+            CardOutcome::Checked(kind) => kind.is_system_failure(),
+            _ => false,
+        }
     }
 }
 
-const ALL_VERDICTS: [VerdictKind; 14] = [
-    VerdictKind::Valid,
-    VerdictKind::CertificateExpiredGrace,
-    VerdictKind::Invalid,
-    VerdictKind::InvalidNewExists,
-    VerdictKind::NoRecord,
-    VerdictKind::Several,
-    VerdictKind::CertificateExpired,
-    VerdictKind::NotRegistered,
-    VerdictKind::RegistrationCancelled,
-    VerdictKind::CardReturned,
-    VerdictKind::CertificateRevoked,
-    VerdictKind::ServerError,
-    VerdictKind::Unreachable,
-    VerdictKind::Timeout,
-];
+const ALL_VERDICTS: [VerdictKind; 15] = VerdictKind::ALL;
 
 /// The snake_case name `VerdictKind` serialises to (kept in one place with the enum's list).
 fn verdict_code(kind: VerdictKind) -> &'static str {
@@ -137,6 +128,7 @@ fn verdict_code(kind: VerdictKind) -> &'static str {
         VerdictKind::ServerError => "server_error",
         VerdictKind::Unreachable => "unreachable",
         VerdictKind::Timeout => "timeout",
+        VerdictKind::AnswerMismatch => "answer_mismatch",
     }
 }
 
@@ -157,7 +149,7 @@ pub struct Situation {
     /// 現役並み所得 (matters only from 70, when nothing states the ratio).
     pub high_income: bool,
     /// The numbers of the lost qualification, from an 無効 answer.
-    pub old_numbers: Option<ClaimNumbers>,
+    pub old_numbers: Option<InsuranceNumbers>,
     /// What the patient shows, in the order shown.
     pub evidence: Vec<Evidence>,
 }
@@ -238,7 +230,7 @@ pub enum ReconfirmWhen {
 /// A re-check by number (個別照会) the desk can make.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reconfirm {
-    pub numbers: ClaimNumbers,
+    pub numbers: InsuranceNumbers,
     pub birthdate: Date,
     /// The evidence is weak (a past record, an old card, a temporary rule, or step ③): the
     /// re-check should be made, not just may.
@@ -273,7 +265,7 @@ pub struct ClaimPlan {
     /// Further notes (temporary rules applied, ratios out of period …).
     pub notes: Vec<Note>,
     /// The numbers to claim with (① and ②).
-    pub numbers: Option<ClaimNumbers>,
+    pub numbers: Option<InsuranceNumbers>,
     pub numbers_source: Option<NumbersSource>,
     /// Evidence that did not count, and why.
     pub rejected: Vec<RejectedEvidence>,
@@ -459,7 +451,7 @@ pub fn apply_reconfirmation(mut plan: ClaimPlan, verdict: &Verdict, on: Date) ->
         VerdictKind::Valid | VerdictKind::CertificateExpiredGrace
     );
     let numbers = verdict.primary().and_then(|q| {
-        Some(ClaimNumbers {
+        Some(InsuranceNumbers {
             insurer_number: q.insurer_number.clone()?,
             symbol: q.symbol.clone(),
             number: q.number.clone()?,
@@ -509,6 +501,10 @@ pub fn apply_reconfirmation(mut plan: ClaimPlan, verdict: &Verdict, on: Date) ->
         }
         (false, _) => {
             let (ja, en) = match verdict.kind {
+                VerdictKind::AnswerMismatch => (
+                    "照会と異なる方の回答が返りました。この回答は使わず、計画どおりに請求します。システム管理者へ連絡してください。",
+                    "the answer was about somebody else (not the numbers asked); not applied",
+                ),
                 VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout => (
                     "照会できませんでした。システムの復旧後にもう一度照会してください。",
                     "the re-check failed; try again later",

@@ -32,17 +32,22 @@
 use serde::Serialize;
 
 use super::declaration::{InsuranceKind, SelfDeclaration};
-use super::evidence::ClaimNumbers;
 use super::plan::ClaimStep;
+use crate::domain::numbers::InsuranceNumbers;
 use crate::domain::ratio::{age_band, AgeBand};
 
-/// 不詳レセプト 保険者番号, as the notice gives it.
+/// 不詳レセプト 保険者番号, as the notice gives it: every digit a 7 (MHLW's slides
+/// 「マイナ保険証の利用促進等について」, autumn 2024, after notice 保発0710第1号 of 2023-07-10:
+/// 「被保険者番号等は不詳として「７」を必要な桁数分入力する」). From 2024-12-02 in this form,
+/// until further notice; confirmed. See `docs/domain.md#unknown-receipt`.
 pub const UNKNOWN_INSURER: &str = "77777777";
-/// The same with a valid check digit, for systems that refuse `77777777`.
+/// The same with a valid check digit, for systems that refuse `77777777` (**unconfirmed**
+/// which need it; selected by `claim receipt --check-digit-insurer`).
 pub const UNKNOWN_INSURER_CHECKED: &str = "77777779";
 /// 不詳レセプト 番号 (9 digits).
 pub const UNKNOWN_NUMBER: &str = "777777777";
-/// 不詳レセプト 番号 for 後期高齢者 (8 digits).
+/// 不詳レセプト 番号 for 後期高齢者 (8 digits: the project's reading of the field width,
+/// **unconfirmed**; see `docs/domain.md#unknown-receipt`).
 pub const UNKNOWN_NUMBER_LATE_ELDERLY: &str = "77777777";
 /// The word the 摘要 of an unknown receipt starts with.
 pub const UNKNOWN_REMARK: &str = "不詳";
@@ -72,31 +77,117 @@ pub struct DeclaredContact {
     pub phone: Option<String>,
 }
 
+/// The numbers a receipt is made with: the patient's, or the unknown receipt's 7s
+/// (不詳レセプト). Typed once when the header is made, never re-parsed from text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptNumbers {
+    /// Step ① or ②: the numbers as they are.
+    Known(InsuranceNumbers),
+    /// Step ③: 保険者番号 `77777777` or `77777779`, no 記号, 番号 `777777777` (`77777777` for
+    /// 後期高齢者), no 枝番.
+    Unknown {
+        insurer: UnknownInsurer,
+        late_elderly: bool,
+    },
+}
+
+impl ReceiptNumbers {
+    /// 保険者番号 as the patient's documents print it (6 or 8 digits), or the 7s.
+    pub fn insurer_number(&self) -> &str {
+        match self {
+            ReceiptNumbers::Known(n) => n.insurer_number.as_str(),
+            ReceiptNumbers::Unknown {
+                insurer: UnknownInsurer::Plain,
+                ..
+            } => UNKNOWN_INSURER,
+            ReceiptNumbers::Unknown {
+                insurer: UnknownInsurer::CheckDigit,
+                ..
+            } => UNKNOWN_INSURER_CHECKED,
+        }
+    }
+
+    /// 記号 (none on an unknown receipt or for 後期高齢者).
+    pub fn symbol(&self) -> Option<&str> {
+        match self {
+            ReceiptNumbers::Known(n) => n.symbol.as_deref(),
+            ReceiptNumbers::Unknown { .. } => None,
+        }
+    }
+
+    /// 番号
+    pub fn number(&self) -> &str {
+        match self {
+            ReceiptNumbers::Known(n) => &n.number,
+            ReceiptNumbers::Unknown {
+                late_elderly: true, ..
+            } => UNKNOWN_NUMBER_LATE_ELDERLY,
+            ReceiptNumbers::Unknown { .. } => UNKNOWN_NUMBER,
+        }
+    }
+
+    /// 枝番 (goes into the SN record; none on an unknown receipt).
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            ReceiptNumbers::Known(n) => n.branch.as_deref(),
+            ReceiptNumbers::Unknown { .. } => None,
+        }
+    }
+
+    /// Whether this is the unknown receipt's 7s.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, ReceiptNumbers::Unknown { .. })
+    }
+
+    /// The HO record's 保険者番号: 8 characters, a 6-digit 国保 number right-aligned with
+    /// spaces.
+    fn insurer_field(&self) -> String {
+        format!("{:>8}", self.insurer_number())
+    }
+}
+
 /// The receipt header of one claim.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// Serialised (into the journal and the CLI's output) with the numbers flat beside the step:
+/// `{"step", "insurer_number", "symbol", "number", "branch", "remarks"}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptHeader {
     pub step: ClaimStep,
-    /// 保険者番号 as the patient's documents print it (6 or 8 digits).
-    pub insurer_number: String,
-    /// 記号 (none on an unknown receipt or for 後期高齢者)
-    pub symbol: Option<String>,
-    /// 番号
-    pub number: String,
-    /// 枝番 (goes into the SN record)
-    pub branch: Option<String>,
+    /// The patient's numbers or the unknown receipt's.
+    pub numbers: ReceiptNumbers,
     /// 摘要 lines (one CO record each).
     pub remarks: Vec<String>,
 }
 
+impl Serialize for ReceiptHeader {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            step: ClaimStep,
+            insurer_number: &'a str,
+            symbol: Option<&'a str>,
+            number: &'a str,
+            branch: Option<&'a str>,
+            remarks: &'a [String],
+        }
+        Flat {
+            step: self.step,
+            insurer_number: self.insurer_number(),
+            symbol: self.symbol(),
+            number: self.number(),
+            branch: self.branch(),
+            remarks: &self.remarks,
+        }
+        .serialize(s)
+    }
+}
+
 impl ReceiptHeader {
     /// Step ① or ②: the numbers as they are.
-    pub fn with_numbers(step: ClaimStep, numbers: &ClaimNumbers) -> Self {
+    pub fn with_numbers(step: ClaimStep, numbers: &InsuranceNumbers) -> Self {
         Self {
             step,
-            insurer_number: numbers.insurer_number.as_str().to_owned(),
-            symbol: numbers.symbol.clone(),
-            number: numbers.number.clone(),
-            branch: numbers.branch.clone(),
+            numbers: ReceiptNumbers::Known(numbers.clone()),
             remarks: Vec::new(),
         }
     }
@@ -115,21 +206,32 @@ impl ReceiptHeader {
         }
         Self {
             step: ClaimStep::SelfDeclaration,
-            insurer_number: match insurer {
-                UnknownInsurer::Plain => UNKNOWN_INSURER,
-                UnknownInsurer::CheckDigit => UNKNOWN_INSURER_CHECKED,
-            }
-            .to_owned(),
-            symbol: None,
-            number: if late_elderly {
-                UNKNOWN_NUMBER_LATE_ELDERLY
-            } else {
-                UNKNOWN_NUMBER
-            }
-            .to_owned(),
-            branch: None,
+            numbers: ReceiptNumbers::Unknown {
+                insurer,
+                late_elderly,
+            },
             remarks: vec![remark],
         }
+    }
+
+    /// 保険者番号 (see [`ReceiptNumbers::insurer_number`]).
+    pub fn insurer_number(&self) -> &str {
+        self.numbers.insurer_number()
+    }
+
+    /// 記号
+    pub fn symbol(&self) -> Option<&str> {
+        self.numbers.symbol()
+    }
+
+    /// 番号
+    pub fn number(&self) -> &str {
+        self.numbers.number()
+    }
+
+    /// 枝番
+    pub fn branch(&self) -> Option<&str> {
+        self.numbers.branch()
     }
 
     /// Step ③ from the patient's self-declaration. The patient is taken as a 後期高齢者 when
@@ -160,13 +262,13 @@ impl ReceiptHeader {
         let mut lines = Vec::new();
         let mut ho = vec![
             "HO".to_owned(),
-            format!("{:>8}", self.insurer_number),
-            field(self.symbol.as_deref().unwrap_or("")),
-            field(&self.number),
+            self.numbers.insurer_field(),
+            field(self.symbol().unwrap_or("")),
+            field(self.number()),
         ];
         ho.extend(std::iter::repeat_n(String::new(), 11));
         lines.push(ho.join(","));
-        if let Some(branch) = &self.branch {
+        if let Some(branch) = self.branch() {
             lines.push(["SN", "1", "01", "", "", "", &field(branch), "", ""].join(","));
         }
         for remark in &self.remarks {
@@ -259,31 +361,31 @@ mod tests {
         let mut d = declaration(InsuranceKind::Unknown);
         d.birthdate = Some(date!(1951 - 11 - 21));
         assert_eq!(
-            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number,
+            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number(),
             UNKNOWN_NUMBER_LATE_ELDERLY
         );
         d.birthdate = Some(date!(1951 - 11 - 22));
         assert_eq!(
-            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number,
+            ReceiptHeader::from_declaration(&d, UnknownInsurer::Plain).number(),
             UNKNOWN_NUMBER
         );
     }
 
     #[test]
     fn old_numbers_step_two_with_branch_in_sn_and_kokuho_padding() {
-        let numbers = ClaimNumbers {
+        let numbers = InsuranceNumbers {
             insurer_number: InsurerNumber::parse("138057").expect("国保"),
             symbol: Some("千代田".into()),
             number: "12345".into(),
             branch: Some("01".into()),
         };
         let h = ReceiptHeader::with_numbers(ClaimStep::OldNumbers, &numbers);
-        assert_eq!(h.insurer_number, "138057");
+        assert_eq!(h.insurer_number(), "138057");
         assert_eq!(
             h.records(),
             ["HO,  138057,千代田,12345,,,,,,,,,,,", "SN,1,01,,,,01,,",]
         );
-        let shaho = ClaimNumbers {
+        let shaho = InsuranceNumbers {
             insurer_number: InsurerNumber::parse("01130012").expect("協会けんぽ"),
             symbol: Some("5012345".into()),
             number: "1024".into(),
@@ -292,6 +394,32 @@ mod tests {
         assert_eq!(
             ReceiptHeader::with_numbers(ClaimStep::CurrentNumbers, &shaho).records(),
             ["HO,01130012,5012345,1024,,,,,,,,,,,", "SN,1,01,,,,00,,"]
+        );
+    }
+
+    #[test]
+    fn the_header_is_stored_with_its_numbers_flat_as_before() {
+        // The journal keeps this JSON and reads `$.insurer_number` from it.
+        let numbers = InsuranceNumbers {
+            insurer_number: InsurerNumber::parse("138057").expect("国保"),
+            symbol: Some("千代田".into()),
+            number: "12345".into(),
+            branch: Some("01".into()),
+        };
+        let h = ReceiptHeader::with_numbers(ClaimStep::OldNumbers, &numbers);
+        assert_eq!(
+            serde_json::to_string(&h).expect("json"),
+            r#"{"step":"old_numbers","insurer_number":"138057","symbol":"千代田","number":"12345","branch":"01","remarks":[]}"#
+        );
+        let h = ReceiptHeader::unknown(
+            true,
+            UnknownInsurer::CheckDigit,
+            &DeclaredContact::default(),
+        );
+        assert!(h.numbers.is_unknown());
+        assert_eq!(
+            serde_json::to_string(&h).expect("json"),
+            r#"{"step":"self_declaration","insurer_number":"77777779","symbol":null,"number":"77777777","branch":null,"remarks":["不詳"]}"#
         );
     }
 

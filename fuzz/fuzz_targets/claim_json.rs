@@ -1,0 +1,6 @@
+//! Fuzz target `claim_json`: runs `onshi_desk::fuzzing::claim_json` (see docs/fuzzing.md).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: onshi_desk_fuzz::init(), |data: &[u8]| {
+    onshi_desk_fuzz::run(onshi_desk::fuzzing::claim_json, data)
+});

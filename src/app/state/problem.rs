@@ -1,0 +1,31 @@
+//! The problem screen: a card or reader problem the desk must see, and the way back; drawn by
+//! `screens::problem`.
+
+use super::{Desk, Screen};
+use crate::card::CardError;
+
+/// A problem the desk must see, with where to go from it: the problem screen's content
+/// (not a form field's parse problem, which is `domain::claim::input::Problem`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScreenProblem {
+    pub title: String,
+    pub message: String,
+    /// Precise English detail (also logged).
+    pub detail: String,
+}
+
+impl Desk {
+    pub(super) fn card_problem(&mut self, e: &CardError) {
+        let title = match e {
+            CardError::NotMyNumberCard(_) => "マイナンバーカードではありません",
+            CardError::CardRemoved => "カードが取り外されました",
+            CardError::NoCard => "カードがありません",
+            _ => "カードを読み取れませんでした",
+        };
+        self.screen = Screen::Problem(ScreenProblem {
+            title: title.into(),
+            message: e.desk_message(),
+            detail: e.to_string(),
+        });
+    }
+}

@@ -1,0 +1,376 @@
+//! `onshi-desk check …`: one online eligibility check, by card or by numbers.
+//!
+//! Exit codes beyond the common ones: 0 the qualification is valid (also in the certificate's
+//! grace period); 5 the service answered, but not "valid" (invalid, no record, several, card
+//! not registered, …); 6 the service failed (server error, unreachable, timeout).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use clap::Args;
+use serde::Serialize;
+use time::Date;
+
+use super::{bounded, find_card, parse_date, print_json, Failure};
+use crate::card::{self, CardError, Pcsc, PinStatus};
+use crate::check::{
+    card_record, check_by_card, check_by_numbers, CardCheck, CheckRecorder, Identity,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::domain::numbers::{
+    parse_birth_date, InsuranceNumbers, NumberError, RawInsuranceNumbers,
+};
+use crate::domain::search::NumberSearch;
+use crate::domain::verdict::{Verdict, VerdictKind};
+use crate::journal::{CheckId, Journal, JournalError, NewCheck};
+use crate::online::OnlineClient;
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Check by the My Number card on the reader.
+    #[arg(long, conflicts_with_all = ["insurer", "number", "symbol", "branch", "birth"])]
+    card: bool,
+    /// Card: reader name (default: the configured one, else the first with a card).
+    #[arg(long, requires = "card")]
+    reader: Option<String>,
+    /// Card: seconds to wait for the card.
+    #[arg(long, default_value_t = 0.0)]
+    wait: f64,
+    /// Card: identity by PIN, read from standard input.
+    #[arg(long, requires = "card", conflicts_with = "visual")]
+    pin_stdin: bool,
+    /// Card: identity confirmed by staff against the card's photo (目視確認).
+    #[arg(long, requires = "card")]
+    visual: bool,
+    /// Card: allow the PIN's last try (otherwise a card with one try left is not touched).
+    #[arg(long, requires = "pin_stdin")]
+    last_try: bool,
+    /// Card: seconds the card may take to answer.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Numbers: 保険者番号 (8 digits, or 6 for 国民健康保険).
+    #[arg(long)]
+    insurer: Option<String>,
+    /// Numbers: 記号 (absent for 後期高齢者).
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Numbers: 番号.
+    #[arg(long)]
+    number: Option<String>,
+    /// Numbers: 枝番 (2 digits).
+    #[arg(long)]
+    branch: Option<String>,
+    /// Numbers: birth date, 西暦 (YYYYMMDD, YYYY-MM-DD) or 和暦 (S55.4.1, 昭和55年4月1日).
+    #[arg(long)]
+    birth: Option<String>,
+    /// Check date, YYYY-MM-DD (default: today in Japan).
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// The patient consents to sharing 限度額 information.
+    #[arg(long)]
+    limit_consent: bool,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
+    let json = args.json;
+    check(args, config_path).map_err(|f| f.json(json))
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::new("config", e.desk_message(), e.to_string(), 1)
+    }
+}
+
+fn input_errors(errors: Vec<NumberError>) -> Failure {
+    let message = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let detail = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Failure::new("invalid_input", message, detail, 2)
+}
+
+fn check(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
+    let today = args.as_of.unwrap_or_else(|| SystemClock.today_jst());
+    if args.card {
+        return check_card(args, config_path, today);
+    }
+    let search = number_search(&args, today)?;
+    let config = Config::load(config_path)?;
+    let client = OnlineClient::new(&config)?;
+    let (verdict, recorded) = check_by_numbers(&client, &ConfiguredJournal(&config), search, today);
+    report(&verdict, None, args.json, recorded.map_err(not_recorded))
+}
+
+/// Why a check was not recorded, for the output.
+#[derive(Serialize)]
+struct NotRecorded {
+    kind: &'static str,
+    message: String,
+    detail: String,
+}
+
+/// The configured journal, opened when the check is recorded (after the service answered):
+/// a journal that cannot be opened still leaves the verdict to report.
+struct ConfiguredJournal<'a>(&'a Config);
+
+impl CheckRecorder for ConfiguredJournal<'_> {
+    fn record(&self, check: NewCheck) -> Result<CheckId, JournalError> {
+        Journal::open(&self.0.journal.path()).and_then(|journal| journal.record(check))
+    }
+}
+
+fn not_recorded(e: JournalError) -> NotRecorded {
+    tracing::error!(error = %e, "check not recorded in the journal");
+    NotRecorded {
+        kind: e.kind(),
+        message: e.desk_message(),
+        detail: e.to_string(),
+    }
+}
+
+/// Parses the numbers, listing every problem at once (with its field, in Japanese and English).
+fn number_search(args: &CheckArgs, today: Date) -> Result<NumberSearch, Failure> {
+    let mut errors = Vec::new();
+    let missing = |field: &'static str, label: &str| NumberError {
+        field,
+        detail: "missing".into(),
+        message: format!("{label}を指定してください(--{field})。"),
+    };
+    let numbers = InsuranceNumbers::parse(RawInsuranceNumbers {
+        insurer_number: args.insurer.as_deref(),
+        symbol: args.symbol.as_deref(),
+        number: args.number.as_deref(),
+        branch: args.branch.as_deref(),
+    })
+    .map_err(|problems| {
+        errors.extend(problems.into_iter().map(|e| match e.missing {
+            true => missing(e.field.short_name(), e.field.label()),
+            false => NumberError::from(e),
+        }))
+    })
+    .ok();
+    let birthdate = match &args.birth {
+        Some(s) => parse_birth_date(s, today).map_err(|e| errors.push(e)).ok(),
+        None => {
+            errors.push(missing("birth", "生年月日"));
+            None
+        }
+    };
+    match (numbers, birthdate) {
+        (Some(numbers), Some(birthdate)) if errors.is_empty() => Ok(NumberSearch {
+            insurer: numbers.insurer_number,
+            symbol: numbers.symbol,
+            number: numbers.number,
+            branch: numbers.branch,
+            birthdate,
+            limit_consent: args.limit_consent,
+        }),
+        _ => Err(input_errors(errors)),
+    }
+}
+
+fn check_card(args: CheckArgs, config_path: Option<&Path>, today: Date) -> Result<(), Failure> {
+    let pin = match (args.pin_stdin, args.visual) {
+        (true, _) => Some(super::card::read_pin_from_stdin()?),
+        (false, true) => None,
+        (false, false) => {
+            return Err(Failure::new(
+                "invalid_input",
+                "本人確認の方法を指定してください(--pin-stdin または --visual)。",
+                "--card needs --pin-stdin or --visual",
+                2,
+            ))
+        }
+    };
+    let config = Config::load(config_path)?;
+    let client = Arc::new(OnlineClient::new(&config)?);
+    let reader = find_card(
+        args.reader.as_deref().or(config.card.reader.as_deref()),
+        args.wait,
+    )?;
+    let identity = match pin {
+        Some(pin) => {
+            guard_pin(&reader, args.timeout, args.last_try)?;
+            Identity::Pin(pin)
+        }
+        None => Identity::Visual,
+    };
+    let grace = config.card.grace_end;
+    let limit = args.timeout + 2.0 * config.endpoint.timeout.as_secs_f64();
+    let consent = args.limit_consent;
+    let r = reader.clone();
+    let check: CardCheck = bounded(limit, move || {
+        check_by_card(
+            &Pcsc::establish()?,
+            &r,
+            identity,
+            &client,
+            today,
+            grace,
+            consent,
+        )
+    })?;
+    let new = card_record(
+        &check.certificate,
+        check.method,
+        &check.verdict,
+        today,
+        consent,
+    );
+    let recorded = ConfiguredJournal(&config).record(new).map_err(not_recorded);
+    report(&check.verdict, Some(&check), args.json, recorded)
+}
+
+/// A blocked PIN is not tried; one try left is not spent unless asked.
+fn guard_pin(reader: &str, timeout: f64, last_try: bool) -> Result<(), Failure> {
+    let r = reader.to_owned();
+    match bounded(timeout, move || card::pin_status(&Pcsc::establish()?, &r))? {
+        PinStatus::Blocked => Err(CardError::PinBlocked.into()),
+        PinStatus::Remaining(1) if !last_try => Err(Failure::new(
+            "last_try_protected",
+            "暗証番号の残り回数が1回のため、照合しませんでした。職員による目視確認(--visual)に切り替えてください。",
+            "one try left and --last-try not given",
+            3,
+        )),
+        PinStatus::Remaining(_) => Ok(()),
+    }
+}
+
+#[derive(Serialize)]
+struct CardOutput {
+    serial_hex: String,
+    expiry: &'static str,
+    expiry_message: String,
+    identity_method: crate::domain::IdentityMethod,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    verdict: VerdictKind,
+    qualification_validity: Option<u8>,
+    insurer_number: Option<String>,
+    insurer_name: Option<String>,
+    symbol: Option<String>,
+    number: Option<String>,
+    branch: Option<String>,
+    name: Option<String>,
+    name_kana: Option<String>,
+    birthdate: Option<Date>,
+    ratio: Option<u8>,
+    ratio_source: Option<crate::domain::verdict::RatioSource>,
+    next_step: crate::domain::NextStep,
+    message: String,
+    note: Option<&'a crate::domain::verdict::ResultNote>,
+    detail: Option<&'a str>,
+    qualifications: &'a [crate::domain::Qualification],
+    card: Option<CardOutput>,
+    /// The journal record (受付記録) of this check.
+    journal_id: Option<CheckId>,
+    /// Why the check is not in the journal.
+    journal_error: Option<NotRecorded>,
+}
+
+fn report(
+    verdict: &Verdict,
+    check: Option<&CardCheck>,
+    json: bool,
+    recorded: Result<CheckId, NotRecorded>,
+) -> Result<(), Failure> {
+    if let Some(detail) = &verdict.detail {
+        tracing::warn!(kind = ?verdict.kind, %detail, "check did not give a verdict from the service");
+    }
+    let q = verdict.primary();
+    let field = |f: fn(&crate::domain::Qualification) -> Option<String>| q.and_then(f);
+    let out = Output {
+        verdict: verdict.kind,
+        qualification_validity: verdict.validity,
+        insurer_number: q
+            .and_then(|q| q.insurer_number.as_ref())
+            .map(|n| n.to_string()),
+        insurer_name: field(|q| q.insurer_name.clone()),
+        symbol: field(|q| q.symbol.clone()),
+        number: field(|q| q.number.clone()),
+        branch: field(|q| q.branch.clone()),
+        name: field(|q| q.name.clone()),
+        name_kana: field(|q| q.name_kana.clone()),
+        birthdate: q.and_then(|q| q.birthdate),
+        ratio: verdict.ratio.map(|r| r.tenths()),
+        ratio_source: verdict.ratio_source,
+        next_step: verdict.next_step,
+        message: verdict.desk_message(),
+        note: verdict.note.as_ref(),
+        detail: verdict.detail.as_deref(),
+        qualifications: &verdict.qualifications,
+        card: check.map(|c| CardOutput {
+            serial_hex: c.certificate.serial.hex(),
+            expiry: c.expiry.name(),
+            expiry_message: c.expiry.desk_message(),
+            identity_method: c.method,
+        }),
+        journal_id: recorded.as_ref().ok().copied(),
+        journal_error: recorded.err(),
+    };
+    if json {
+        print_json(&out)?;
+    } else {
+        print_text(&out);
+    }
+    if let Some(e) = &out.journal_error {
+        eprintln!("{}", e.message);
+    }
+    match verdict.kind {
+        // Valid, but not recorded: the desk must not take it as done.
+        VerdictKind::Valid | VerdictKind::CertificateExpiredGrace
+            if out.journal_error.is_some() =>
+        {
+            Err(silent(7))
+        }
+        VerdictKind::Valid | VerdictKind::CertificateExpiredGrace => Ok(()),
+        kind if kind.is_system_failure() => Err(silent(6)),
+        _ => Err(silent(5)),
+    }
+}
+
+/// A non-zero exit whose message was already printed as the result.
+fn silent(exit: u8) -> Failure {
+    Failure::new("verdict", String::new(), String::new(), exit).quiet()
+}
+
+fn print_text(o: &Output<'_>) {
+    println!("{}", o.message);
+    if let Some(id) = o.journal_id {
+        println!("受付記録\t#{id}");
+    }
+    if let Some(n) = o.note {
+        println!("通知\t{} {}", n.code, n.message);
+    }
+    let line = |label: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            println!("{label}\t{v}");
+        }
+    };
+    line("氏名", &o.name);
+    line("カナ", &o.name_kana);
+    line("保険者番号", &o.insurer_number);
+    line("保険者名", &o.insurer_name);
+    line("記号", &o.symbol);
+    line("番号", &o.number);
+    line("枝番", &o.branch);
+    if let Some(r) = o.ratio {
+        println!("負担割合\t{r}割");
+    }
+    if let Some(c) = &o.card {
+        println!("電子証明書\t{} ({})", c.serial_hex, c.expiry_message);
+    }
+}
