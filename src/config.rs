@@ -24,6 +24,7 @@
 //! printer = "reception-a4"            # CUPS queue; default: the system's default printer
 //! passcode = "sha256:<salt>:<digest>" # visual-check passcode (`onshi-desk passcode-hash`)
 //! scale = 1.2                         # text size of the desk screen (0.8–2.0)
+//! result_timeout_s = 60               # an unattended result closes after this (10–3600 s)
 //!
 //! [journal]
 //! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
@@ -71,7 +72,7 @@ pub struct Config {
 }
 
 /// The reception desk's own settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DeskConfig {
     /// 医療機関・薬局の名称, printed on the self-declaration.
     pub facility_name: Option<String>,
@@ -81,6 +82,32 @@ pub struct DeskConfig {
     pub printer: Option<String>,
     /// Text size factor of the desk screen (1.0 = body text 22 pt).
     pub scale: Option<f32>,
+    /// How long a result stays on screen when nobody taps it: then the desk returns to
+    /// waiting, so one patient's name and numbers do not stay in view of the next.
+    pub result_timeout: Duration,
+}
+
+/// Seconds an unattended result stays on screen when `[desk] result_timeout_s` is not set.
+///
+/// Unconfirmed: no public rule sets it. A minute is long enough to read the ratio and the
+/// numbers and short enough that the next patient in line does not see them; a facility
+/// sets its own (10 s to an hour).
+pub const DEFAULT_RESULT_TIMEOUT_S: u64 = 60;
+
+/// The range `[desk] result_timeout_s` accepts: below 10 s a clerk cannot read the result,
+/// above an hour it is no timeout.
+pub const RESULT_TIMEOUT_RANGE_S: std::ops::RangeInclusive<u64> = 10..=3600;
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            facility_name: None,
+            passcode: None,
+            printer: None,
+            scale: None,
+            result_timeout: Duration::from_secs(DEFAULT_RESULT_TIMEOUT_S),
+        }
+    }
 }
 
 /// The reception journal (受付記録).
@@ -272,6 +299,7 @@ struct DeskFile {
     passcode: Option<String>,
     printer: Option<String>,
     scale: Option<f32>,
+    result_timeout_s: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -427,6 +455,16 @@ impl Config {
                         })
                     }
                     other => other,
+                },
+                result_timeout: match file.desk.result_timeout_s {
+                    None => Duration::from_secs(DEFAULT_RESULT_TIMEOUT_S),
+                    Some(s) if RESULT_TIMEOUT_RANGE_S.contains(&s) => Duration::from_secs(s),
+                    Some(s) => {
+                        return Err(ConfigError::Invalid {
+                            field: "desk.result_timeout_s",
+                            detail: format!("{s} is not between 10 and 3600"),
+                        })
+                    }
                 },
             },
             journal: JournalConfig {

@@ -463,7 +463,7 @@ fn settings_open_with_the_passcode_and_save_only_what_the_app_would_start_on() {
     tap(&mut h, "保存");
     let outcome = settings(&h).form.outcome;
     assert!(
-        matches!(&outcome, Some(Err(e)) if e.contains("endpoint.url")),
+        matches!(&outcome, Some(Err(e)) if e.contains("https://")),
         "{outcome:?}"
     );
     assert!(!form.path.exists());

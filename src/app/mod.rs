@@ -68,10 +68,15 @@ pub struct AppOptions {
 /// Starts the window and runs until it is closed.
 pub fn run(options: AppOptions) -> Result<(), String> {
     let started = std::time::Instant::now();
+    // A reception PC's screen is often 1366×768 or 1024×768 with a taskbar: the window opens
+    // maximized (the window manager gives it the screen less the taskbar), its restored size
+    // fits the smallest of them, and once the monitor is known it is never larger than it
+    // (see `fit_window`).
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("オンライン資格確認 受付")
-        .with_inner_size([1280.0, 860.0])
-        .with_min_inner_size([900.0, 640.0]);
+        .with_inner_size(WINDOW)
+        .with_min_inner_size([800.0, 600.0])
+        .with_maximized(options.screenshot.is_none());
     if options.kiosk {
         viewport = viewport.with_fullscreen(true).with_decorations(false);
     }
@@ -91,6 +96,25 @@ pub fn run(options: AppOptions) -> Result<(), String> {
         }),
     )
     .map_err(|e| e.to_string())
+}
+
+/// The window's size when not maximized: inside a 1024×768 screen with its taskbar.
+const WINDOW: [f32; 2] = [1000.0, 680.0];
+
+/// The window size to ask for once the monitor is known, if any: a window larger than the
+/// monitor (a window manager that ignored the maximize, a small screen) is brought inside
+/// it; `--screenshot` takes the whole screen, so the pictures are of the screen size they
+/// are made on (the README's at 1366×768).
+fn fit_window(inner: egui::Vec2, monitor: egui::Vec2, screenshot: bool) -> Option<egui::Vec2> {
+    if monitor.x < 1.0 || monitor.y < 1.0 {
+        return None;
+    }
+    let fitted = if screenshot {
+        monitor
+    } else {
+        inner.min(monitor)
+    };
+    (fitted != inner).then_some(fitted)
 }
 
 /// What the app is doing.
@@ -231,6 +255,7 @@ impl RunningBuilder {
         let mut desk = Desk::new(self.clock, passcode);
         if let Ok(c) = &config {
             desk.preferred_reader = c.card.reader.clone();
+            desk.result_timeout = c.desk.result_timeout;
             desk.facility = Facility {
                 name: c.desk.facility_name.clone().unwrap_or_default(),
                 code: c.facility_code.as_str().to_owned(),
@@ -264,6 +289,10 @@ pub struct DeskApp {
     /// Set by the screenshot callback once the PNG is written (or failed).
     screenshot_done: Arc<std::sync::atomic::AtomicBool>,
     screenshot_requested: bool,
+    /// The window was fitted to its monitor (see [`fit_window`]).
+    window_fitted: bool,
+    /// The desk's view drawn last (see [`Desk::view`]).
+    drawn_view: Option<u64>,
 }
 
 impl AppOptions {
@@ -366,6 +395,8 @@ impl DeskApp {
             settled_frames: 0,
             screenshot_done: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             screenshot_requested: false,
+            window_fitted: false,
+            drawn_view: None,
         }
     }
 
@@ -512,6 +543,23 @@ impl DeskApp {
             ui.ctx().request_repaint();
             return;
         }
+        if !self.window_fitted && !self.options.kiosk {
+            let (inner, monitor) = ui.ctx().input(|i| {
+                let v = i.viewport();
+                (v.inner_rect.map(|r| r.size()), v.monitor_size)
+            });
+            if let (Some(inner), Some(monitor)) = (inner, monitor) {
+                self.window_fitted = true;
+                if let Some(size) = fit_window(inner, monitor, self.options.screenshot.is_some()) {
+                    tracing::info!(?inner, ?monitor, ?size, "window fitted to the monitor");
+                    ui.ctx()
+                        .send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::Pos2::ZERO));
+                    ui.ctx()
+                        .send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+                    self.settled_frames = 0;
+                }
+            }
+        }
         if let Phase::Preparing(rx) = &self.phase {
             if let Ok(result) = rx.try_recv() {
                 self.phase = match result {
@@ -546,6 +594,7 @@ impl DeskApp {
                 for event in running.backend.poll() {
                     running.desk.handle(event);
                 }
+                running.desk.tick();
                 #[cfg(feature = "demo")]
                 if let Some(env) = &running.demo {
                     demo_panel(ui, env, &mut self.banner);
@@ -555,6 +604,14 @@ impl DeskApp {
                     ui.label(RichText::new(b).color(theme::BAD));
                 }
                 screens::show(ui, &running.desk, &mut actions);
+                // A new view's panels are sized on its first pass: that pass is drawn again
+                // (without input, so nothing is tapped twice) and the buttons never jump
+                // under the finger.
+                let view = running.desk.view();
+                if self.drawn_view != Some(view) {
+                    self.drawn_view = Some(view);
+                    ui.ctx().request_discard("a new view is laid out");
+                }
                 shortcuts(ui, &running.desk, &mut actions);
             }
         });
@@ -576,9 +633,11 @@ impl DeskApp {
                     .request_repaint_after(std::time::Duration::from_millis(100));
             } else {
                 // Nothing may happen all night: a look at the clock now and then keeps the
-                // header's date right after midnight.
+                // header's date right after midnight; an unattended result closes on time.
+                let idle = std::time::Duration::from_secs(30);
+                let wake = running.desk.wake_in().map_or(idle, |w| w.min(idle));
                 ui.ctx()
-                    .request_repaint_after(std::time::Duration::from_secs(30));
+                    .request_repaint_after(wake.max(std::time::Duration::from_millis(50)));
             }
         }
         let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
@@ -700,4 +759,31 @@ fn demo_panel(ui: &mut Ui, env: &demo::DemoEnv, banner: &mut Option<String>) {
                 }
             });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_window;
+    use egui::vec2;
+
+    #[test]
+    fn the_window_is_never_larger_than_its_monitor() {
+        // The restored size fits a 1024×768 screen and is left alone there.
+        assert_eq!(
+            fit_window(vec2(1000.0, 680.0), vec2(1024.0, 768.0), false),
+            None
+        );
+        // A window larger than a small monitor is brought inside it.
+        assert_eq!(
+            fit_window(vec2(1000.0, 680.0), vec2(800.0, 600.0), false),
+            Some(vec2(800.0, 600.0))
+        );
+        // Screenshots take the screen they are made on.
+        assert_eq!(
+            fit_window(vec2(1000.0, 680.0), vec2(1366.0, 768.0), true),
+            Some(vec2(1366.0, 768.0))
+        );
+        // Not known yet: nothing asked.
+        assert_eq!(fit_window(vec2(1000.0, 680.0), vec2(0.0, 0.0), true), None);
+    }
 }

@@ -28,6 +28,8 @@ pub struct SettingsForm {
     pub printer: String,
     pub grace_end: GraceEnd,
     pub scale: String,
+    /// Seconds an unattended result stays on screen (`[desk] result_timeout_s`).
+    pub result_timeout_s: String,
     /// A new facility passcode (4 digits); empty keeps the current one.
     pub new_passcode: String,
     /// The current passcode line, kept unless a new one is typed.
@@ -57,6 +59,7 @@ impl SettingsForm {
             printer: c.desk.printer.clone().unwrap_or_default(),
             grace_end: c.card.grace_end,
             scale: c.desk.scale.map(|s| s.to_string()).unwrap_or_default(),
+            result_timeout_s: c.desk.result_timeout.as_secs().to_string(),
             new_passcode: String::new(),
             passcode_line: c.desk.passcode.as_ref().map(|p| p.to_string()),
             outcome: None,
@@ -69,6 +72,7 @@ impl SettingsForm {
             path,
             connect_timeout_ms: "3000".into(),
             timeout_ms: "10000".into(),
+            result_timeout_s: crate::config::DEFAULT_RESULT_TIMEOUT_S.to_string(),
             ..SettingsForm::default()
         }
     }
@@ -81,43 +85,109 @@ impl SettingsForm {
     /// from the form would move the journal back to its default place, away from the queued
     /// 事後確認 records.
     pub fn validate(&self, salt: &[u8]) -> Result<(String, Config), String> {
+        // Every problem at once, one per line, in the form's words: staff fix them in one go.
+        let problems = self.problems();
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
         let current = read_current(&self.path)?;
         let text = self.edit(current.as_deref(), salt)?;
-        let config =
-            Config::parse(&text, &self.path).map_err(|e| format!("{} ({e})", e.desk_message()))?;
-        // The files the configuration names must be there: a desk that cannot start its
-        // client after a restart is worse than one that refuses the change now.
+        // The checks above mirror the parser's; should it still refuse, the setting is named
+        // by its label, never by its key (the English detail goes to the log).
+        let config = Config::parse(&text, &self.path).map_err(|e| {
+            tracing::warn!(error = %e, "settings refused by the configuration parser");
+            match &e {
+                crate::config::ConfigError::Invalid { field, .. } => {
+                    format!("「{}」の値が正しくありません。", label_of(field))
+                }
+                _ => e.desk_message(),
+            }
+        })?;
+        Ok((text, config))
+    }
+
+    /// What is wrong with the form, every problem, in Japanese with the field's label (never
+    /// a configuration key): the parser's own rules ([`Config::parse`]) checked field by
+    /// field, and the certificate files, which must be there (a desk that cannot start its
+    /// client after a restart is worse than one that refuses the change now).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if crate::domain::FacilityCode::parse(self.facility_code.trim()).is_err() {
+            problems.push(
+                "「医療機関コード」は都道府県番号から始まる10桁の数字で入力してください。"
+                    .to_owned(),
+            );
+        }
+        let url = self.url.trim();
+        if !url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        {
+            problems
+                .push("「資格確認の接続先」は https:// で始まるURLを入力してください。".to_owned());
+        }
+        let base = self.path.parent().unwrap_or(Path::new("."));
         for (label, path) in [
-            ("サーバーCA証明書", &config.endpoint.ca),
-            ("クライアント証明書", &config.endpoint.client_certificate),
-            ("クライアント秘密鍵", &config.endpoint.client_key),
+            ("サーバーCA証明書", &self.ca),
+            ("クライアント証明書", &self.client_certificate),
+            ("クライアント秘密鍵", &self.client_key),
         ] {
+            let path = base.join(path.trim());
             // The same rule the client applies when it reads them: a regular file within
             // the PEM limit (a device or FIFO would exhaust memory or hang the desk).
-            match std::fs::metadata(path) {
-                Err(_) => {
-                    return Err(format!(
-                        "{label}のファイルが見つかりません: {}",
-                        path.display()
-                    ))
-                }
-                Ok(m) if !m.is_file() => {
-                    return Err(format!(
-                        "{label}に指定されたものは通常のファイルではありません: {}",
-                        path.display()
-                    ))
-                }
-                Ok(m) if m.len() > crate::config::MAX_PEM_BYTES => {
-                    return Err(format!(
-                        "{label}のファイルが大きすぎます({} バイトまで): {}",
-                        crate::config::MAX_PEM_BYTES,
-                        path.display()
-                    ))
-                }
+            match std::fs::metadata(&path) {
+                Err(_) => problems.push(format!(
+                    "{label}のファイルが見つかりません: {}",
+                    path.display()
+                )),
+                Ok(m) if !m.is_file() => problems.push(format!(
+                    "{label}に指定されたものは通常のファイルではありません: {}",
+                    path.display()
+                )),
+                Ok(m) if m.len() > crate::config::MAX_PEM_BYTES => problems.push(format!(
+                    "{label}のファイルが大きすぎます({} バイトまで): {}",
+                    crate::config::MAX_PEM_BYTES,
+                    path.display()
+                )),
                 Ok(_) => {}
             }
         }
-        Ok((text, config))
+        for (label, value) in [
+            ("接続タイムアウト", &self.connect_timeout_ms),
+            ("応答タイムアウト", &self.timeout_ms),
+        ] {
+            if !value
+                .trim()
+                .parse::<u64>()
+                .is_ok_and(|ms| (1..=600_000).contains(&ms))
+            {
+                problems.push(format!(
+                    "「{label}」は 1〜600000 (ミリ秒) の数字で入力してください。"
+                ));
+            }
+        }
+        let scale = self.scale.trim();
+        if !scale.is_empty() && !scale.parse::<f32>().is_ok_and(|s| (0.8..=2.0).contains(&s)) {
+            problems
+                .push("「文字の大きさ」は 0.8〜2.0 の数字(例 1.2)で入力してください。".to_owned());
+        }
+        let timeout = self.result_timeout_s.trim();
+        if !timeout.is_empty()
+            && !timeout
+                .parse::<u64>()
+                .is_ok_and(|s| crate::config::RESULT_TIMEOUT_RANGE_S.contains(&s))
+        {
+            problems.push(
+                "「結果を自動で閉じるまで」は 10〜3600 (秒) の数字で入力してください。".to_owned(),
+            );
+        }
+        let passcode = self.new_passcode.trim();
+        if !passcode.is_empty()
+            && (passcode.len() != 4 || !passcode.bytes().all(|b| b.is_ascii_digit()))
+        {
+            problems.push("施設パスコードは数字4桁で入力してください。".to_owned());
+        }
+        problems
     }
 
     /// `current` (the configuration file's text, `None` when there is none yet) with the
@@ -229,6 +299,15 @@ impl SettingsForm {
                 same(|f| &f.printer),
             ),
             (Some("desk"), "scale", scale, same(|f| &f.scale)),
+            (
+                Some("desk"),
+                "result_timeout_s",
+                match self.result_timeout_s.trim() {
+                    "" => None,
+                    s => Some(number("結果を自動で閉じるまで", s)?),
+                },
+                same(|f| &f.result_timeout_s),
+            ),
         ];
         for (section, key, value, same) in edits {
             if !same {
@@ -249,6 +328,21 @@ impl SettingsForm {
             set(&mut doc, Some("desk"), "passcode", Some(line.into())).map_err(&unreadable)?;
         }
         Ok(doc.to_string())
+    }
+}
+
+/// The form's label for a configuration key, for the rare problem only the parser finds.
+fn label_of(field: &str) -> &'static str {
+    match field {
+        "facility_code" => "医療機関コード",
+        "endpoint.url" => "資格確認の接続先",
+        "endpoint.connect_timeout_ms" => "接続タイムアウト",
+        "endpoint.timeout_ms" => "応答タイムアウト",
+        "desk.scale" => "文字の大きさ",
+        "desk.passcode" => "施設パスコード",
+        "desk.result_timeout_s" => "結果を自動で閉じるまで",
+        f if f.starts_with("endpoint.") => "証明書のファイル",
+        _ => "設定",
     }
 }
 
@@ -548,7 +642,7 @@ retention_days = 60
         f.url = "http://insecure".into();
         assert!(f
             .validate(b"01234567")
-            .is_err_and(|e| e.contains("endpoint.url")));
+            .is_err_and(|e| e.contains("資格確認の接続先")));
         let mut f = form(dir.path());
         f.timeout_ms = "十秒".into();
         assert!(f
@@ -566,6 +660,54 @@ retention_days = 60
         f.scale = "5".into();
         assert!(f
             .validate(b"01234567")
-            .is_err_and(|e| e.contains("desk.scale")));
+            .is_err_and(|e| e.contains("文字の大きさ")));
+    }
+
+    /// Staff see every problem of the form at once, in the form's words, never a
+    /// configuration key.
+    #[test]
+    fn every_problem_is_listed_at_once_in_japanese() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut f = form(dir.path());
+        f.facility_code = "123".into();
+        f.url = "http://insecure".into();
+        f.timeout_ms = "0".into();
+        f.scale = "5".into();
+        f.result_timeout_s = "1".into();
+        f.new_passcode = "12".into();
+        f.client_key = "missing.pem".into();
+        let problems = f.validate(b"01234567").expect_err("refused");
+        let lines: Vec<&str> = problems.lines().collect();
+        assert_eq!(lines.len(), 7, "{problems}");
+        for label in [
+            "医療機関コード",
+            "資格確認の接続先",
+            "応答タイムアウト",
+            "文字の大きさ",
+            "結果を自動で閉じるまで",
+            "施設パスコード",
+            "クライアント秘密鍵",
+        ] {
+            assert!(problems.contains(label), "{label}: {problems}");
+        }
+        for key in [
+            "facility_code",
+            "endpoint",
+            "timeout_ms",
+            "desk.",
+            "scale",
+            "result_timeout",
+        ] {
+            assert!(!problems.contains(key), "{key}: {problems}");
+        }
+        // The unattended-result timeout is saved and read back.
+        let mut f = form(dir.path());
+        f.result_timeout_s = "90".into();
+        let (text, config) = f.validate(b"01234567").expect("valid");
+        assert!(text.contains("result_timeout_s = 90"), "{text}");
+        assert_eq!(
+            config.desk.result_timeout,
+            std::time::Duration::from_secs(90)
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::app::state::Action;
 use crate::app::theme;
 use crate::domain::claim::{ClaimStep, EvidenceKind, SelfDeclaration};
 
-pub fn show(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, flow: &ClaimFlow, view: u64, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.label(
             RichText::new("請求の経路(オンラインで確認できないとき)")
@@ -27,18 +27,21 @@ pub fn show(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
         ui.horizontal(|ui| action_bar(ui, flow, actions));
         ui.add_space(6.0);
     });
-    egui::ScrollArea::vertical().show(ui, |ui| match &flow.stage {
-        ClaimStage::Plan => plan(ui, flow, actions),
-        ClaimStage::Declaration(form) => declaration_form(ui, form, actions),
-        ClaimStage::Preview(d) => preview(ui, d),
-        ClaimStage::Printing { .. } => {
-            ui.vertical_centered(|ui| {
-                ui.add(egui::Spinner::new().size(48.0));
-                ui.label(RichText::new("申立書を作成して印刷しています…").size(26.0));
-            });
-        }
-        ClaimStage::Finished(done) => finished(ui, flow, done),
-    });
+    // Each stage opens at the top (the scroll area is keyed by the view).
+    egui::ScrollArea::vertical()
+        .id_salt(("claim", view))
+        .show(ui, |ui| match &flow.stage {
+            ClaimStage::Plan => plan(ui, flow, actions),
+            ClaimStage::Declaration(form) => declaration_form(ui, form, actions),
+            ClaimStage::Preview(d) => preview(ui, d),
+            ClaimStage::Printing { .. } => {
+                ui.vertical_centered(|ui| {
+                    ui.add(egui::Spinner::new().size(48.0));
+                    ui.label(RichText::new("申立書を作成して印刷しています…").size(26.0));
+                });
+            }
+            ClaimStage::Finished(done) => finished(ui, flow, done),
+        });
 }
 
 /// The buttons of the current stage.

@@ -68,7 +68,13 @@ fn status_label(s: CheckStatus) -> (&'static str, egui::Color32) {
     }
 }
 
-pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec<Action>) {
+pub fn show(
+    ui: &mut Ui,
+    h: &HistoryScreen,
+    today: time::Date,
+    view: u64,
+    actions: &mut Vec<Action>,
+) {
     egui::Panel::bottom("history-actions").show(ui, |ui| {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -102,64 +108,66 @@ pub fn show(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec
     if let Some(n) = &h.notice {
         ui.label(RichText::new(n).color(theme::WARN).size(20.0));
     }
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        if h.records.is_empty() && h.loading.is_none() {
-            ui.label("該当する記録はありません。");
-        }
-        for r in &h.records {
-            let (status, colour) = status_label(r.status);
-            let line = format!(
-                "#{}  {}  {}  {}  {}",
-                r.id,
-                r.check_date,
-                r.name.as_deref().unwrap_or("(氏名なし)"),
-                outcome(r),
-                r.numbers
-                    .as_ref()
-                    .map(|n| format!("{} {}", n.insurer_number, n.number))
-                    .unwrap_or_default()
-            );
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(status).color(colour).strong());
-                if ui
-                    .selectable_label(h.selected == Some(r.id), RichText::new(line).size(20.0))
-                    .clicked()
-                {
-                    actions.push(Action::SelectRecord(r.id));
-                }
-            });
-            if h.selected == Some(r.id) {
-                details(ui, r, h, actions);
+    egui::ScrollArea::vertical()
+        .id_salt(("history", view))
+        .show(ui, |ui| {
+            if h.records.is_empty() && h.loading.is_none() {
+                ui.label("該当する記録はありません。");
             }
-        }
-        ui.separator();
-        month_end(ui, h, today, actions);
-        if !h.usage.is_empty() {
+            for r in &h.records {
+                let (status, colour) = status_label(r.status);
+                let line = format!(
+                    "#{}  {}  {}  {}  {}",
+                    r.id,
+                    r.check_date,
+                    r.name.as_deref().unwrap_or("(氏名なし)"),
+                    outcome(r),
+                    r.numbers
+                        .as_ref()
+                        .map(|n| format!("{} {}", n.insurer_number, n.number))
+                        .unwrap_or_default()
+                );
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(status).color(colour).strong());
+                    if ui
+                        .selectable_label(h.selected == Some(r.id), RichText::new(line).size(20.0))
+                        .clicked()
+                    {
+                        actions.push(Action::SelectRecord(r.id));
+                    }
+                });
+                if h.selected == Some(r.id) {
+                    details(ui, r, h, actions);
+                }
+            }
             ui.separator();
-            ui.label(
-                RichText::new("マイナ保険証の利用率(月別)")
-                    .size(24.0)
-                    .strong(),
-            );
-            egui::Grid::new("usage").num_columns(4).show(ui, |ui| {
-                for head in ["月", "カード", "番号", "利用率"] {
-                    ui.label(RichText::new(head).weak());
-                }
-                ui.end_row();
-                for m in &h.usage {
-                    ui.label(&m.month);
-                    ui.label(m.card_checks.to_string());
-                    ui.label(m.number_checks.to_string());
-                    ui.label(
-                        m.card_rate
-                            .map(|r| format!("{:.1} %", r * 100.0))
-                            .unwrap_or_else(|| "-".into()),
-                    );
+            month_end(ui, h, today, actions);
+            if !h.usage.is_empty() {
+                ui.separator();
+                ui.label(
+                    RichText::new("マイナ保険証の利用率(月別)")
+                        .size(24.0)
+                        .strong(),
+                );
+                egui::Grid::new("usage").num_columns(4).show(ui, |ui| {
+                    for head in ["月", "カード", "番号", "利用率"] {
+                        ui.label(RichText::new(head).weak());
+                    }
                     ui.end_row();
-                }
-            });
-        }
-    });
+                    for m in &h.usage {
+                        ui.label(&m.month);
+                        ui.label(m.card_checks.to_string());
+                        ui.label(m.number_checks.to_string());
+                        ui.label(
+                            m.card_rate
+                                .map(|r| format!("{:.1} %", r * 100.0))
+                                .unwrap_or_else(|| "-".into()),
+                        );
+                        ui.end_row();
+                    }
+                });
+            }
+        });
 }
 
 /// The month-end reports for the claim run (レセプト請求): last month's while it is being

@@ -8,9 +8,36 @@ use crate::app::theme;
 use crate::card::PinStatus;
 use crate::domain::expiry::CertificateExpiry;
 
-pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action>) {
+    // The keypad screens keep their buttons beside the keypad when the window is wide, so
+    // the keypad, 暗証番号を忘れた and やめる all stay in view on a 1366×698 window.
+    let beside = matches!(
+        s.mode,
+        IdentityMode::Pin { .. } | IdentityMode::Passcode { .. }
+    );
+    // One panel per set of buttons: each remembers its own height.
+    let id = match s.mode {
+        IdentityMode::Pin { .. } => "identity-pin",
+        IdentityMode::LastTryWarning => "identity-last-try",
+        IdentityMode::PinUnavailable => "identity-no-pin",
+        IdentityMode::Passcode { .. } => "identity-passcode",
+        IdentityMode::VisualCheck => "identity-visual",
+    };
+    super::framed(
+        ui,
+        id,
+        view,
+        beside,
+        actions,
+        |ui, actions| buttons(ui, s, actions),
+        |ui, actions| content(ui, s, actions),
+    );
+}
+
+/// What to read and the keypad.
+fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
-        ui.add_space(12.0);
+        ui.add_space(8.0);
         expiry_banner(ui, &s.read.expiry);
         if let Some(notice) = &s.notice {
             ui.label(RichText::new(notice).size(24.0).color(theme::BAD).strong());
@@ -19,31 +46,14 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
             IdentityMode::Pin { entered } => {
                 ui.label(
                     RichText::new("暗証番号(数字4桁)を入力してください")
-                        .size(32.0)
+                        .size(30.0)
                         .strong(),
                 );
                 if let Some(PinStatus::Remaining(n)) = s.pin {
                     ui.label(format!("入力できる残り回数: {n}回"));
                 }
-                ui.label(RichText::new(masked(entered.len())).size(48.0));
+                ui.label(RichText::new(masked(entered.len())).size(40.0));
                 keypad(ui, actions);
-                ui.add_space(8.0);
-                let ok = entered.is_complete();
-                ui.add_enabled_ui(ok, |ui| {
-                    if big_button(ui, "決定", Some(theme::VALID)) {
-                        actions.push(Action::SubmitPin);
-                    }
-                });
-                ui.add_space(8.0);
-                ui.horizontal(|ui| {
-                    ui.add_space((ui.available_width() - 560.0).max(0.0) / 2.0);
-                    if small_button(ui, "暗証番号を忘れた・顔認証カード") {
-                        actions.push(Action::StartVisualCheck);
-                    }
-                    if small_button(ui, "やめる") {
-                        actions.push(Action::Cancel);
-                    }
-                });
             }
             IdentityMode::LastTryWarning => {
                 ui.label(
@@ -56,16 +66,6 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                     "次に間違えるとロックされ、解除には市区町村の窓口での手続きが必要です。\n\
                      自信がなければ、職員が目視で本人確認します。職員にお声がけください。",
                 );
-                ui.add_space(20.0);
-                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
-                    actions.push(Action::StartVisualCheck);
-                }
-                if big_button(ui, "最後の1回を入力する", None) {
-                    actions.push(Action::UseLastTry);
-                }
-                if small_button(ui, "やめる") {
-                    actions.push(Action::Cancel);
-                }
             }
             IdentityMode::PinUnavailable => {
                 ui.label(
@@ -78,30 +78,15 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                     "暗証番号がロックされているか、暗証番号のないカード(顔認証マイナンバーカード)です。\n\
                      職員が目視で本人確認します。ロックの解除は市区町村の窓口でできます。",
                 );
-                ui.add_space(20.0);
-                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
-                    actions.push(Action::StartVisualCheck);
-                }
-                if small_button(ui, "やめる") {
-                    actions.push(Action::Cancel);
-                }
             }
             IdentityMode::Passcode { entered, refused } => {
-                ui.label(RichText::new("目視確認モード(職員用)").size(32.0).strong());
+                ui.label(RichText::new("目視確認モード(職員用)").size(30.0).strong());
                 ui.label("施設のパスコード(数字4桁)を入力してください。");
                 if *refused {
                     ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
                 }
-                ui.label(RichText::new(masked(entered.len())).size(48.0));
+                ui.label(RichText::new(masked(entered.len())).size(40.0));
                 keypad(ui, actions);
-                ui.add_enabled_ui(entered.is_complete(), |ui| {
-                    if big_button(ui, "目視確認へ進む", Some(theme::INFO)) {
-                        actions.push(Action::SubmitPasscode);
-                    }
-                });
-                if small_button(ui, "やめる") {
-                    actions.push(Action::Cancel);
-                }
             }
             IdentityMode::VisualCheck => {
                 ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
@@ -109,16 +94,69 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                     "カードの顔写真とご本人を見比べてください。\n\
                      確認できたら「本人と確認しました」を押してください。",
                 );
-                ui.add_space(30.0);
-                if big_button(ui, "本人と確認しました", Some(theme::VALID)) {
-                    actions.push(Action::ConfirmVisual);
-                }
-                if small_button(ui, "確認できない・やめる") {
-                    actions.push(Action::Cancel);
-                }
             }
         }
     });
+}
+
+/// The step's buttons, in the panel that never scrolls.
+fn buttons(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
+    match &s.mode {
+        IdentityMode::Pin { entered } => {
+            ui.add_enabled_ui(entered.is_complete(), |ui| {
+                if big_button(ui, "決定", Some(theme::VALID)) {
+                    actions.push(Action::SubmitPin);
+                }
+            });
+            super::button_row(ui, 560.0, |ui| {
+                if small_button(ui, "暗証番号を忘れた・顔認証カード") {
+                    actions.push(Action::StartVisualCheck);
+                }
+                if small_button(ui, "やめる") {
+                    actions.push(Action::Cancel);
+                }
+            });
+        }
+        IdentityMode::LastTryWarning => {
+            super::button_row(ui, 600.0, |ui| {
+                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
+                    actions.push(Action::StartVisualCheck);
+                }
+                if big_button(ui, "最後の1回を入力する", None) {
+                    actions.push(Action::UseLastTry);
+                }
+            });
+            if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        IdentityMode::PinUnavailable => {
+            if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
+                actions.push(Action::StartVisualCheck);
+            }
+            if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        IdentityMode::Passcode { entered, .. } => {
+            ui.add_enabled_ui(entered.is_complete(), |ui| {
+                if big_button(ui, "目視確認へ進む", Some(theme::INFO)) {
+                    actions.push(Action::SubmitPasscode);
+                }
+            });
+            if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        IdentityMode::VisualCheck => {
+            if big_button(ui, "本人と確認しました", Some(theme::VALID)) {
+                actions.push(Action::ConfirmVisual);
+            }
+            if small_button(ui, "確認できない・やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+    }
 }
 
 /// Certificate expiry news the patient should hear before the check.

@@ -9,11 +9,14 @@ use crate::app::theme;
 pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(40.0);
-        ui.label(
-            RichText::new("マイナ保険証をカードリーダーに置いてください")
-                .size(40.0)
-                .strong(),
-        );
+        // The finished patient's card still on the reader: ask for it, so it is neither
+        // forgotten nor read again as the next patient's.
+        let title = if desk.card_to_take().is_some() {
+            "カードをお取りください"
+        } else {
+            "マイナ保険証をカードリーダーに置いてください"
+        };
+        ui.label(RichText::new(title).size(40.0).strong());
         ui.add_space(16.0);
         let (text, colour) = reader_state(desk);
         ui.label(RichText::new(text).size(24.0).color(colour));

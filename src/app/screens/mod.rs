@@ -20,15 +20,119 @@ use super::theme::TOUCH;
 pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
     match &desk.screen {
         Screen::Idle => idle::show(ui, desk, actions),
-        Screen::Reading { reader, .. } => querying::reading(ui, reader, actions),
-        Screen::Identity(s) => identity::show(ui, s, actions),
+        Screen::Reading {
+            reader,
+            next_patient,
+            ..
+        } => querying::reading(ui, reader, *next_patient, actions),
+        Screen::Identity(s) => identity::show(ui, s, desk.view(), actions),
         Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
-        Screen::Result(r) => result::show(ui, r, actions),
-        Screen::Numbers(form) => numbers::show(ui, form, actions),
-        Screen::Claim(flow) => claim::show(ui, flow, actions),
+        Screen::Result(r) => result::show(ui, r, desk.view(), actions),
+        Screen::Numbers(form) => numbers::show(ui, form, desk.view(), actions),
+        Screen::Claim(flow) => claim::show(ui, flow, desk.view(), actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
-        Screen::Settings(s) => settings::show(ui, s, actions),
-        Screen::History(h) => history::show(ui, h, desk.today(), actions),
+        Screen::Settings(s) => settings::show(ui, s, desk.view(), actions),
+        Screen::History(h) => history::show(ui, h, desk.today(), desk.view(), actions),
+    }
+}
+
+/// Width of the keypad's grid (three keys and their gaps).
+const KEYPAD_WIDTH: f32 = 3.0 * KEY.x + 2.0 * KEY_GAP;
+/// One key of the keypad: touch-sized, and small enough that the keypad and its screen's
+/// buttons fit a 1366×698 or 1024×768 window.
+const KEY: egui::Vec2 = egui::vec2(104.0, TOUCH);
+const KEY_GAP: f32 = 10.0;
+/// Width of the side panel holding a keypad screen's buttons when the window is wide.
+const SIDE_PANEL: f32 = 400.0;
+
+/// A screen whose primary buttons never scroll away: `buttons` go in a panel at the bottom
+/// (or, for `beside` screens such as the keypads, at the right when the window is wide enough
+/// for both, short windows having little height to spare), `content` above or beside it in a
+/// scroll area. The scroll area is keyed by `view` ([`Desk::view`]), so each new screen,
+/// patient and verdict opens at the top.
+pub(crate) fn framed(
+    ui: &mut Ui,
+    id: &str,
+    view: u64,
+    beside: bool,
+    actions: &mut Vec<Action>,
+    buttons: impl FnOnce(&mut Ui, &mut Vec<Action>),
+    content: impl FnOnce(&mut Ui, &mut Vec<Action>),
+) {
+    let side = beside && ui.available_width() >= SIDE_PANEL + KEYPAD_WIDTH + 60.0;
+    if side {
+        egui::Panel::right(format!("{id}-actions-side"))
+            .resizable(false)
+            .exact_size(SIDE_PANEL)
+            .show(ui, |ui| {
+                ui.add_space(12.0);
+                ui.vertical_centered(|ui| buttons(ui, actions));
+            });
+    } else {
+        egui::Panel::bottom(format!("{id}-actions-bottom"))
+            .show_separator_line(true)
+            .show(ui, |ui| {
+                ui.add_space(6.0);
+                ui.vertical_centered(|ui| buttons(ui, actions));
+                ui.add_space(6.0);
+            });
+    }
+    egui::ScrollArea::vertical()
+        .id_salt((id, view))
+        .auto_shrink([false, false])
+        .show(ui, |ui| content(ui, actions));
+}
+
+/// A text field with its label above it and its problem, if any, right under it: inside the
+/// window however narrow, and the buttons (in the panel of [`framed`]) never move when a
+/// problem appears. `scroll` brings the field into view (the first problem of a submit).
+pub(crate) fn form_field(
+    ui: &mut Ui,
+    label: &str,
+    id: impl std::hash::Hash + std::fmt::Debug,
+    value: &mut String,
+    problem: Option<&str>,
+    scroll: bool,
+) {
+    ui.label(RichText::new(label).size(20.0));
+    let width = ui.available_width().min(420.0);
+    let response = ui.add_sized(
+        [width, 48.0],
+        egui::TextEdit::singleline(value)
+            .id_salt(id)
+            .font(egui::TextStyle::Body),
+    );
+    if let Some(problem) = problem {
+        ui.label(RichText::new(problem).color(super::theme::BAD));
+        if scroll {
+            response.scroll_to_me(Some(egui::Align::Center));
+        }
+    }
+    ui.add_space(4.0);
+}
+
+/// Whether `problems` are new since the last frame of the form `id`: a submit that found
+/// problems scrolls to the first one once, and the clerk may scroll freely afterwards.
+pub(crate) fn new_problems(ui: &Ui, id: &str, problems: &[(&'static str, String)]) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    problems.hash(&mut h);
+    let now = h.finish();
+    let key = egui::Id::unique(("form-problems", id));
+    let seen = ui.ctx().data(|d| d.get_temp::<u64>(key));
+    ui.ctx().data_mut(|d| d.insert_temp(key, now));
+    !problems.is_empty() && seen != Some(now)
+}
+
+/// Buttons side by side, centred, when `width` fits; else one under the other.
+pub(crate) fn button_row(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
+    if ui.available_width() >= width {
+        ui.horizontal(|ui| {
+            ui.add_space((ui.available_width() - width).max(0.0) / 2.0);
+            add(ui);
+        });
+    } else {
+        ui.vertical_centered(add);
     }
 }
 
@@ -60,18 +164,16 @@ pub(crate) fn job_button(ui: &mut Ui, label: &str, busy: Option<&str>) -> bool {
 
 /// The 4-digit keypad: digits, 訂正 (backspace), クリア.
 pub(crate) fn keypad(ui: &mut Ui, actions: &mut Vec<Action>) {
-    let key = egui::vec2(110.0, 84.0);
-    let width = 3.0 * key.x + 2.0 * 14.0;
     ui.horizontal(|ui| {
-        ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
-        ui.vertical(|ui| keys(ui, key, actions));
+        ui.add_space(((ui.available_width() - KEYPAD_WIDTH) / 2.0).max(0.0));
+        ui.vertical(|ui| keys(ui, KEY, actions));
     });
     keyboard(ui, actions);
 }
 
 fn keys(ui: &mut Ui, key: egui::Vec2, actions: &mut Vec<Action>) {
     egui::Grid::new("keypad")
-        .spacing(egui::vec2(14.0, 14.0))
+        .spacing(egui::vec2(KEY_GAP, KEY_GAP))
         .show(ui, |ui| {
             for row in [['1', '2', '3'], ['4', '5', '6'], ['7', '8', '9']] {
                 for d in row {

@@ -10,34 +10,41 @@ use crate::domain::expiry::CertificateExpiry;
 use crate::domain::verdict::{Qualification, VerdictKind};
 use crate::domain::IdentityMethod;
 
-pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, r: &ResultScreen, view: u64, actions: &mut Vec<Action>) {
     let v = &r.verdict;
-    let colour = theme::verdict_colour(v.kind);
-    // What to do next stays on screen however long the records are.
-    egui::Panel::bottom("result-actions")
-        .show_separator_line(true)
-        .show(ui, |ui| {
-            ui.add_space(8.0);
-            ui.vertical_centered(|ui| {
-                if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
-                    if big_button(ui, "受付完了", Some(theme::VALID)) {
+    // What to do next stays on screen however long the records are; each new verdict opens
+    // at the top, its banner and the ratio in view.
+    super::framed(
+        ui,
+        "result",
+        view,
+        false,
+        actions,
+        |ui, actions| {
+            if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
+                if big_button(ui, "受付完了", Some(theme::VALID)) {
+                    actions.push(Action::Done);
+                }
+            } else {
+                super::button_row(ui, 600.0, |ui| {
+                    if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
+                        actions.push(Action::OpenClaim);
+                    }
+                    if big_button(ui, "はじめに戻る", None) {
                         actions.push(Action::Done);
                     }
-                } else {
-                    ui.horizontal(|ui| {
-                        ui.add_space((ui.available_width() - 600.0).max(0.0) / 2.0);
-                        if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
-                            actions.push(Action::OpenClaim);
-                        }
-                        if big_button(ui, "はじめに戻る", None) {
-                            actions.push(Action::Done);
-                        }
-                    });
-                }
-            });
-            ui.add_space(8.0);
-        });
-    egui::ScrollArea::vertical().show(ui, |ui| {
+                });
+            }
+        },
+        |ui, _| details(ui, r),
+    );
+}
+
+/// The verdict, what to charge, the qualifications.
+fn details(ui: &mut Ui, r: &ResultScreen) {
+    let v = &r.verdict;
+    let colour = theme::verdict_colour(v.kind);
+    {
         ui.vertical_centered(|ui| {
             ui.add_space(8.0);
             egui::Frame::new()
@@ -98,7 +105,7 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
             };
             qualification(ui, &title, q);
         }
-    });
+    }
 }
 
 fn headline(kind: VerdictKind) -> &'static str {

@@ -8,25 +8,36 @@ use crate::app::state::{Action, SettingsScreen};
 use crate::app::theme;
 use crate::domain::expiry::GraceEnd;
 
-pub fn show(ui: &mut Ui, s: &SettingsScreen, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action>) {
     if !s.unlocked {
-        ui.vertical_centered(|ui| {
-            ui.label(RichText::new("設定(職員用)").size(32.0).strong());
-            ui.label("施設のパスコード(数字4桁)を入力してください。");
-            if s.refused {
-                ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
-            }
-            ui.label(RichText::new(masked(s.passcode.len())).size(48.0));
-            keypad(ui, actions);
-            ui.add_enabled_ui(s.passcode.is_complete(), |ui| {
-                if big_button(ui, "設定を開く", Some(theme::INFO)) {
-                    actions.push(Action::SubmitPasscode);
+        super::framed(
+            ui,
+            "settings-passcode",
+            view,
+            true,
+            actions,
+            |ui, actions| {
+                ui.add_enabled_ui(s.passcode.is_complete(), |ui| {
+                    if big_button(ui, "設定を開く", Some(theme::INFO)) {
+                        actions.push(Action::SubmitPasscode);
+                    }
+                });
+                if small_button(ui, "戻る") {
+                    actions.push(Action::Cancel);
                 }
-            });
-            if small_button(ui, "戻る") {
-                actions.push(Action::Cancel);
-            }
-        });
+            },
+            |ui, actions| {
+                ui.vertical_centered(|ui| {
+                    ui.label(RichText::new("設定(職員用)").size(30.0).strong());
+                    ui.label("施設のパスコード(数字4桁)を入力してください。");
+                    if s.refused {
+                        ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
+                    }
+                    ui.label(RichText::new(masked(s.passcode.len())).size(40.0));
+                    keypad(ui, actions);
+                });
+            },
+        );
         return;
     }
     egui::Panel::bottom("settings-actions").show(ui, |ui| {
@@ -47,74 +58,82 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, actions: &mut Vec<Action>) {
         ui.add_space(6.0);
     });
     let mut f: SettingsForm = s.form.clone();
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        ui.label(RichText::new("設定(職員用)").size(30.0).strong());
-        ui.label(format!("設定ファイル: {}", f.path.display()));
-        match &s.form.outcome {
-            Some(Ok(note)) => {
-                ui.label(RichText::new(note).color(theme::VALID).size(22.0));
+    egui::ScrollArea::vertical()
+        .id_salt(("settings", view))
+        .show(ui, |ui| {
+            ui.label(RichText::new("設定(職員用)").size(30.0).strong());
+            ui.label(format!("設定ファイル: {}", f.path.display()));
+            match &s.form.outcome {
+                Some(Ok(note)) => {
+                    ui.label(RichText::new(note).color(theme::VALID).size(22.0));
+                }
+                Some(Err(problem)) => {
+                    ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
+                }
+                None => {}
             }
-            Some(Err(problem)) => {
-                ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
-            }
-            None => {}
-        }
-        egui::Grid::new("settings")
-            .num_columns(2)
-            .spacing(egui::vec2(16.0, 8.0))
-            .show(ui, |ui| {
-                let row = |ui: &mut Ui, label: &str, value: &mut String, password: bool| {
-                    ui.label(RichText::new(label).size(20.0));
-                    ui.add_sized(
-                        [520.0, 44.0],
-                        TextEdit::singleline(value)
-                            .id_salt(("settings", label.to_owned()))
-                            .password(password),
+            egui::Grid::new("settings")
+                .num_columns(2)
+                .spacing(egui::vec2(16.0, 8.0))
+                .show(ui, |ui| {
+                    let row = |ui: &mut Ui, label: &str, value: &mut String, password: bool| {
+                        ui.label(RichText::new(label).size(20.0));
+                        ui.add_sized(
+                            [520.0, 44.0],
+                            TextEdit::singleline(value)
+                                .id_salt(("settings", label.to_owned()))
+                                .password(password),
+                        );
+                        ui.end_row();
+                    };
+                    row(ui, "医療機関コード(10桁)", &mut f.facility_code, false);
+                    row(ui, "医療機関名", &mut f.facility_name, false);
+                    row(ui, "資格確認の接続先(https://)", &mut f.url, false);
+                    row(ui, "サーバーCA証明書(PEM)", &mut f.ca, false);
+                    row(
+                        ui,
+                        "クライアント証明書(PEM)",
+                        &mut f.client_certificate,
+                        false,
                     );
-                    ui.end_row();
-                };
-                row(ui, "医療機関コード(10桁)", &mut f.facility_code, false);
-                row(ui, "医療機関名", &mut f.facility_name, false);
-                row(ui, "資格確認の接続先(https://)", &mut f.url, false);
-                row(ui, "サーバーCA証明書(PEM)", &mut f.ca, false);
-                row(
-                    ui,
-                    "クライアント証明書(PEM)",
-                    &mut f.client_certificate,
-                    false,
+                    row(ui, "クライアント秘密鍵(PEM)", &mut f.client_key, false);
+                    row(
+                        ui,
+                        "接続タイムアウト(ミリ秒)",
+                        &mut f.connect_timeout_ms,
+                        false,
+                    );
+                    row(ui, "応答タイムアウト(ミリ秒)", &mut f.timeout_ms, false);
+                    row(ui, "カードリーダー(名前の先頭)", &mut f.reader, false);
+                    row(ui, "プリンタ(CUPSのキュー名)", &mut f.printer, false);
+                    row(ui, "文字の大きさ(0.8〜2.0)", &mut f.scale, false);
+                    row(
+                        ui,
+                        "結果を自動で閉じるまで(秒)",
+                        &mut f.result_timeout_s,
+                        false,
+                    );
+                    row(
+                        ui,
+                        "新しい施設パスコード(変更時のみ)",
+                        &mut f.new_passcode,
+                        true,
+                    );
+                });
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("証明書期限切れ後の猶予の終わり").size(20.0));
+                ui.selectable_value(
+                    &mut f.grace_end,
+                    GraceEnd::EndOfMonth,
+                    "期限月の末日から3か月",
                 );
-                row(ui, "クライアント秘密鍵(PEM)", &mut f.client_key, false);
-                row(
-                    ui,
-                    "接続タイムアウト(ミリ秒)",
-                    &mut f.connect_timeout_ms,
-                    false,
-                );
-                row(ui, "応答タイムアウト(ミリ秒)", &mut f.timeout_ms, false);
-                row(ui, "カードリーダー(名前の先頭)", &mut f.reader, false);
-                row(ui, "プリンタ(CUPSのキュー名)", &mut f.printer, false);
-                row(ui, "文字の大きさ(1.0〜2.0)", &mut f.scale, false);
-                row(
-                    ui,
-                    "新しい施設パスコード(変更時のみ)",
-                    &mut f.new_passcode,
-                    true,
+                ui.selectable_value(
+                    &mut f.grace_end,
+                    GraceEnd::FromExpiryDate,
+                    "期限日から3か月",
                 );
             });
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("証明書期限切れ後の猶予の終わり").size(20.0));
-            ui.selectable_value(
-                &mut f.grace_end,
-                GraceEnd::EndOfMonth,
-                "期限月の末日から3か月",
-            );
-            ui.selectable_value(
-                &mut f.grace_end,
-                GraceEnd::FromExpiryDate,
-                "期限日から3か月",
-            );
         });
-    });
     if f != s.form {
         actions.push(Action::EditSettings(Box::new(f)));
     }

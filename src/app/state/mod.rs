@@ -46,10 +46,12 @@ use crate::journal::CheckId;
 pub enum Screen {
     /// Waiting for a card: 「マイナ保険証をカードリーダーに置いてください」.
     Idle,
-    /// Reading the certificate and the PIN counter.
+    /// Reading the certificate and the PIN counter; `next_patient` when the card was placed
+    /// while another patient's result was shown (the desk says it closed that result).
     Reading {
         job: JobId,
         reader: String,
+        next_patient: bool,
     },
     Identity(Box<IdentityScreen>),
     /// Asking the service; by card, the card read (to go back to the keypad when the card
@@ -142,6 +144,11 @@ pub enum Action {
     },
 }
 
+/// Said when a card placed while a result was shown is read: the result was another
+/// patient's and is closed.
+pub const NEXT_PATIENT: &str =
+    "新しいカードが置かれました。前の方の結果を閉じて、次の方のカードを読み取りました。";
+
 /// Checks the facility passcode typed for visual-check mode (stored hashed, see config).
 pub trait PasscodeCheck: Send {
     fn matches(&self, typed: &str) -> bool;
@@ -170,13 +177,61 @@ pub struct Desk {
     passcode: Box<dyn PasscodeCheck>,
     outbox: Vec<Request>,
     next_job: JobId,
+    /// How long a result stays on screen unattended (`[desk] result_timeout_s`).
+    pub result_timeout: std::time::Duration,
+    /// The reader of the card last read (the current or just finished patient's), while the
+    /// card is on it.
+    card_reader: Option<String>,
+    /// A card placed while the desk could not take it (a claim path, the history, another
+    /// card in use): read as soon as the desk returns to waiting.
+    waiting_card: Option<String>,
+    /// The view now shown and since when (see [`Desk::view`]).
+    view: (u64, ViewKey, time::OffsetDateTime),
+}
+
+/// What makes a view new: another screen, another job, another claim stage or identity step,
+/// another verdict.
+/// A new view opens at the top (its scroll areas are keyed by [`Desk::view`]) and starts
+/// the result's unattended timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ViewKey {
+    screen: std::mem::Discriminant<Screen>,
+    job: Option<JobId>,
+    stage: Option<std::mem::Discriminant<ClaimStage>>,
+    mode: Option<std::mem::Discriminant<IdentityMode>>,
+    verdict: Option<(crate::domain::VerdictKind, Option<i64>)>,
+}
+
+impl ViewKey {
+    fn of(screen: &Screen) -> ViewKey {
+        ViewKey {
+            screen: std::mem::discriminant(screen),
+            job: match screen {
+                Screen::Reading { job, .. } | Screen::Querying { job, .. } => Some(*job),
+                _ => None,
+            },
+            stage: match screen {
+                Screen::Claim(flow) => Some(std::mem::discriminant(&flow.stage)),
+                _ => None,
+            },
+            mode: match screen {
+                Screen::Identity(s) => Some(std::mem::discriminant(&s.mode)),
+                _ => None,
+            },
+            verdict: match screen {
+                Screen::Result(r) => {
+                    Some((r.verdict.kind, r.recorded.as_ref().ok().map(|id| id.0)))
+                }
+                _ => None,
+            },
+        }
+    }
 }
 
 impl Desk {
     pub fn new(clock: SharedClock, passcode: Box<dyn PasscodeCheck>) -> Desk {
         Desk {
             screen: Screen::Idle,
-            clock,
             sources: Default::default(),
             preferred_reader: None,
             facility: Facility {
@@ -188,6 +243,70 @@ impl Desk {
             passcode,
             outbox: Vec::new(),
             next_job: 1,
+            result_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_RESULT_TIMEOUT_S),
+            card_reader: None,
+            waiting_card: None,
+            view: (0, ViewKey::of(&Screen::Idle), clock.now()),
+            clock,
+        }
+    }
+
+    /// The view shown now: a number that changes with the screen, the patient's job, the
+    /// claim stage or the verdict. Screens key their scroll areas by it, so a new screen, a
+    /// new patient and a new verdict always open at the top (egui would otherwise keep the
+    /// last patient's scroll offset, and the verdict banner could open scrolled out of view).
+    pub fn view(&self) -> u64 {
+        self.view.0
+    }
+
+    /// Notes a change of view after each action and event.
+    fn settle_view(&mut self) {
+        let key = ViewKey::of(&self.screen);
+        if key != self.view.1 {
+            self.view = (self.view.0 + 1, key, self.clock.now());
+        }
+    }
+
+    /// What the clock makes happen (called every frame): an unattended result returns to
+    /// waiting after [`Desk::result_timeout`], so patient data does not stay on screen.
+    pub fn tick(&mut self) {
+        if self.wake_in() == Some(std::time::Duration::ZERO) {
+            tracing::info!("result closed after {:?} unattended", self.result_timeout);
+            self.back_to_waiting();
+            self.settle_view();
+        }
+    }
+
+    /// How long until [`Desk::tick`] has something to do (the app asks for a repaint then,
+    /// so the timeout fires without any input); `None` when nothing is timed.
+    pub fn wake_in(&self) -> Option<std::time::Duration> {
+        if !matches!(self.screen, Screen::Result(_)) {
+            return None;
+        }
+        let shown = self.clock.now() - self.view.2;
+        let left = time::Duration::try_from(self.result_timeout)
+            .unwrap_or(time::Duration::MAX)
+            .checked_sub(shown)
+            .unwrap_or(time::Duration::ZERO);
+        Some(std::time::Duration::try_from(left).unwrap_or(std::time::Duration::ZERO))
+    }
+
+    /// The finished patient's card still lies on the reader: the waiting screen asks for it
+    /// to be taken (カードをお取りください) rather than inviting the next patient.
+    pub fn card_to_take(&self) -> Option<&str> {
+        match self.screen {
+            Screen::Idle => self.card_reader.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Back to waiting (受付完了, やめる, the result's timeout): a card placed meanwhile by the
+    /// next patient is read at once; the finished patient's card, if still there, is asked
+    /// for (see [`Desk::card_to_take`]) and never read again by itself.
+    fn back_to_waiting(&mut self) {
+        self.screen = Screen::Idle;
+        if let Some(reader) = self.waiting_card.take() {
+            self.read_card(reader);
         }
     }
 
@@ -220,17 +339,35 @@ impl Desk {
 
     /// A worker's report.
     pub fn handle(&mut self, event: Event) {
+        self.handle_event(event);
+        self.settle_view();
+    }
+
+    fn handle_event(&mut self, event: Event) {
         match event {
             Event::Readers { source, readers } => {
                 self.sources.insert(source, readers);
             }
             Event::Reader(e) => self.reader_event(e),
             Event::CardRead { job, result } => {
-                if !matches!(&self.screen, Screen::Reading { job: j, .. } if *j == job) {
-                    return;
-                }
+                let next_patient = match &self.screen {
+                    Screen::Reading {
+                        job: j,
+                        next_patient,
+                        ..
+                    } if *j == job => *next_patient,
+                    _ => return,
+                };
                 match result {
-                    Ok((read, pin)) => self.identity_screen(read, pin),
+                    Ok((read, pin)) => {
+                        self.identity_screen(read, pin);
+                        // The reading screen may pass in a moment: the next step says it too.
+                        if let Screen::Identity(s) = &mut self.screen {
+                            if next_patient && s.notice.is_none() {
+                                s.notice = Some(NEXT_PATIENT.to_owned());
+                            }
+                        }
+                    }
                     Err(e) => self.card_problem(&e),
                 }
             }
@@ -307,9 +444,14 @@ impl Desk {
 
     /// What the clerk or patient did.
     pub fn act(&mut self, action: Action) {
+        self.act_on(action);
+        self.settle_view();
+    }
+
+    fn act_on(&mut self, action: Action) {
         match action {
             // A card still on the reader is the next patient's only when placed again.
-            Action::Done | Action::Cancel => self.screen = Screen::Idle,
+            Action::Done | Action::Cancel => self.back_to_waiting(),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);
@@ -478,5 +620,139 @@ mod tests {
             d.take_requests().as_slice(),
             [Request::ReadCard { on, .. }] if *on == date!(2026 - 11 - 22)
         ));
+    }
+
+    fn inserted(reader: &str) -> Event {
+        Event::Reader(ReaderEvent::CardInserted {
+            reader: reader.into(),
+        })
+    }
+
+    fn removed(reader: &str) -> Event {
+        Event::Reader(ReaderEvent::CardRemoved {
+            reader: reader.into(),
+        })
+    }
+
+    /// A valid result for the card read on `reader` (through the states the desk passes).
+    fn result_for_card(d: &mut Desk, reader: &str, id: i64) {
+        use crate::domain::verdict::{NextStep, Verdict};
+        d.handle(inserted(reader));
+        let Screen::Reading { job, .. } = d.screen else {
+            panic!("{:?}", d.screen)
+        };
+        d.screen = Screen::Querying {
+            job,
+            card: None,
+            pin: true,
+        };
+        d.handle(Event::NumbersConfirmed {
+            job,
+            on: d.today(),
+            verdict: Verdict::bare(crate::domain::VerdictKind::Valid, NextStep::ClaimNormally),
+            recorded: Ok(CheckId(id)),
+        });
+        assert!(matches!(d.screen, Screen::Result(_)), "{:?}", d.screen);
+    }
+
+    #[test]
+    fn a_card_placed_while_a_result_is_shown_is_the_next_patient_and_is_read() {
+        let mut d = desk();
+        result_for_card(&mut d, "R1", 1);
+        d.take_requests();
+        // The demo reader (one slot) reports the first card gone, then the new one.
+        d.handle(removed("R1"));
+        assert!(matches!(d.screen, Screen::Result(_)), "the result stays");
+        d.handle(inserted("R1"));
+        assert!(
+            matches!(
+                d.screen,
+                Screen::Reading {
+                    next_patient: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            d.screen
+        );
+        assert!(matches!(
+            d.take_requests().as_slice(),
+            [Request::ReadCard { .. }]
+        ));
+    }
+
+    #[test]
+    fn after_done_the_finished_card_is_asked_for_and_never_read_again() {
+        let mut d = desk();
+        result_for_card(&mut d, "R1", 1);
+        d.take_requests();
+        d.act(Action::Done);
+        assert!(matches!(d.screen, Screen::Idle));
+        assert_eq!(d.card_to_take(), Some("R1"));
+        assert!(d.take_requests().is_empty(), "not read again");
+        d.handle(removed("R1"));
+        assert_eq!(d.card_to_take(), None);
+    }
+
+    #[test]
+    fn a_card_placed_during_a_claim_path_is_read_once_the_desk_is_done() {
+        let mut d = desk();
+        d.act(Action::OpenClaim);
+        d.handle(inserted("R1"));
+        assert!(
+            matches!(d.screen, Screen::Claim(_)),
+            "the claim path goes on"
+        );
+        assert!(d.take_requests().is_empty());
+        d.act(Action::Done);
+        assert!(matches!(d.screen, Screen::Reading { .. }), "{:?}", d.screen);
+        // A card placed and taken off again meanwhile is not waited for.
+        let mut d = desk();
+        d.act(Action::OpenHistory);
+        d.take_requests();
+        d.handle(inserted("R1"));
+        d.handle(removed("R1"));
+        d.act(Action::Cancel);
+        assert!(matches!(d.screen, Screen::Idle));
+        assert!(d.take_requests().is_empty());
+    }
+
+    #[test]
+    fn an_unattended_result_returns_to_waiting_after_the_timeout() {
+        use time::macros::datetime;
+        let clock = crate::clock::FixedClock::shared_at(datetime!(2026-11-21 10:00 +9));
+        let mut d = Desk::new(clock.clone(), Box::new(|_: &str| false));
+        d.result_timeout = std::time::Duration::from_secs(60);
+        assert_eq!(d.wake_in(), None, "nothing timed while waiting");
+        result_for_card(&mut d, "R1", 1);
+        assert_eq!(d.wake_in(), Some(std::time::Duration::from_secs(60)));
+        clock.set(datetime!(2026-11-21 10:00:59 +9));
+        d.tick();
+        assert!(matches!(d.screen, Screen::Result(_)));
+        assert_eq!(d.wake_in(), Some(std::time::Duration::from_secs(1)));
+        clock.set(datetime!(2026-11-21 10:01 +9));
+        d.tick();
+        assert!(matches!(d.screen, Screen::Idle), "{:?}", d.screen);
+        assert_eq!(d.card_to_take(), Some("R1"));
+    }
+
+    #[test]
+    fn each_new_screen_patient_and_verdict_is_a_new_view() {
+        let mut d = desk();
+        let idle = d.view();
+        result_for_card(&mut d, "R1", 1);
+        let first = d.view();
+        assert_ne!(first, idle);
+        d.act(Action::Done);
+        result_for_card(&mut d, "R1", 2);
+        assert_ne!(d.view(), first, "the next patient's result is a new view");
+        // Typing in a form is the same view.
+        d.act(Action::OpenNumbers);
+        let form = d.view();
+        d.act(Action::EditNumbers(NumbersForm {
+            insurer: "1".into(),
+            ..NumbersForm::default()
+        }));
+        assert_eq!(d.view(), form);
     }
 }

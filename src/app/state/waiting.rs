@@ -12,7 +12,16 @@ impl Desk {
             reader: reader.clone(),
             on: self.today(),
         });
-        self.screen = Screen::Reading { job, reader };
+        // A card placed while a result is shown belongs to the next patient: the result is
+        // closed, and the reading screen says so.
+        let next_patient = matches!(self.screen, Screen::Result(_));
+        self.card_reader = Some(reader.clone());
+        self.waiting_card = None;
+        self.screen = Screen::Reading {
+            job,
+            reader,
+            next_patient,
+        };
     }
 
     /// The reader the current patient's card is on, while the flow needs the card.
@@ -50,12 +59,26 @@ impl Desk {
                     .preferred_reader
                     .as_deref()
                     .is_none_or(|p| reader.starts_with(p));
-                // On a problem screen the next card is the way forward: no tap needed.
-                if matches!(self.screen, Screen::Idle | Screen::Problem(_)) && preferred {
+                // On a problem screen the next card is the way forward: no tap needed. On a
+                // result it is the next patient's card: never one patient's card with another's
+                // result. Elsewhere (a claim path, the history) it waits for the desk's return.
+                let free = matches!(
+                    self.screen,
+                    Screen::Idle | Screen::Problem(_) | Screen::Result(_)
+                );
+                if preferred && free {
                     self.read_card(reader.clone());
+                } else if preferred {
+                    self.waiting_card = Some(reader.clone());
                 }
             }
             ReaderEvent::CardRemoved { reader } => {
+                if self.waiting_card.as_ref() == Some(reader) {
+                    self.waiting_card = None;
+                }
+                if self.card_reader.as_ref() == Some(reader) {
+                    self.card_reader = None;
+                }
                 if self.reader_in_use() == Some(reader) {
                     self.screen = Screen::Problem(ScreenProblem {
                         title: "カードが取り外されました".into(),
@@ -66,6 +89,12 @@ impl Desk {
             }
             ReaderEvent::ReaderAdded(_) | ReaderEvent::ServiceRestored => {}
             ReaderEvent::ReaderRemoved(name) => {
+                if self.card_reader.as_ref() == Some(name) {
+                    self.card_reader = None;
+                }
+                if self.waiting_card.as_ref() == Some(name) {
+                    self.waiting_card = None;
+                }
                 if self.reader_in_use() == Some(name) {
                     self.screen = Screen::Problem(ScreenProblem {
                         title: "カードリーダーが外れました".into(),
