@@ -340,3 +340,52 @@ fn the_common_case_takes_six_taps_after_the_card_is_placed() {
     assert!(matches!(screen(&h), Screen::Idle));
     assert_eq!(taps, 6);
 }
+
+/// The self-declaration form at 1024×768: a problem under its field, in the window, in view.
+#[test]
+fn declaration_problems_appear_under_their_fields_inside_the_window() {
+    use onshi_desk::app::claim_flow::{ClaimStage, DeclarationForm};
+    use onshi_desk::app::state::Action;
+    let size = egui::vec2(1024.0, 768.0);
+    let mut h = harness();
+    resize(&mut h, size);
+    check_visually(&mut h, "pin-blocked");
+    tap(&mut h, "他の方法で資格を確認");
+    tap(&mut h, "申立書を記入する");
+    act(
+        &mut h,
+        Action::EditDeclaration(DeclarationForm {
+            name: "中村 由美".into(),
+            phone: "075-abc".into(),
+            ..DeclarationForm::default()
+        }),
+    );
+    h.step();
+    let button = h.get_by_label("確認画面へ").rect();
+    tap(&mut h, "確認画面へ");
+    for _ in 0..3 {
+        h.step();
+    }
+    let message = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Declaration(f)) => f
+            .problems
+            .iter()
+            .find(|(field, _)| field == "phone")
+            .map(|(_, m)| m.clone())
+            .expect("a phone problem"),
+        other => panic!("{other:?}"),
+    };
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    let problem = h.get_by_label(&message).rect();
+    let label = h.get_by_label("電話番号").rect();
+    assert!(
+        window.contains_rect(problem) && problem.bottom() <= button.top(),
+        "the problem at {problem:?}, the button at {button:?}"
+    );
+    assert!(problem.top() > label.bottom(), "under its field");
+    assert_eq!(
+        h.get_by_label("確認画面へ").rect(),
+        button,
+        "the button stays"
+    );
+}

@@ -196,35 +196,59 @@ fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
             ui.selectable_value(&mut form.kind, kind, RichText::new(kind.label()).size(20.0));
         }
     });
-    egui::Grid::new("evidence-form")
-        .num_columns(3)
-        .spacing(egui::vec2(12.0, 8.0))
-        .show(ui, |ui| {
-            field(
-                ui,
-                "保険者番号",
-                "insurer",
-                &mut form.insurer,
-                &flow.form.problems,
-            );
-            field(ui, "記号", "symbol", &mut form.symbol, &flow.form.problems);
-            field(ui, "番号", "number", &mut form.number, &flow.form.problems);
-            field(ui, "枝番", "branch", &mut form.branch, &flow.form.problems);
-            field(
-                ui,
-                "生年月日(書類の記載)",
-                "birthdate",
-                &mut form.birthdate,
-                &flow.form.problems,
-            );
-            field(
-                ui,
-                "有効期限(資格確認書・保険証)",
-                "valid_until",
-                &mut form.valid_until,
-                &flow.form.problems,
-            );
-        });
+    // Label above, problem under each field: inside the window however narrow; a check with
+    // problems brings the first into view once.
+    let mut scroll = super::new_problems(ui, "evidence", &flow.form.problems);
+    ui.vertical(|ui| {
+        field(
+            ui,
+            "保険者番号",
+            "insurer",
+            &mut form.insurer,
+            &flow.form.problems,
+            &mut scroll,
+        );
+        field(
+            ui,
+            "記号",
+            "symbol",
+            &mut form.symbol,
+            &flow.form.problems,
+            &mut scroll,
+        );
+        field(
+            ui,
+            "番号",
+            "number",
+            &mut form.number,
+            &flow.form.problems,
+            &mut scroll,
+        );
+        field(
+            ui,
+            "枝番",
+            "branch",
+            &mut form.branch,
+            &flow.form.problems,
+            &mut scroll,
+        );
+        field(
+            ui,
+            "生年月日(書類の記載)",
+            "birthdate",
+            &mut form.birthdate,
+            &flow.form.problems,
+            &mut scroll,
+        );
+        field(
+            ui,
+            "有効期限(資格確認書・保険証)",
+            "valid_until",
+            &mut form.valid_until,
+            &flow.form.problems,
+            &mut scroll,
+        );
+    });
     ui.checkbox(&mut form.with_card, "マイナンバーカードと一緒に提示された");
     if form.kind == EvidenceKind::PastRecord {
         ui.checkbox(
@@ -268,19 +292,14 @@ fn field(
     key: &str,
     value: &mut String,
     problems: &[(&'static str, String)],
+    scroll: &mut bool,
 ) {
-    ui.label(RichText::new(label).size(20.0));
-    ui.add_sized(
-        [320.0, 48.0],
-        TextEdit::singleline(value)
-            .id_salt(("claim", key))
-            .font(egui::TextStyle::Body),
-    );
-    match problems.iter().find(|(f, _)| *f == key) {
-        Some((_, m)) => ui.label(RichText::new(m).color(theme::BAD)),
-        None => ui.label(""),
-    };
-    ui.end_row();
+    let problem = problems
+        .iter()
+        .find(|(f, _)| *f == key)
+        .map(|(_, m)| m.as_str());
+    super::form_field(ui, label, ("claim", key), value, problem, *scroll);
+    *scroll &= problem.is_none();
 }
 
 fn declaration_form(ui: &mut Ui, form: &DeclarationForm, actions: &mut Vec<Action>) {
@@ -299,31 +318,29 @@ fn declaration_form(ui: &mut Ui, form: &DeclarationForm, actions: &mut Vec<Actio
             .collect::<Vec<_>>()
             .join(" ")
     };
-    egui::Grid::new("declaration-form")
-        .num_columns(3)
-        .spacing(egui::vec2(12.0, 8.0))
-        .show(ui, |ui| {
-            let text = |ui: &mut Ui, label: &str, key: &str, value: &mut String| {
-                ui.label(RichText::new(label).size(20.0));
-                ui.add_sized(
-                    [420.0, 48.0],
-                    TextEdit::singleline(value)
-                        .id_salt(("declaration", key))
-                        .font(egui::TextStyle::Body),
-                );
-                ui.label(RichText::new(problem(key)).color(theme::BAD));
-                ui.end_row();
-            };
-            text(ui, "氏名", "name", &mut f.name);
-            text(ui, "フリガナ", "name_kana", &mut f.name_kana);
-            text(ui, "生年月日(例 S55.4.1)", "birthdate", &mut f.birthdate);
-            text(ui, "住所", "address", &mut f.address);
-            text(ui, "電話番号", "phone", &mut f.phone);
-            text(ui, "保険者名", "insurer_name", &mut f.insurer_name);
-            text(ui, "勤務先(事業所名)", "employer", &mut f.employer);
-            text(ui, "記号(わかれば)", "symbol", &mut f.symbol);
-            text(ui, "番号(わかれば)", "number", &mut f.number);
-        });
+    let problems: Vec<(&'static str, String)> = form
+        .problems
+        .iter()
+        .map(|(_, m)| ("declaration", m.clone()))
+        .collect();
+    let mut scroll = super::new_problems(ui, "declaration", &problems);
+    ui.vertical(|ui| {
+        let mut text = |ui: &mut Ui, label: &str, key: &str, value: &mut String| {
+            let problem = problem(key);
+            let problem = (!problem.is_empty()).then_some(problem.as_str());
+            super::form_field(ui, label, ("declaration", key), value, problem, scroll);
+            scroll &= problem.is_none();
+        };
+        text(ui, "氏名", "name", &mut f.name);
+        text(ui, "フリガナ", "name_kana", &mut f.name_kana);
+        text(ui, "生年月日(例 S55.4.1)", "birthdate", &mut f.birthdate);
+        text(ui, "住所", "address", &mut f.address);
+        text(ui, "電話番号", "phone", &mut f.phone);
+        text(ui, "保険者名", "insurer_name", &mut f.insurer_name);
+        text(ui, "勤務先(事業所名)", "employer", &mut f.employer);
+        text(ui, "記号(わかれば)", "symbol", &mut f.symbol);
+        text(ui, "番号(わかれば)", "number", &mut f.number);
+    });
     let choice = |ui: &mut Ui, label: &str, value: &mut String, options: &[(&str, &str)]| {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(label).size(20.0));
