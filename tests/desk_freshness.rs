@@ -389,3 +389,53 @@ fn declaration_problems_appear_under_their_fields_inside_the_window() {
         "the button stays"
     );
 }
+
+/// Settings with several mistakes: every problem at once, in Japanese words, in view.
+#[test]
+fn settings_list_every_problem_at_once_in_view() {
+    use onshi_desk::app::state::Action;
+    let size = egui::vec2(1024.0, 768.0);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut h = harness_in(dir.path());
+    resize(&mut h, size);
+    tap(&mut h, "設定(職員用)");
+    type_digits(&mut h, "0000");
+    tap(&mut h, "設定を開く");
+    let mut form = match screen(&h) {
+        Screen::Settings(s) => s.form.clone(),
+        other => panic!("{other:?}"),
+    };
+    form.url = "http://127.0.0.1:9/".into();
+    form.timeout_ms = "0".into();
+    form.scale = "5".into();
+    form.result_timeout_s = "5".into();
+    act(&mut h, Action::EditSettings(Box::new(form)));
+    // The clerk is at the bottom of the form when saving.
+    for _ in 0..8 {
+        h.get_by_label("新しい施設パスコード(変更時のみ)")
+            .scroll_down();
+        h.step();
+    }
+    tap(&mut h, "保存");
+    for _ in 0..3 {
+        h.step();
+    }
+    let problems = match screen(&h) {
+        Screen::Settings(s) => match &s.form.outcome {
+            Some(Err(p)) => p.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(problems.lines().count(), 4, "{problems}");
+    for key in ["endpoint", "timeout_ms", "desk.", "result_timeout"] {
+        assert!(!problems.contains(key), "{key}: {problems}");
+    }
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    let shown = h.get_by_label(&problems).rect();
+    let save = h.get_by_label("保存").rect();
+    assert!(
+        window.contains_rect(shown) && shown.bottom() <= save.top(),
+        "the problems at {shown:?}, 保存 at {save:?}"
+    );
+}

@@ -537,7 +537,10 @@ impl DeskApp {
                 .and_then(|r| r.desk.config.as_ref()?.desk.scale);
             theme::install(ui.ctx(), self.options.scale.or(configured).unwrap_or(1.0));
             if self.options.fixed_today.is_some() {
-                ui.ctx().all_styles_mut(|s| s.animation_time = 0.0);
+                ui.ctx().all_styles_mut(|s| {
+                    s.animation_time = 0.0;
+                    s.scroll_animation = egui::style::ScrollAnimation::none();
+                });
             }
             self.styled = true;
             ui.ctx().request_repaint();

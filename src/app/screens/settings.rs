@@ -68,7 +68,15 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action
                     ui.label(RichText::new(note).color(theme::VALID).size(22.0));
                 }
                 Some(Err(problem)) => {
-                    ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
+                    // Every problem, one per line, brought into view once after the save.
+                    let response = ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
+                    let lines: Vec<(&'static str, String)> = problem
+                        .lines()
+                        .map(|l| ("settings", l.to_owned()))
+                        .collect();
+                    if super::new_problems(ui, "settings", &lines) {
+                        response.scroll_to_me(Some(egui::Align::TOP));
+                    }
                 }
                 None => {}
             }
