@@ -25,7 +25,12 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                     }
                 } else {
                     ui.horizontal(|ui| {
-                        ui.add_space((ui.available_width() - 600.0).max(0.0) / 2.0);
+                        let wide = if r.can_requery() { 900.0 } else { 600.0 };
+                        ui.add_space((ui.available_width() - wide).max(0.0) / 2.0);
+                        // The service failed: asking again is the first thing to try.
+                        if r.can_requery() && big_button(ui, "再照会", Some(theme::VALID)) {
+                            actions.push(Action::Requery);
+                        }
                         if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
                             actions.push(Action::OpenClaim);
                         }

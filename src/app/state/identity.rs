@@ -1,7 +1,7 @@
 //! The identity screen (本人確認): the PIN keypad, the last-try warning, visual check behind
 //! the facility passcode; drawn by `screens::identity`.
 
-use super::{Action, Desk, Digits, Request, Screen};
+use super::{Action, Desk, Digits, Screen};
 use crate::card::{CardError, PinStatus};
 use crate::check::CardRead;
 
@@ -125,19 +125,7 @@ impl Desk {
             (IdentityMode::Pin { entered }, Action::SubmitPin) if entered.is_complete() => {
                 let pin = std::mem::take(entered);
                 let read = Box::new(screen.read.clone());
-                let job = self.job();
-                let on = self.today();
-                self.outbox.push(Request::ConfirmByCard {
-                    job,
-                    read: read.clone(),
-                    pin: Some(pin),
-                    on,
-                });
-                self.screen = Screen::Querying {
-                    job,
-                    card: Some(read),
-                    pin: true,
-                };
+                self.query_by_card(read, Some(pin));
             }
             (_, Action::StartVisualCheck) => {
                 screen.mode = IdentityMode::Passcode {
@@ -157,19 +145,7 @@ impl Desk {
             }
             (IdentityMode::VisualCheck, Action::ConfirmVisual) => {
                 let read = Box::new(screen.read.clone());
-                let job = self.job();
-                let on = self.today();
-                self.outbox.push(Request::ConfirmByCard {
-                    job,
-                    read: read.clone(),
-                    pin: None,
-                    on,
-                });
-                self.screen = Screen::Querying {
-                    job,
-                    card: Some(read),
-                    pin: false,
-                };
+                self.query_by_card(read, None);
             }
             _ => {}
         }

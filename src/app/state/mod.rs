@@ -30,7 +30,7 @@ pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
 pub use self::problem::ScreenProblem;
-pub use self::result::ResultScreen;
+pub use self::result::{Asked, ResultScreen, PIN_AGAIN_FOR_REQUERY};
 pub use self::settings::SettingsScreen;
 use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm};
 use super::messages::{Digits, JobId};
@@ -58,6 +58,8 @@ pub enum Screen {
         job: JobId,
         card: Option<Box<CardRead>>,
         pin: bool,
+        /// By numbers, the search sent (for 再照会).
+        search: Option<Box<crate::domain::search::NumberSearch>>,
     },
     Result(Box<ResultScreen>),
     Numbers(NumbersForm),
@@ -88,6 +90,9 @@ pub enum Action {
     ConfirmVisual,
     /// Leave the current step (cancel a query, abandon the card, close a result).
     Cancel,
+    /// 再照会: ask the service again after it failed, with the card already read or the
+    /// numbers already typed.
+    Requery,
     /// Back to the waiting screen.
     Done,
     OpenNumbers,
@@ -251,11 +256,13 @@ impl Desk {
                 };
                 match result {
                     Ok((method, verdict)) => {
+                        let asked = card.clone().map(|read| Asked::Card { read, pin });
                         self.screen = Screen::Result(Box::new(ResultScreen {
                             verdict,
                             card: card.map(|_| (expiry, method)),
                             checked_on: on,
                             recorded,
+                            asked,
                         }));
                     }
                     Err(e) => match card {
@@ -288,14 +295,18 @@ impl Desk {
                     }
                     return;
                 }
-                if !self.waiting_for(job) {
-                    return;
-                }
+                let asked = match &self.screen {
+                    Screen::Querying { job: j, search, .. } if *j == job => {
+                        search.clone().map(Asked::Numbers)
+                    }
+                    _ => return,
+                };
                 self.screen = Screen::Result(Box::new(ResultScreen {
                     verdict,
                     card: None,
                     checked_on: on,
                     recorded,
+                    asked,
                 }));
             }
         }
@@ -310,6 +321,7 @@ impl Desk {
         match action {
             // A card still on the reader is the next patient's only when placed again.
             Action::Done | Action::Cancel => self.screen = Screen::Idle,
+            Action::Requery => self.requery(),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);

@@ -2,8 +2,11 @@
 
 use time::Date;
 
+use super::{Desk, Digits, IdentityMode, IdentityScreen, Request, Screen};
+use crate::check::CardRead;
 use crate::domain::expiry::CertificateExpiry;
-use crate::domain::{IdentityMethod, Verdict};
+use crate::domain::search::NumberSearch;
+use crate::domain::{IdentityMethod, Verdict, VerdictKind};
 use crate::journal::CheckId;
 
 /// What the last check found, as the result screen shows it.
@@ -17,4 +20,95 @@ pub struct ResultScreen {
     pub checked_on: Date,
     /// The journal record of this check, or the desk message why it is not recorded.
     pub recorded: Result<CheckId, String>,
+    /// What was asked, so a system failure can be asked again (再照会) without reading the
+    /// card or typing the numbers again.
+    pub asked: Option<Asked>,
+}
+
+/// A query as it was sent, kept for 再照会.
+#[derive(Clone, Debug)]
+pub enum Asked {
+    /// By card. `pin`: the PIN was used, so the service's one-time challenge was signed with
+    /// it; a new query needs a new signature, hence the PIN again (it is never kept).
+    Card { read: Box<CardRead>, pin: bool },
+    /// By numbers (個別照会).
+    Numbers(Box<NumberSearch>),
+}
+
+impl ResultScreen {
+    /// Whether 再照会 is offered: the service gave no answer (error, unreachable, timeout)
+    /// and the query is known. An answer about somebody else is not asked again from the
+    /// desk: it is for the system administrator.
+    pub fn can_requery(&self) -> bool {
+        self.asked.is_some()
+            && self.verdict.kind.is_system_failure()
+            && self.verdict.kind != VerdictKind::AnswerMismatch
+    }
+}
+
+/// Said above the keypad when 再照会 by card needs the PIN again.
+pub const PIN_AGAIN_FOR_REQUERY: &str =
+    "再照会します。照会のたびに新しい電子署名が必要なため、暗証番号をもう一度入力してください。";
+
+impl Desk {
+    /// 再照会: the same query again, with the card already read or the numbers typed. By
+    /// PIN the patient types the PIN again (a fresh signature); by visual check or by
+    /// numbers the query is sent at once.
+    pub(super) fn requery(&mut self) {
+        let asked = match &self.screen {
+            Screen::Result(r) if r.can_requery() => r.asked.clone(),
+            _ => None,
+        };
+        match asked {
+            None => {}
+            Some(Asked::Card { read, pin: true }) => {
+                self.screen = Screen::Identity(Box::new(IdentityScreen {
+                    read: *read,
+                    pin: None,
+                    mode: IdentityMode::Pin {
+                        entered: Digits::default(),
+                    },
+                    notice: Some(PIN_AGAIN_FOR_REQUERY.to_owned()),
+                }));
+            }
+            Some(Asked::Card { read, pin: false }) => self.query_by_card(read, None),
+            Some(Asked::Numbers(search)) => self.query_by_numbers(search),
+        }
+    }
+
+    /// Sends the check by card (identity confirmed: the PIN typed, or staff's visual check
+    /// when `pin` is `None`) and waits for it.
+    pub(super) fn query_by_card(&mut self, read: Box<CardRead>, pin: Option<Digits>) {
+        let job = self.job();
+        let on = self.today();
+        let with_pin = pin.is_some();
+        self.outbox.push(Request::ConfirmByCard {
+            job,
+            read: read.clone(),
+            pin,
+            on,
+        });
+        self.screen = Screen::Querying {
+            job,
+            card: Some(read),
+            pin: with_pin,
+            search: None,
+        };
+    }
+
+    /// Sends the check by numbers and waits for it.
+    pub(super) fn query_by_numbers(&mut self, search: Box<NumberSearch>) {
+        let job = self.job();
+        self.outbox.push(Request::ConfirmByNumbers {
+            job,
+            search: search.clone(),
+            on: self.today(),
+        });
+        self.screen = Screen::Querying {
+            job,
+            card: None,
+            pin: false,
+            search: Some(search),
+        };
+    }
 }

@@ -1,0 +1,114 @@
+//! No dead ends (issue 13, "No dead ends, and the journal tells the truth"): each outcome the
+//! desk can reach offers the clerk a way on — 再照会 after a system failure, the new
+//! qualification of an 無効(新しい資格あり), a choice among several qualifications, the printer
+//! to check after a failed printout — driven through the UI on the demo backends.
+
+mod common;
+mod desk_harness;
+
+use desk_harness::*;
+use egui_kittest::kittest::Queryable;
+use onshi_desk::app::state::{Action, IdentityMode, NumbersForm, Screen};
+use onshi_desk::domain::VerdictKind;
+
+/// The PIN of the demo card `system-error` (mock-server's persona table).
+const SYSTEM_ERROR_PIN: &str = "1732";
+
+fn recorded(
+    h: &egui_kittest::Harness<'_, onshi_desk::app::DeskApp>,
+) -> onshi_desk::journal::CheckId {
+    match screen(h) {
+        Screen::Result(r) => r.recorded.clone().expect("recorded"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// システムエラー by PIN: 再照会 asks for the PIN again and says why (the service's challenge
+/// must be signed anew), then asks the service again with the card already read.
+#[test]
+fn a_system_error_by_pin_is_asked_again_after_the_pin_is_typed_again() {
+    let mut h = harness();
+    place(&mut h, "system-error");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    type_digits(&mut h, SYSTEM_ERROR_PIN);
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    let first = recorded(&h);
+    tap(&mut h, "再照会");
+    assert!(
+        matches!(identity_mode(screen(&h)), Some(IdentityMode::Pin { .. })),
+        "{:?}",
+        screen(&h)
+    );
+    h.get_by_label(onshi_desk::app::state::PIN_AGAIN_FOR_REQUERY);
+    type_digits(&mut h, SYSTEM_ERROR_PIN);
+    tap(&mut h, "決定");
+    until(&mut h, "the second verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    assert_ne!(recorded(&h), first, "a second query, recorded as such");
+}
+
+/// システムエラー after a visual check: 再照会 asks the service again at once (no signature,
+/// nothing to type).
+#[test]
+fn a_system_error_after_a_visual_check_is_asked_again_at_once() {
+    let mut h = harness();
+    check_visually(&mut h, "system-error");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    let first = recorded(&h);
+    tap(&mut h, "再照会");
+    assert!(
+        matches!(screen(&h), Screen::Querying { card: Some(_), .. }),
+        "{:?}",
+        screen(&h)
+    );
+    until(&mut h, "the second verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    assert_ne!(recorded(&h), first);
+}
+
+/// システムエラー by numbers: 再照会 sends the same numbers again.
+#[test]
+fn a_system_error_by_numbers_is_asked_again_with_the_same_numbers() {
+    let mut h = harness();
+    tap(&mut h, "保険証番号で確認");
+    act(
+        &mut h,
+        Action::EditNumbers(NumbersForm {
+            insurer: "01150010".into(),
+            symbol: "1509876".into(),
+            number: "1732".into(),
+            branch: "00".into(),
+            birth: "1982-11-11".into(),
+            problems: Vec::new(),
+        }),
+    );
+    tap(&mut h, "オンラインで確認");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    let first = recorded(&h);
+    tap(&mut h, "再照会");
+    match screen(&h) {
+        Screen::Querying {
+            card: None,
+            search: Some(s),
+            ..
+        } => assert_eq!(s.number, "1732"),
+        other => panic!("{other:?}"),
+    }
+    until(&mut h, "the second verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
+    assert_ne!(recorded(&h), first);
+}
+
+/// 再照会 is for a service that gave no answer; an answer (無効 here) is not asked again.
+#[test]
+fn an_answer_is_not_offered_a_requery() {
+    let mut h = harness();
+    check_visually(&mut h, "small-cert");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Invalid));
+    assert!(h.query_by_label("再照会").is_none());
+}
