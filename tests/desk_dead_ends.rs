@@ -112,3 +112,61 @@ fn an_answer_is_not_offered_a_requery() {
     assert_eq!(verdict(screen(&h)), Some(VerdictKind::Invalid));
     assert!(h.query_by_label("再照会").is_none());
 }
+
+/// The history's record of check `id` (opens 受付記録 and waits for it).
+fn journal_record(
+    h: &mut egui_kittest::Harness<'_, onshi_desk::app::DeskApp>,
+    id: onshi_desk::journal::CheckId,
+) -> onshi_desk::journal::CheckRecord {
+    act(h, Action::OpenHistory);
+    until(h, "the history", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && !h.records.is_empty())
+    });
+    history(screen(h))
+        .and_then(|hist| hist.records.iter().find(|r| r.id == id).cloned())
+        .expect("the check in the history")
+}
+
+/// 無効(新しい資格あり) with the new qualification in the answer: the desk finishes with it —
+/// its ratio shown, its numbers recorded — instead of leaving only 戻る/やめる.
+#[test]
+fn an_invalid_card_with_a_new_qualification_finishes_with_the_new_one() {
+    let mut h = harness();
+    check_visually(&mut h, "pin-one-left");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::InvalidNewExists));
+    h.get_by_label("窓口負担 3割");
+    let id = recorded(&h);
+    tap(&mut h, "新しい資格で受付完了");
+    assert!(matches!(screen(&h), Screen::Idle), "{:?}", screen(&h));
+    let record = journal_record(&mut h, id);
+    let numbers = record.numbers.expect("numbers recorded");
+    assert_eq!(
+        numbers.insurer_number, "06140230",
+        "the new qualification's"
+    );
+    assert_eq!(numbers.number, "10203");
+}
+
+/// … or checks the new numbers by number (個別照会) in one tap, and gets 有効.
+#[test]
+fn an_invalid_card_with_a_new_qualification_checks_the_new_numbers() {
+    let mut h = harness();
+    check_visually(&mut h, "pin-one-left");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::InvalidNewExists));
+    tap(&mut h, "新しい番号で照会");
+    match screen(&h) {
+        Screen::Querying {
+            card: None,
+            search: Some(s),
+            ..
+        } => {
+            assert_eq!(s.insurer.as_str(), "06140230");
+            assert_eq!(s.number, "10203");
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut h, "the verdict by number", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+    h.get_by_label("資格確認: 有効");
+    h.get_by_label("窓口負担 3割");
+}

@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use super::big_button;
+use super::{big_button, small_button};
 use crate::app::state::{Action, ResultScreen};
 use crate::app::theme;
 use crate::domain::expiry::CertificateExpiry;
@@ -23,6 +23,23 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                     if big_button(ui, "受付完了", Some(theme::VALID)) {
                         actions.push(Action::Done);
                     }
+                } else if v.newer_qualification().is_some() {
+                    // The answer carries the new qualification: finish with it (its ratio is
+                    // the one shown), or confirm its numbers first.
+                    ui.horizontal_wrapped(|ui| {
+                        if big_button(ui, "新しい資格で受付完了", Some(theme::VALID)) {
+                            actions.push(Action::Done);
+                        }
+                        if big_button(ui, "新しい番号で照会", Some(theme::INFO)) {
+                            actions.push(Action::CheckNewerNumbers);
+                        }
+                        if small_button(ui, "他の方法で資格を確認") {
+                            actions.push(Action::OpenClaim);
+                        }
+                        if small_button(ui, "はじめに戻る") {
+                            actions.push(Action::Done);
+                        }
+                    });
                 } else {
                     ui.horizontal(|ui| {
                         let wide = if r.can_requery() { 900.0 } else { 600.0 };

@@ -93,6 +93,8 @@ pub enum Action {
     /// 再照会: ask the service again after it failed, with the card already read or the
     /// numbers already typed.
     Requery,
+    /// 無効(新しい資格あり): check the new qualification's numbers by number.
+    CheckNewerNumbers,
     /// Back to the waiting screen.
     Done,
     OpenNumbers,
@@ -322,6 +324,7 @@ impl Desk {
             // A card still on the reader is the next patient's only when placed again.
             Action::Done | Action::Cancel => self.screen = Screen::Idle,
             Action::Requery => self.requery(),
+            Action::CheckNewerNumbers => self.check_newer_numbers(),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);

@@ -2,7 +2,7 @@
 
 use time::Date;
 
-use super::{Desk, Digits, IdentityMode, IdentityScreen, Request, Screen};
+use super::{Desk, Digits, IdentityMode, IdentityScreen, NumbersForm, Request, Screen};
 use crate::check::CardRead;
 use crate::domain::expiry::CertificateExpiry;
 use crate::domain::search::NumberSearch;
@@ -51,6 +51,39 @@ pub const PIN_AGAIN_FOR_REQUERY: &str =
     "再照会します。照会のたびに新しい電子署名が必要なため、暗証番号をもう一度入力してください。";
 
 impl Desk {
+    /// 無効(新しい資格あり): checks the new qualification's numbers by number (個別照会), with
+    /// the birth date of the answer; without a birth date the numbers form opens filled in.
+    pub(super) fn check_newer_numbers(&mut self) {
+        let Screen::Result(r) = &self.screen else {
+            return;
+        };
+        let Some(q) = r.verdict.newer_qualification() else {
+            return;
+        };
+        let (Some(insurer), Some(number)) = (q.insurer_number.clone(), q.number.clone()) else {
+            return;
+        };
+        match q.birthdate {
+            Some(birthdate) => self.query_by_numbers(Box::new(NumberSearch {
+                insurer,
+                symbol: q.symbol.clone(),
+                number,
+                branch: q.branch.clone(),
+                birthdate,
+                limit_consent: false,
+            })),
+            None => {
+                self.screen = Screen::Numbers(NumbersForm {
+                    insurer: insurer.as_str().to_owned(),
+                    symbol: q.symbol.clone().unwrap_or_default(),
+                    number,
+                    branch: q.branch.clone().unwrap_or_default(),
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
     /// 再照会: the same query again, with the card already read or the numbers typed. By
     /// PIN the patient types the PIN again (a fresh signature); by visual check or by
     /// numbers the query is sent at once.
