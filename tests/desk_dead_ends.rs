@@ -170,3 +170,92 @@ fn an_invalid_card_with_a_new_qualification_checks_the_new_numbers() {
     h.get_by_label("資格確認: 有効");
     h.get_by_label("窓口負担 3割");
 }
+
+/// From a card with no record to the self-declaration (③) sent to the printer, which fails
+/// (the harness prints to a queue that does not exist).
+fn declaration_not_printed(h: &mut egui_kittest::Harness<'_, onshi_desk::app::DeskApp>) {
+    use onshi_desk::app::claim_flow::{ClaimStage, DeclarationForm};
+    check_visually(h, "pin-blocked");
+    assert_eq!(verdict(screen(h)), Some(VerdictKind::NoRecord));
+    tap(h, "他の方法で資格を確認");
+    tap(h, "申立書を記入する");
+    let form = match claim(screen(h)).map(|f| &f.stage) {
+        Some(ClaimStage::Declaration(form)) => (**form).clone(),
+        other => panic!("{other:?}"),
+    };
+    let form = DeclarationForm {
+        name: "中村 由美".into(),
+        name_kana: "なかむら ゆみ".into(),
+        address: "京都府京都市上京区下立売通新町西入薮ノ内町".into(),
+        phone: "075-222-3333".into(),
+        employer: "薮ノ内工務店".into(),
+        insurance_kind: "employee".into(),
+        ..form
+    };
+    act(h, Action::EditDeclaration(form));
+    tap(h, "確認画面へ");
+    tap(h, "印刷する");
+    until(h, "the printout", |s| {
+        matches!(claim(s).map(|f| &f.stage), Some(ClaimStage::Finished(_)))
+    });
+}
+
+/// A printout that failed: the main button is 再印刷, not 受付完了; the PDF is shown by its
+/// name with a button that opens its folder, and a file manager that cannot start is said.
+#[test]
+fn a_failed_printout_offers_the_reprint_and_the_folder_not_done() {
+    use onshi_desk::app::claim_flow::ClaimStage;
+    let dir = test_dir();
+    let mut h = harness_with(&dir, |env| env.folder_opener = Some("false".into()));
+    declaration_not_printed(&mut h);
+    let pdf = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Finished(done)) => {
+            assert!(done.print_problem.is_some(), "{done:?}");
+            done.pdf.clone().expect("kept")
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        h.query_by_label("受付完了").is_none(),
+        "no 受付完了 while unprinted"
+    );
+    h.get_by_label("再印刷");
+    // The file's name, never the raw path.
+    let name = pdf
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    h.get_by_label(&format!("保存したPDF: {name}"));
+    assert!(h
+        .query_by_label_contains(&pdf.display().to_string())
+        .is_none());
+    tap(&mut h, "保存先フォルダを開く");
+    until(&mut h, "the file manager's failure", |s| {
+        claim(s).is_some_and(|f| f.notice.is_some())
+    });
+    let notice = claim(screen(&h)).and_then(|f| f.notice.clone());
+    assert!(
+        notice
+            .as_deref()
+            .is_some_and(|n| n.contains("フォルダを開けませんでした")),
+        "{notice:?}"
+    );
+    tap(&mut h, "印刷せずに終える");
+    assert!(matches!(screen(&h), Screen::Idle));
+}
+
+/// The folder opens with the OS's file manager (here a stand-in that succeeds): no notice.
+#[test]
+fn the_folder_of_a_kept_printout_opens() {
+    let dir = test_dir();
+    let mut h = harness_with(&dir, |env| env.folder_opener = Some("true".into()));
+    declaration_not_printed(&mut h);
+    tap(&mut h, "保存先フォルダを開く");
+    // The worker answers; nothing to say.
+    for _ in 0..50 {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(claim(screen(&h)).and_then(|f| f.notice.clone()), None);
+}

@@ -83,6 +83,8 @@ pub struct Services {
     pub printouts: std::path::PathBuf,
     /// CUPS queue; `None` = the system default.
     pub printer: Option<String>,
+    /// The program that opens a folder in the file manager (`super::folder`).
+    pub folder_opener: std::path::PathBuf,
     /// The reception journal; `Err` says why it could not be opened (every check then tells
     /// the desk it was not recorded).
     pub journal: Result<Journal, String>,
@@ -311,6 +313,10 @@ fn run(s: &Services, request: Request) -> Event {
         Request::SaveSettings { job, path, text } => Event::SettingsSaved {
             job,
             result: super::settings::save(&path, &text),
+        },
+        Request::OpenFolder { job, dir } => Event::FolderOpened {
+            job,
+            result: super::folder::open_folder(&s.folder_opener, &dir),
         },
         Request::Reprint { job, pdf } => Event::Printed {
             job,

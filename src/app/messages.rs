@@ -137,6 +137,11 @@ pub enum Event {
         job: JobId,
         result: Result<String, String>,
     },
+    /// The file manager was started on a folder, or the desk message why not.
+    FolderOpened {
+        job: JobId,
+        result: Result<(), String>,
+    },
     /// A record was closed by staff, or the desk message why not.
     RecordResolved {
         job: JobId,
@@ -224,6 +229,8 @@ pub enum Request {
     },
     /// Send a kept PDF to the printer again.
     Reprint { job: JobId, pdf: std::path::PathBuf },
+    /// Open a folder (where a printout is kept) in the OS's file manager.
+    OpenFolder { job: JobId, dir: std::path::PathBuf },
     /// Read the labelled fields of a マイナポータル PDF.
     ImportPortalPdf {
         job: JobId,

@@ -119,6 +119,8 @@ pub enum Action {
     PrintDeclaration,
     /// Print the kept PDF again.
     Reprint,
+    /// Open the folder where a printout is kept, in the OS's file manager.
+    OpenFolder(std::path::PathBuf),
     /// Steps ①/②: the claim numbers are settled; show the receipt header.
     FinishClaim,
     /// Read the マイナポータル PDF at this path into the evidence form.
@@ -175,6 +177,8 @@ pub struct Desk {
     pub config: Option<crate::config::Config>,
     pub config_path: std::path::PathBuf,
     passcode: Box<dyn PasscodeCheck>,
+    /// The file manager being started on a printout's folder.
+    opening_folder: Option<JobId>,
     outbox: Vec<Request>,
     next_job: JobId,
 }
@@ -193,6 +197,7 @@ impl Desk {
             config: None,
             config_path: crate::config::default_path(),
             passcode,
+            opening_folder: None,
             outbox: Vec::new(),
             next_job: 1,
         }
@@ -284,6 +289,7 @@ impl Desk {
             | Event::ReportsExported { .. }
             | Event::RecordResolved { .. } => self.history_event(event),
             Event::PortalPdfRead { .. } => self.claim_event(event),
+            Event::FolderOpened { job, result } => self.folder_opened(job, result),
             Event::SettingsSaved { job, result } => self.settings_saved(job, result),
             Event::NumbersConfirmed {
                 job,
@@ -324,6 +330,7 @@ impl Desk {
             // A card still on the reader is the next patient's only when placed again.
             Action::Done | Action::Cancel => self.screen = Screen::Idle,
             Action::Requery => self.requery(),
+            Action::OpenFolder(dir) => self.open_folder(dir),
             Action::CheckNewerNumbers => self.check_newer_numbers(),
             Action::ReadCard(reader) => {
                 if !self.busy() {
