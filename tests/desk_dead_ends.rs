@@ -259,3 +259,40 @@ fn the_folder_of_a_kept_printout_opens() {
     }
     assert_eq!(claim(screen(&h)).and_then(|f| f.notice.clone()), None);
 }
+
+/// A certificate expired beyond grace is said as soon as the card is read — no PIN asked —
+/// with the next step: the numbers of a 資格確認書, or the claim path.
+#[test]
+fn an_expired_certificate_is_said_before_any_pin_with_the_next_step() {
+    let mut h = harness();
+    place(&mut h, "expired");
+    until(&mut h, "the identity screen", |s| {
+        identity_mode(s).is_some()
+    });
+    assert_eq!(
+        identity_mode(screen(&h)),
+        Some(&IdentityMode::CertificateExpired)
+    );
+    h.get_by_label("電子証明書の有効期限切れ");
+    assert!(h
+        .query_by_label("暗証番号(数字4桁)を入力してください")
+        .is_none());
+    assert!(h.query_by_label("決定").is_none());
+    h.get_by_label("資格確認書の番号で確認");
+    tap(&mut h, "他の方法で資格を確認");
+    let flow = claim(screen(&h)).expect("the claim path");
+    assert_ne!(
+        flow.plan.step,
+        onshi_desk::domain::claim::ClaimStep::Online,
+        "{:?}",
+        flow.plan
+    );
+    // The numbers of a 資格確認書 are the other way on.
+    let mut h = harness();
+    place(&mut h, "expired");
+    until(&mut h, "the identity screen", |s| {
+        identity_mode(s).is_some()
+    });
+    tap(&mut h, "資格確認書の番号で確認");
+    assert!(matches!(screen(&h), Screen::Numbers(_)), "{:?}", screen(&h));
+}

@@ -11,7 +11,9 @@ use crate::domain::expiry::CertificateExpiry;
 pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(12.0);
-        expiry_banner(ui, &s.read.expiry);
+        if s.mode != IdentityMode::CertificateExpired {
+            expiry_banner(ui, &s.read.expiry);
+        }
         if let Some(notice) = &s.notice {
             ui.label(RichText::new(notice).size(24.0).color(theme::BAD).strong());
         }
@@ -100,6 +102,29 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                     }
                 });
                 if small_button(ui, "やめる") {
+                    actions.push(Action::Cancel);
+                }
+            }
+            IdentityMode::CertificateExpired => {
+                ui.label(
+                    RichText::new("電子証明書の有効期限切れ")
+                        .size(34.0)
+                        .strong()
+                        .color(theme::BAD),
+                );
+                ui.label(RichText::new(s.read.expiry.desk_message()).size(24.0));
+                ui.label(
+                    RichText::new("暗証番号の入力は不要です。カードの更新は市区町村の窓口でできます。")
+                        .size(22.0),
+                );
+                ui.add_space(20.0);
+                if big_button(ui, "資格確認書の番号で確認", Some(theme::INFO)) {
+                    actions.push(Action::OpenNumbers);
+                }
+                if big_button(ui, "他の方法で資格を確認", None) {
+                    actions.push(Action::OpenClaim);
+                }
+                if small_button(ui, "はじめに戻る") {
                     actions.push(Action::Cancel);
                 }
             }

@@ -4,6 +4,7 @@
 use super::{Action, Desk, Digits, Screen};
 use crate::card::{CardError, PinStatus};
 use crate::check::CardRead;
+use crate::domain::expiry::CertificateExpiry;
 
 /// How the patient's identity is being confirmed on the identity screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub enum IdentityMode {
     Passcode { entered: Digits, refused: bool },
     /// Staff compare the patient with the card's photo, then confirm.
     VisualCheck,
+    /// The certificate expired beyond its grace: the service cannot confirm by this card, so
+    /// no PIN is asked for; said at once with the next step (the numbers of a 資格確認書, or
+    /// the claim path). The rule is `CertificateExpiry::on` (`domain::expiry`).
+    CertificateExpired,
 }
 
 /// The identity screen: the card is read, identity is not yet confirmed.
@@ -33,6 +38,10 @@ pub struct IdentityScreen {
 impl Desk {
     pub(super) fn identity_screen(&mut self, read: CardRead, pin: Result<PinStatus, CardError>) {
         let (pin, mode, notice) = match pin {
+            // Before any PIN: a try spent on a check that cannot succeed helps nobody.
+            _ if matches!(read.expiry, CertificateExpiry::Expired { .. }) => {
+                (pin.ok(), IdentityMode::CertificateExpired, None)
+            }
             Ok(PinStatus::Remaining(1)) => (
                 Some(PinStatus::Remaining(1)),
                 IdentityMode::LastTryWarning,

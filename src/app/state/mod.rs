@@ -351,6 +351,14 @@ impl Desk {
             Action::OpenClaim => {
                 let (verdict, check) = match &self.screen {
                     Screen::Result(r) => (Some(r.verdict.clone()), r.recorded.clone().ok()),
+                    // Said before any query: the claim path starts from what the card showed.
+                    Screen::Identity(i) if i.mode == IdentityMode::CertificateExpired => (
+                        Some(crate::domain::Verdict::bare(
+                            crate::domain::VerdictKind::CertificateExpired,
+                            crate::domain::NextStep::ConfirmByDocuments,
+                        )),
+                        None,
+                    ),
                     _ => (None, None),
                 };
                 if !self.busy() {
