@@ -296,3 +296,41 @@ fn an_expired_certificate_is_said_before_any_pin_with_the_next_step() {
     tap(&mut h, "資格確認書の番号で確認");
     assert!(matches!(screen(&h), Screen::Numbers(_)), "{:?}", screen(&h));
 }
+
+/// 複数該当: staff choose the qualification with the patient from the candidates (each with
+/// insurer and numbers); the chosen one is what is charged and what the journal records.
+#[test]
+fn several_qualifications_are_chosen_charged_and_recorded() {
+    let mut h = harness();
+    check_visually(&mut h, "face-auth");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Several));
+    let id = recorded(&h);
+    // Nothing to charge and nothing to finish until one is chosen.
+    assert!(h.query_by_label_contains("窓口負担").is_none());
+    assert!(h.query_by_label("受付完了").is_none());
+    h.get_by_label("候補 1 で受付");
+    tap(&mut h, "候補 2 で受付");
+    until(
+        &mut h,
+        "the choice recorded",
+        |s| matches!(s, Screen::Result(r) if r.choice.as_ref().is_some_and(|c| c.recorded.is_some())),
+    );
+    match screen(&h) {
+        Screen::Result(r) => {
+            let c = r.choice.as_ref().expect("chosen");
+            assert_eq!(c.index, 1);
+            assert_eq!(c.recorded, Some(Ok(())));
+        }
+        other => panic!("{other:?}"),
+    }
+    h.get_by_label("候補 2(この資格で受付)");
+    h.get_by_label("窓口負担 1割");
+    h.get_by_label("候補 2 で受付し、記録しました。");
+    tap(&mut h, "受付完了");
+    assert!(matches!(screen(&h), Screen::Idle));
+    let record = journal_record(&mut h, id);
+    let numbers = record.numbers.expect("the chosen numbers");
+    assert_eq!(numbers.insurer_number, "39130059", "candidate 2's (東京)");
+    assert_eq!(numbers.number, "33334444");
+    assert_eq!(record.name.as_deref(), Some("小林 翼"));
+}

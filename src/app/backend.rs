@@ -314,6 +314,16 @@ fn run(s: &Services, request: Request) -> Event {
             job,
             result: super::settings::save(&path, &text),
         },
+        Request::RecordChoice { job, id, chosen } => Event::ChoiceRecorded {
+            job,
+            result: match &s.journal {
+                Err(why) => Err(why.clone()),
+                Ok(journal) => journal.choose_qualification(id, &chosen).map_err(|e| {
+                    tracing::error!(error = %e, check = %id, "chosen qualification not recorded");
+                    e.desk_message()
+                }),
+            },
+        },
         Request::OpenFolder { job, dir } => Event::FolderOpened {
             job,
             result: super::folder::open_folder(&s.folder_opener, &dir),

@@ -137,6 +137,11 @@ pub enum Event {
         job: JobId,
         result: Result<String, String>,
     },
+    /// The chosen qualification (複数該当) was recorded, or the desk message why not.
+    ChoiceRecorded {
+        job: JobId,
+        result: Result<(), String>,
+    },
     /// The file manager was started on a folder, or the desk message why not.
     FolderOpened {
         job: JobId,
@@ -229,6 +234,12 @@ pub enum Request {
     },
     /// Send a kept PDF to the printer again.
     Reprint { job: JobId, pdf: std::path::PathBuf },
+    /// 複数該当: record the qualification staff chose on check `id`.
+    RecordChoice {
+        job: JobId,
+        id: CheckId,
+        chosen: Box<crate::domain::Qualification>,
+    },
     /// Open a folder (where a printout is kept) in the OS's file manager.
     OpenFolder { job: JobId, dir: std::path::PathBuf },
     /// Read the labelled fields of a マイナポータル PDF.

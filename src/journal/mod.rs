@@ -166,6 +166,21 @@ pub struct CheckNumbers {
     pub branch: Option<String>,
 }
 
+impl CheckNumbers {
+    /// The numbers of a qualification record, when it has a 保険者番号 and a 番号.
+    pub fn of(q: &crate::domain::verdict::Qualification) -> Option<CheckNumbers> {
+        match (&q.insurer_number, &q.number) {
+            (Some(insurer), Some(number)) => Some(CheckNumbers {
+                insurer_number: insurer.as_str().to_owned(),
+                symbol: q.symbol.clone(),
+                number: number.clone(),
+                branch: q.branch.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The card's user-authentication certificate, kept only while a check is queued (see the
 /// retention rule in the module documentation).
 #[derive(Clone, PartialEq, Eq)]
@@ -255,13 +270,8 @@ impl NewCheck {
             check.birthdate = Some(n.birthdate);
         }
         if let Some(q) = verdict.primary() {
-            if let (Some(insurer), Some(number)) = (&q.insurer_number, &q.number) {
-                check.numbers = Some(CheckNumbers {
-                    insurer_number: insurer.as_str().to_owned(),
-                    symbol: q.symbol.clone(),
-                    number: number.clone(),
-                    branch: q.branch.clone(),
-                });
+            if let Some(numbers) = CheckNumbers::of(q) {
+                check.numbers = Some(numbers);
             }
             check.name = q.name.clone();
             check.name_kana = q.name_kana.clone();

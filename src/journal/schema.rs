@@ -20,8 +20,8 @@
 //! | `kind` | `card`, `numbers`, `claim_path` |
 //! | `identity` | `pin`, `face`, `visual` (card checks) |
 //! | `verdict`, `validity` | the verdict kind at the desk, QualificationValidity |
-//! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found |
-//! | `name`, `name_kana`, `birthdate` | from the answer (or the search) |
+//! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found; for `several` (複数該当), the candidate staff chose (empty until chosen) |
+//! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate) |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
 //! | `status` | `done`, `queued`, `reconfirmed`, `conflict` |

@@ -232,6 +232,43 @@ impl Journal {
         })
     }
 
+    /// 複数該当: the qualification staff chose with the patient becomes the record's numbers,
+    /// name and birth date (a `several` record has none until then; choosing again replaces
+    /// the choice). Only a check whose verdict is `several` takes a choice
+    /// ([`JournalError::NotFound`] otherwise): any other check's numbers are the answer's.
+    pub fn choose_qualification(
+        &self,
+        id: CheckId,
+        q: &crate::domain::verdict::Qualification,
+    ) -> Result<(), JournalError> {
+        let numbers = CheckNumbers::of(q)
+            .ok_or_else(|| JournalError::Other("the chosen record has no numbers".into()))?;
+        let (name, kana, birthdate) = (
+            q.name.clone(),
+            q.name_kana.clone(),
+            q.birthdate.map(|d| d.to_string()),
+        );
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET insurer_number = ?2, symbol = ?3, number = ?4, branch = ?5,
+                     name = ?6, name_kana = ?7, birthdate = COALESCE(?8, birthdate)
+                 WHERE id = ?1 AND verdict = ?9",
+                params![
+                    id.0,
+                    numbers.insurer_number,
+                    numbers.symbol,
+                    numbers.number,
+                    numbers.branch,
+                    name,
+                    kana,
+                    birthdate,
+                    VerdictKind::Several
+                ],
+            )?;
+            found(n, id)
+        })
+    }
+
     /// The numbers learned after the visit (the patient brought them, e.g. for an unknown
     /// receipt): stored and the check queued for re-confirmation by number.
     pub fn attach_numbers(
@@ -510,4 +547,47 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
     let id = tx.last_insert_rowid();
     tx.commit()?;
     Ok(CheckId(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::verdict::Qualification;
+    use crate::domain::InsurerNumber;
+    use time::macros::date;
+
+    #[test]
+    fn a_choice_among_several_is_recorded_and_only_there() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).expect("journal");
+        let mut several = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        several.verdict = Some(VerdictKind::Several);
+        let several = journal.record(several).expect("recorded");
+        let mut valid = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        valid.verdict = Some(VerdictKind::Valid);
+        let valid = journal.record(valid).expect("recorded");
+        let chosen = Qualification {
+            insurer_number: InsurerNumber::parse("39130059").ok(),
+            number: Some("33334444".into()),
+            name: Some("小林 翼".into()),
+            birthdate: Some(date!(1940 - 01 - 01)),
+            ..Default::default()
+        };
+        journal
+            .choose_qualification(several, &chosen)
+            .expect("chosen");
+        let r = journal.reader().expect("reader").get(several).expect("get");
+        assert_eq!(
+            r.numbers.map(|n| n.insurer_number).as_deref(),
+            Some("39130059")
+        );
+        assert_eq!(r.name.as_deref(), Some("小林 翼"));
+        assert_eq!(r.birthdate, Some(date!(1940 - 01 - 01)));
+        // A check that was not 複数該当 keeps the answer's numbers.
+        assert!(journal.choose_qualification(valid, &chosen).is_err());
+        // A record without numbers is no choice.
+        assert!(journal
+            .choose_qualification(several, &Qualification::default())
+            .is_err());
+    }
 }

@@ -19,7 +19,11 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
         .show(ui, |ui| {
             ui.add_space(8.0);
             ui.vertical_centered(|ui| {
-                if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
+                let chosen = v.kind == VerdictKind::Several && r.choice.is_some();
+                if v.kind == VerdictKind::Valid
+                    || v.kind == VerdictKind::CertificateExpiredGrace
+                    || chosen
+                {
                     if big_button(ui, "受付完了", Some(theme::VALID)) {
                         actions.push(Action::Done);
                     }
@@ -102,7 +106,7 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
             }
         });
         ui.add_space(10.0);
-        if let Some(ratio) = v.ratio {
+        if let Some(ratio) = r.ratio() {
             ui.vertical_centered(|ui| {
                 ui.label(
                     RichText::new(format!("窓口負担 {}", ratio.label()))
@@ -111,15 +115,57 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                 );
             });
         }
+        if v.kind == VerdictKind::Several {
+            choice_status(ui, r);
+        }
         for (i, q) in v.qualifications.iter().enumerate() {
+            let chosen = r.choice.as_ref().is_some_and(|c| c.index == i);
             let title = match (v.kind, i) {
                 (VerdictKind::InvalidNewExists, 0) => "新しい資格".to_owned(),
                 (VerdictKind::InvalidNewExists, _) => "以前の資格(無効)".to_owned(),
+                (VerdictKind::Several, n) if chosen => format!("候補 {}(この資格で受付)", n + 1),
                 (VerdictKind::Several, n) => format!("候補 {}", n + 1),
                 _ => "資格情報".to_owned(),
             };
             qualification(ui, &title, q);
+            if r.can_choose(i) && !chosen {
+                ui.vertical_centered(|ui| {
+                    if big_button(ui, &format!("候補 {} で受付", i + 1), Some(theme::INFO)) {
+                        actions.push(Action::ChooseQualification(i));
+                    }
+                });
+            }
         }
+    });
+}
+
+/// 複数該当: what to do, or which candidate was chosen and whether it is recorded.
+fn choice_status(ui: &mut Ui, r: &ResultScreen) {
+    let (text, colour) = match &r.choice {
+        None => (
+            "患者さんと一緒に正しい資格を選び、「候補 … で受付」を押してください。".to_owned(),
+            theme::INFO,
+        ),
+        Some(c) => match &c.recorded {
+            None => (
+                format!("候補 {} を記録しています…", c.index + 1),
+                theme::INFO,
+            ),
+            Some(Ok(())) => (
+                format!("候補 {} で受付し、記録しました。", c.index + 1),
+                theme::VALID,
+            ),
+            Some(Err(why)) => (
+                format!(
+                    "候補 {} を選びましたが記録できませんでした。内容を控えてください。{why}",
+                    c.index + 1
+                ),
+                theme::BAD,
+            ),
+        },
+    };
+    ui.vertical_centered(|ui| {
+        ui.label(RichText::new(text).size(22.0).strong().color(colour));
     });
 }
 

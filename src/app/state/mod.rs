@@ -30,7 +30,7 @@ pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
 pub use self::problem::ScreenProblem;
-pub use self::result::{Asked, ResultScreen, PIN_AGAIN_FOR_REQUERY};
+pub use self::result::{Asked, Choice, ResultScreen, PIN_AGAIN_FOR_REQUERY};
 pub use self::settings::SettingsScreen;
 use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm};
 use super::messages::{Digits, JobId};
@@ -93,6 +93,8 @@ pub enum Action {
     /// 再照会: ask the service again after it failed, with the card already read or the
     /// numbers already typed.
     Requery,
+    /// 複数該当: staff chose this candidate (an index into the verdict's records).
+    ChooseQualification(usize),
     /// 無効(新しい資格あり): check the new qualification's numbers by number.
     CheckNewerNumbers,
     /// Back to the waiting screen.
@@ -270,6 +272,7 @@ impl Desk {
                             checked_on: on,
                             recorded,
                             asked,
+                            choice: None,
                         }));
                     }
                     Err(e) => match card {
@@ -290,6 +293,7 @@ impl Desk {
             | Event::RecordResolved { .. } => self.history_event(event),
             Event::PortalPdfRead { .. } => self.claim_event(event),
             Event::FolderOpened { job, result } => self.folder_opened(job, result),
+            Event::ChoiceRecorded { job, result } => self.choice_recorded(job, result),
             Event::SettingsSaved { job, result } => self.settings_saved(job, result),
             Event::NumbersConfirmed {
                 job,
@@ -315,6 +319,7 @@ impl Desk {
                     checked_on: on,
                     recorded,
                     asked,
+                    choice: None,
                 }));
             }
         }
@@ -332,6 +337,7 @@ impl Desk {
             Action::Requery => self.requery(),
             Action::OpenFolder(dir) => self.open_folder(dir),
             Action::CheckNewerNumbers => self.check_newer_numbers(),
+            Action::ChooseQualification(index) => self.choose_qualification(index),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);

@@ -2,12 +2,12 @@
 
 use time::Date;
 
-use super::{Desk, Digits, IdentityMode, IdentityScreen, NumbersForm, Request, Screen};
+use super::{Desk, Digits, IdentityMode, IdentityScreen, JobId, NumbersForm, Request, Screen};
 use crate::check::CardRead;
 use crate::domain::expiry::CertificateExpiry;
 use crate::domain::search::NumberSearch;
-use crate::domain::{IdentityMethod, Verdict, VerdictKind};
-use crate::journal::CheckId;
+use crate::domain::{IdentityMethod, Ratio, Verdict, VerdictKind};
+use crate::journal::{CheckId, CheckNumbers};
 
 /// What the last check found, as the result screen shows it.
 #[derive(Clone, Debug)]
@@ -23,6 +23,18 @@ pub struct ResultScreen {
     /// What was asked, so a system failure can be asked again (再照会) without reading the
     /// card or typing the numbers again.
     pub asked: Option<Asked>,
+    /// 複数該当: the candidate staff chose with the patient, and its recording.
+    pub choice: Option<Choice>,
+}
+
+/// The qualification chosen among several (複数該当).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// Index into the verdict's qualifications.
+    pub index: usize,
+    job: JobId,
+    /// `None` while it is written to the journal, then done or the desk message why not.
+    pub recorded: Option<Result<(), String>>,
 }
 
 /// A query as it was sent, kept for 再照会.
@@ -36,6 +48,32 @@ pub enum Asked {
 }
 
 impl ResultScreen {
+    /// The ratio to charge: the answer's, or for 複数該当 the chosen candidate's (none until
+    /// one is chosen: there is no knowing which applies).
+    pub fn ratio(&self) -> Option<Ratio> {
+        match (self.verdict.kind, &self.choice) {
+            (VerdictKind::Several, Some(c)) => self
+                .verdict
+                .qualifications
+                .get(c.index)
+                .and_then(|q| q.ratio(self.checked_on))
+                .map(|(r, _)| r),
+            (VerdictKind::Several, None) => None,
+            _ => self.verdict.ratio,
+        }
+    }
+
+    /// Whether candidate `index` of a 複数該当 can be chosen (it has the numbers to claim with).
+    pub fn can_choose(&self, index: usize) -> bool {
+        self.verdict.kind == VerdictKind::Several
+            && self
+                .verdict
+                .qualifications
+                .get(index)
+                .and_then(CheckNumbers::of)
+                .is_some()
+    }
+
     /// Whether 再照会 is offered: the service gave no answer (error, unreachable, timeout)
     /// and the query is known. An answer about somebody else is not asked again from the
     /// desk: it is for the system administrator.
@@ -51,6 +89,45 @@ pub const PIN_AGAIN_FOR_REQUERY: &str =
     "再照会します。照会のたびに新しい電子署名が必要なため、暗証番号をもう一度入力してください。";
 
 impl Desk {
+    /// 複数該当: staff chose candidate `index` with the patient; it is charged and recorded
+    /// as the check's qualification.
+    pub(super) fn choose_qualification(&mut self, index: usize) {
+        let job = self.job();
+        let Screen::Result(r) = &mut self.screen else {
+            return;
+        };
+        if !r.can_choose(index) {
+            return;
+        }
+        let Some(chosen) = r.verdict.qualifications.get(index).cloned() else {
+            return;
+        };
+        let recorded = match &r.recorded {
+            Ok(id) => {
+                self.outbox.push(Request::RecordChoice {
+                    job,
+                    id: *id,
+                    chosen: Box::new(chosen),
+                });
+                None
+            }
+            Err(why) => Some(Err(why.clone())),
+        };
+        r.choice = Some(Choice {
+            index,
+            job,
+            recorded,
+        });
+    }
+
+    pub(super) fn choice_recorded(&mut self, job: JobId, result: Result<(), String>) {
+        if let Screen::Result(r) = &mut self.screen {
+            if let Some(c) = r.choice.as_mut().filter(|c| c.job == job) {
+                c.recorded = Some(result);
+            }
+        }
+    }
+
     /// 無効(新しい資格あり): checks the new qualification's numbers by number (個別照会), with
     /// the birth date of the answer; without a birth date the numbers form opens filled in.
     pub(super) fn check_newer_numbers(&mut self) {
