@@ -188,6 +188,7 @@ fn declaration_not_printed(h: &mut egui_kittest::Harness<'_, onshi_desk::app::De
         name_kana: "なかむら ゆみ".into(),
         address: "京都府京都市上京区下立売通新町西入薮ノ内町".into(),
         phone: "075-222-3333".into(),
+        birthdate: "S58.3.3".into(),
         employer: "薮ノ内工務店".into(),
         insurance_kind: "employee".into(),
         ..form
@@ -333,4 +334,39 @@ fn several_qualifications_are_chosen_charged_and_recorded() {
     assert_eq!(numbers.insurer_number, "39130059", "candidate 2's (東京)");
     assert_eq!(numbers.number, "33334444");
     assert_eq!(record.name.as_deref(), Some("小林 翼"));
+}
+
+/// ③ whose printout failed: not 完了 — its real state (an unknown receipt waiting for
+/// 事後確認) on the month-end unresolved list — and the record keeps the declared name, kana,
+/// birth date and phone, so staff find it by name and match the signed paper.
+#[test]
+fn an_unprinted_declaration_is_unresolved_and_found_by_the_declared_name() {
+    use onshi_desk::app::claim_flow::ClaimStage;
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
+    declaration_not_printed(&mut h);
+    let id = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Finished(done)) => {
+            assert!(done.print_problem.is_some());
+            done.recorded.clone().expect("answered").expect("recorded")
+        }
+        other => panic!("{other:?}"),
+    };
+    tap(&mut h, "印刷せずに終える");
+    tap(&mut h, "受付記録");
+    search_history(&mut h, "中村");
+    let record = history(screen(&h))
+        .and_then(|hist| hist.records.iter().find(|r| r.id == id).cloned())
+        .expect("found by the declared name");
+    assert_eq!(record.name.as_deref(), Some("中村 由美"));
+    assert_eq!(record.name_kana.as_deref(), Some("ナカムラ ユミ"));
+    assert_eq!(record.birthdate, Some(time::macros::date!(1983 - 03 - 03)));
+    assert_eq!(record.phone.as_deref(), Some("075-222-3333"));
+    assert_ne!(record.status, onshi_desk::journal::CheckStatus::Done);
+    let reader =
+        onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
+    let open = reader
+        .unresolved(2026, time::Month::November)
+        .expect("unresolved");
+    assert!(open.iter().any(|r| r.id == id), "{open:?}");
 }

@@ -296,7 +296,8 @@ fn run(s: &Services, request: Request) -> Event {
                         &receipt,
                         Some(&path),
                         on,
-                    );
+                    )
+                    .and_then(|id| record_declarant(s, id, &declaration));
                     Event::Printed {
                         job,
                         print_problem: print(s, &path),
@@ -407,6 +408,29 @@ fn record(s: &Services, check: NewCheck) -> Result<CheckId, String> {
         tracing::error!(error = %e, "check not recorded");
         e.desk_message()
     })
+}
+
+/// ③: the declared name, kana, birth date and phone on the check's record, so staff find
+/// it by name and match the signed paper.
+fn record_declarant(
+    s: &Services,
+    id: CheckId,
+    d: &crate::domain::claim::SelfDeclaration,
+) -> Result<CheckId, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    journal
+        .set_declarant(
+            id,
+            d.name.clone(),
+            d.name_kana.clone(),
+            d.birthdate,
+            d.phone.clone(),
+        )
+        .map(|()| id)
+        .map_err(|e| {
+            tracing::error!(error = %e, check = %id, "declared patient not recorded");
+            e.desk_message()
+        })
 }
 
 /// Records the claim step: on the check it continues when there is one, else as a record of

@@ -399,6 +399,8 @@ pub struct CheckRecord {
     pub reconfirmed_verdict: Option<VerdictKind>,
     pub reconfirmed_validity: Option<u8>,
     pub conflict_detail: Option<String>,
+    /// The phone number declared on a self-declaration (③).
+    pub phone: Option<String>,
 }
 
 impl CheckRecord {

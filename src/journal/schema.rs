@@ -9,6 +9,8 @@
 //! Version 2: the outage queue and 事後確認 (certificate held for re-confirmation, attempts
 //! and backoff, the re-confirmed verdict, conflicts), the receipt's 保険者番号 as a column
 //! for the month-end report, and the indexes the history search needs.
+//! Version 3: `phone`, the phone number declared on a self-declaration (③), so staff can
+//! reach the patient and match the signed paper; older records have none.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -21,7 +23,8 @@
 //! | `identity` | `pin`, `face`, `visual` (card checks) |
 //! | `verdict`, `validity` | the verdict kind at the desk, QualificationValidity |
 //! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found; for `several` (複数該当), the candidate staff chose (empty until chosen) |
-//! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate) |
+//! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate; for ③, the declared ones when the answer gave none) |
+//! | `phone` | declared on the self-declaration (③) |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
 //! | `status` | `done`, `queued`, `reconfirmed`, `conflict` |
@@ -88,6 +91,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX checks_symbol ON checks(symbol);
      CREATE INDEX checks_open ON checks(status, next_attempt_at)
          WHERE status IN ('queued', 'conflict');",
+    // 2 → 3
+    "ALTER TABLE checks ADD COLUMN phone TEXT;",
 ];
 
 /// The schema version of an open connection.

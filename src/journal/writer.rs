@@ -232,6 +232,29 @@ impl Journal {
         })
     }
 
+    /// ③: the patient as declared on the self-declaration (被保険者資格申立書), so the record
+    /// is found by name in the history and matched with the signed paper. The answer's name,
+    /// kana and birth date, when the check had them, are kept; the phone is the declared one.
+    pub fn set_declarant(
+        &self,
+        id: CheckId,
+        name: Option<String>,
+        name_kana: Option<String>,
+        birthdate: Option<Date>,
+        phone: Option<String>,
+    ) -> Result<(), JournalError> {
+        let birthdate = birthdate.map(|d| d.to_string());
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET name = COALESCE(name, ?2), name_kana = COALESCE(name_kana, ?3),
+                     birthdate = COALESCE(birthdate, ?4), phone = COALESCE(?5, phone)
+                 WHERE id = ?1",
+                params![id.0, name, name_kana, birthdate, phone],
+            )?;
+            found(n, id)
+        })
+    }
+
     /// 複数該当: the qualification staff chose with the patient becomes the record's numbers,
     /// name and birth date (a `several` record has none until then; choosing again replaces
     /// the choice). Only a check whose verdict is `several` takes a choice

@@ -204,6 +204,10 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
             if let Some(step) = r.claim_step {
                 ui.label(format!("請求の経路: {}", step_label(step)));
             }
+            // ③: the declared phone, to reach the patient and match the signed paper.
+            if let Some(phone) = &r.phone {
+                ui.label(format!("申立書の電話番号: {phone}"));
+            }
             if let Some(kind) = r.reconfirmed_verdict {
                 ui.label(format!("事後確認の結果: {}", verdict_label(kind)));
             }
