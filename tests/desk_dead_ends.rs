@@ -370,3 +370,55 @@ fn an_unprinted_declaration_is_unresolved_and_found_by_the_declared_name() {
         .expect("unresolved");
     assert!(open.iter().any(|r| r.id == id), "{open:?}");
 }
+
+/// A check whose result is left with はじめに戻る (no qualification to claim with), and one
+/// whose claim path is left half way: recorded as 中断, not 完了, and on the month-end
+/// unresolved list.
+#[test]
+fn a_result_or_a_claim_path_left_unfinished_is_recorded_as_such() {
+    use onshi_desk::journal::CheckStatus;
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
+    check_visually(&mut h, "pin-blocked");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::NoRecord));
+    let left = recorded(&h);
+    tap(&mut h, "はじめに戻る");
+    check_visually(&mut h, "small-cert");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Invalid));
+    let half_way = recorded(&h);
+    tap(&mut h, "他の方法で資格を確認");
+    tap(&mut h, "やめる");
+    // A valid check closed with 受付完了 is 完了.
+    check_visually(&mut h, "expired-grace");
+    let done = recorded(&h);
+    tap(&mut h, "受付完了");
+    assert!(matches!(screen(&h), Screen::Idle));
+    let reader =
+        onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = |id| reader.get(id).expect("record").status;
+    while status(half_way) != CheckStatus::Abandoned && std::time::Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(status(left), CheckStatus::Abandoned);
+    assert_eq!(status(half_way), CheckStatus::Abandoned);
+    assert_eq!(status(done), CheckStatus::Done);
+    let open: Vec<_> = reader
+        .unresolved(2026, time::Month::November)
+        .expect("unresolved")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(open.contains(&left) && open.contains(&half_way), "{open:?}");
+    assert!(!open.contains(&done));
+    // The history says so.
+    tap(&mut h, "受付記録");
+    until(&mut h, "the history", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && !h.records.is_empty())
+    });
+    assert!(!h
+        .query_all_by_label("中断(未完了)")
+        .collect::<Vec<_>>()
+        .is_empty());
+}

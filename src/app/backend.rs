@@ -315,6 +315,16 @@ fn run(s: &Services, request: Request) -> Event {
             job,
             result: super::settings::save(&path, &text),
         },
+        Request::AbandonCheck { id } => {
+            match s.journal.as_ref().map(|j| j.abandon(id)) {
+                Ok(Ok(_)) => tracing::info!(check = %id, "check left unfinished"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, check = %id, "unfinished check not marked")
+                }
+                Err(why) => tracing::warn!(check = %id, why, "no journal to mark"),
+            }
+            Event::CheckAbandoned
+        }
         Request::RecordChoice { job, id, chosen } => Event::ChoiceRecorded {
             job,
             result: match &s.journal {

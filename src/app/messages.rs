@@ -137,6 +137,8 @@ pub enum Event {
         job: JobId,
         result: Result<String, String>,
     },
+    /// A check left unfinished was marked (or the failure was logged): nothing to show.
+    CheckAbandoned,
     /// The chosen qualification (複数該当) was recorded, or the desk message why not.
     ChoiceRecorded {
         job: JobId,
@@ -234,6 +236,8 @@ pub enum Request {
     },
     /// Send a kept PDF to the printer again.
     Reprint { job: JobId, pdf: std::path::PathBuf },
+    /// The desk left check `id` unfinished: record it as 中断 (never 完了).
+    AbandonCheck { id: CheckId },
     /// 複数該当: record the qualification staff chose on check `id`.
     RecordChoice {
         job: JobId,

@@ -130,6 +130,10 @@ pub enum CheckStatus {
     Reconfirmed,
     /// The confirmation answered something else than the desk recorded: staff must decide.
     Conflict,
+    /// Left unfinished at the desk (中断): the clerk cancelled the check, or left its result
+    /// or its claim path before a qualification to claim with was settled. Never 完了: it
+    /// stays on the month-end unresolved list until staff settle it (`resolve`).
+    Abandoned,
 }
 
 impl CheckStatus {
@@ -139,6 +143,7 @@ impl CheckStatus {
             CheckStatus::Queued => "queued",
             CheckStatus::Reconfirmed => "reconfirmed",
             CheckStatus::Conflict => "conflict",
+            CheckStatus::Abandoned => "abandoned",
         }
     }
 
@@ -148,6 +153,7 @@ impl CheckStatus {
             "queued" => CheckStatus::Queued,
             "reconfirmed" => CheckStatus::Reconfirmed,
             "conflict" => CheckStatus::Conflict,
+            "abandoned" => CheckStatus::Abandoned,
             _ => return None,
         })
     }

@@ -10,7 +10,8 @@
 //! and backoff, the re-confirmed verdict, conflicts), the receipt's 保険者番号 as a column
 //! for the month-end report, and the indexes the history search needs.
 //! Version 3: `phone`, the phone number declared on a self-declaration (③), so staff can
-//! reach the patient and match the signed paper; older records have none.
+//! reach the patient and match the signed paper; older records have none. The status name
+//! `abandoned` (left unfinished at the desk), which an older desk would refuse per row.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -27,7 +28,7 @@
 //! | `phone` | declared on the self-declaration (③) |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
-//! | `status` | `done`, `queued`, `reconfirmed`, `conflict` |
+//! | `status` | `done`, `queued`, `reconfirmed`, `conflict`, `abandoned` |
 //! | `certificate_serial`, `certificate_der` | only while queued (retention rule) |
 //! | `attempts`, `next_attempt_at`, `last_attempt_detail` | re-confirmation backoff |
 //! | `reconfirmed_at`, `reconfirmed_verdict`, `reconfirmed_validity`, `conflict_detail` | 事後確認 outcome |

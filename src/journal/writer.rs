@@ -177,7 +177,8 @@ impl Journal {
     }
 
     /// Records the claim step and receipt header reached for a check (continuing its claim
-    /// path). An unknown receipt (7s) queues the check for 事後確認.
+    /// path). An unknown receipt (7s) queues the check for 事後確認; a check left unfinished
+    /// before (中断) is finished by it (done, or queued for the 7s).
     pub fn set_claim(
         &self,
         id: CheckId,
@@ -190,7 +191,8 @@ impl Journal {
         self.call(move |conn| {
             let n = conn.execute(
                 "UPDATE checks SET claim_step = ?2, receipt_json = ?3, receipt_insurer = ?4,
-                     status = CASE WHEN ?5 AND status = ?6 THEN ?7 ELSE status END
+                     status = CASE WHEN ?5 AND status IN (?6, ?8) THEN ?7
+                                   WHEN status = ?8 THEN ?6 ELSE status END
                  WHERE id = ?1",
                 params![
                     id.0,
@@ -199,7 +201,8 @@ impl Journal {
                     insurer,
                     unknown,
                     CheckStatus::Done,
-                    CheckStatus::Queued
+                    CheckStatus::Queued,
+                    CheckStatus::Abandoned
                 ],
             )?;
             found(n, id)
@@ -229,6 +232,26 @@ impl Journal {
             )?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    /// The desk left the check unfinished (the clerk cancelled it, or left its result or its
+    /// claim path before settling what to claim with): a `done` record becomes `abandoned`.
+    /// A record already open (queued, conflict) keeps its state; it is on the unresolved list
+    /// anyway. Returns whether the record changed.
+    pub fn abandon(&self, id: CheckId) -> Result<bool, JournalError> {
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET status = ?2 WHERE id = ?1 AND status = ?3",
+                params![id.0, CheckStatus::Abandoned, CheckStatus::Done],
+            )?;
+            if n == 0 {
+                let exists: Option<i64> = conn
+                    .query_row("SELECT id FROM checks WHERE id = ?1", [id.0], |r| r.get(0))
+                    .optional()?;
+                exists.ok_or(JournalError::NotFound(id.0))?;
+            }
+            Ok(n > 0)
         })
     }
 
@@ -337,7 +360,7 @@ impl Journal {
                 .optional()?;
             match status {
                 None => return Err(JournalError::NotFound(id.0)),
-                Some(CheckStatus::Queued | CheckStatus::Conflict) => {}
+                Some(CheckStatus::Queued | CheckStatus::Conflict | CheckStatus::Abandoned) => {}
                 Some(_) => return Err(JournalError::NotOpen(id.0)),
             }
             tx.execute(

@@ -41,7 +41,7 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                             actions.push(Action::OpenClaim);
                         }
                         if small_button(ui, "はじめに戻る") {
-                            actions.push(Action::Done);
+                            actions.push(Action::Cancel);
                         }
                     });
                 } else {
@@ -56,7 +56,7 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                             actions.push(Action::OpenClaim);
                         }
                         if big_button(ui, "はじめに戻る", None) {
-                            actions.push(Action::Done);
+                            actions.push(Action::Cancel);
                         }
                     });
                 }

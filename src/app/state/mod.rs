@@ -88,7 +88,8 @@ pub enum Action {
     SubmitPasscode,
     /// Staff confirmed the patient against the card's photo.
     ConfirmVisual,
-    /// Leave the current step (cancel a query, abandon the card, close a result).
+    /// Leave the current step (cancel a query, abandon the card, leave a result or the claim
+    /// path unfinished): a recorded check left unfinished is recorded as such (中断).
     Cancel,
     /// 再照会: ask the service again after it failed, with the card already read or the
     /// numbers already typed.
@@ -181,6 +182,8 @@ pub struct Desk {
     passcode: Box<dyn PasscodeCheck>,
     /// The file manager being started on a printout's folder.
     opening_folder: Option<JobId>,
+    /// Queries the clerk cancelled: their late answers are recorded as 中断, never 完了.
+    cancelled: Vec<JobId>,
     outbox: Vec<Request>,
     next_job: JobId,
 }
@@ -200,6 +203,7 @@ impl Desk {
             config_path: crate::config::default_path(),
             passcode,
             opening_folder: None,
+            cancelled: Vec::new(),
             outbox: Vec::new(),
             next_job: 1,
         }
@@ -248,6 +252,13 @@ impl Desk {
                     Err(e) => self.card_problem(&e),
                 }
             }
+            Event::Confirmed { job, recorded, .. } if self.was_cancelled(job) => {
+                self.abandon_recorded(recorded.ok());
+            }
+            Event::NumbersConfirmed { job, recorded, .. } if self.was_cancelled(job) => {
+                self.abandon_recorded(recorded.ok());
+            }
+            Event::CheckAbandoned => {}
             Event::Confirmed {
                 job,
                 on,
@@ -325,6 +336,36 @@ impl Desk {
         }
     }
 
+    /// Leaves the current screen for the waiting one; a check left unfinished is recorded as
+    /// 中断 (`abandoned`): a query cancelled (when its answer comes), a result without a
+    /// qualification settled to claim with, a claim path left before its end.
+    fn leave_unfinished(&mut self) {
+        let unfinished = match &self.screen {
+            Screen::Querying { job, .. } => {
+                self.cancelled.push(*job);
+                None
+            }
+            Screen::Result(r) if !r.settled() => r.recorded.clone().ok(),
+            Screen::Claim(flow) if !matches!(flow.stage, ClaimStage::Finished(_)) => flow.check,
+            _ => None,
+        };
+        self.abandon_recorded(unfinished);
+        self.screen = Screen::Idle;
+    }
+
+    fn abandon_recorded(&mut self, id: Option<CheckId>) {
+        if let Some(id) = id {
+            self.outbox.push(Request::AbandonCheck { id });
+        }
+    }
+
+    /// Whether `job` is a query the clerk cancelled (forgotten once its answer is in).
+    fn was_cancelled(&mut self, job: JobId) -> bool {
+        let before = self.cancelled.len();
+        self.cancelled.retain(|j| *j != job);
+        self.cancelled.len() != before
+    }
+
     fn waiting_for(&self, job: JobId) -> bool {
         matches!(&self.screen, Screen::Querying { job: j, .. } if *j == job)
     }
@@ -333,7 +374,8 @@ impl Desk {
     pub fn act(&mut self, action: Action) {
         match action {
             // A card still on the reader is the next patient's only when placed again.
-            Action::Done | Action::Cancel => self.screen = Screen::Idle,
+            Action::Done => self.screen = Screen::Idle,
+            Action::Cancel => self.leave_unfinished(),
             Action::Requery => self.requery(),
             Action::OpenFolder(dir) => self.open_folder(dir),
             Action::CheckNewerNumbers => self.check_newer_numbers(),
@@ -488,6 +530,35 @@ mod tests {
             reader: "Other".into(),
         }));
         assert!(matches!(d.screen, Screen::Idle));
+    }
+
+    /// A query the clerk cancelled is recorded by the worker when its answer comes; the desk
+    /// then marks that record 中断 (never 完了) and shows nothing of it.
+    #[test]
+    fn a_cancelled_query_is_recorded_as_left_unfinished() {
+        let mut d = desk();
+        d.screen = Screen::Querying {
+            job: 7,
+            card: None,
+            pin: false,
+            search: None,
+        };
+        d.act(Action::Cancel);
+        assert!(matches!(d.screen, Screen::Idle));
+        d.handle(Event::NumbersConfirmed {
+            job: 7,
+            on: d.today(),
+            verdict: crate::domain::Verdict::bare(
+                crate::domain::VerdictKind::Valid,
+                crate::domain::NextStep::ClaimNormally,
+            ),
+            recorded: Ok(CheckId(42)),
+        });
+        assert!(matches!(d.screen, Screen::Idle));
+        assert!(matches!(
+            d.take_requests().as_slice(),
+            [Request::AbandonCheck { id }] if *id == CheckId(42)
+        ));
     }
 
     /// A desk left running past midnight: each request carries the date read when it is made,

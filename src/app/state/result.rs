@@ -48,6 +48,16 @@ pub enum Asked {
 }
 
 impl ResultScreen {
+    /// Whether the check ended with a qualification to claim with: 有効, or the candidate
+    /// chosen among several. Anything else left by はじめに戻る is left unfinished (中断).
+    pub fn settled(&self) -> bool {
+        match self.verdict.kind {
+            VerdictKind::Valid | VerdictKind::CertificateExpiredGrace => true,
+            VerdictKind::Several => self.choice.is_some(),
+            _ => false,
+        }
+    }
+
     /// The ratio to charge: the answer's, or for 複数該当 the chosen candidate's (none until
     /// one is chosen: there is no knowing which applies).
     pub fn ratio(&self) -> Option<Ratio> {
