@@ -603,6 +603,43 @@ mod tests {
     use time::macros::date;
 
     #[test]
+    fn a_check_left_unfinished_is_abandoned_until_its_claim_path_ends() {
+        use crate::domain::claim::receipt::ReceiptHeader;
+        use crate::domain::InsuranceNumbers;
+        let dir = tempfile::tempdir().expect("tmp");
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).expect("journal");
+        let reader = journal.reader().expect("reader");
+        let status = |id| reader.get(id).expect("get").status;
+        let mut invalid = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        invalid.verdict = Some(VerdictKind::Invalid);
+        let invalid = journal.record(invalid).expect("recorded");
+        assert!(journal.abandon(invalid).expect("abandon"));
+        assert_eq!(status(invalid), CheckStatus::Abandoned);
+        // Taken up again and finished (② with the old numbers): done.
+        let numbers = InsuranceNumbers {
+            insurer_number: InsurerNumber::parse("06010391").expect("insurer"),
+            symbol: Some("12".into()),
+            number: "345".into(),
+            branch: None,
+        };
+        journal
+            .set_claim(
+                invalid,
+                ClaimStep::OldNumbers,
+                &ReceiptHeader::with_numbers(ClaimStep::OldNumbers, &numbers),
+            )
+            .expect("claim");
+        assert_eq!(status(invalid), CheckStatus::Done);
+        // A queued check keeps its state; an unknown id is said.
+        let mut outage = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        outage.verdict = Some(VerdictKind::Timeout);
+        let outage = journal.record(outage).expect("recorded");
+        assert!(!journal.abandon(outage).expect("abandon"));
+        assert_eq!(status(outage), CheckStatus::Queued);
+        assert!(journal.abandon(CheckId(999)).is_err());
+    }
+
+    #[test]
     fn a_choice_among_several_is_recorded_and_only_there() {
         let dir = tempfile::tempdir().expect("tmp");
         let journal = Journal::open(&dir.path().join("j.sqlite3")).expect("journal");
