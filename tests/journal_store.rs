@@ -309,10 +309,13 @@ fn every_earlier_schema_version_migrates_with_its_data_kept() {
                 .expect("claim path");
             assert_eq!(unknown.receipt_insurer(), Some("77777777"));
             assert_eq!(unknown.printouts, vec![PathBuf::from("/srv/print/1.pdf")]);
-            // Version 2 queues an unknown receipt recorded by version 1.
-            assert_eq!(unknown.status, CheckStatus::Queued);
-            let unresolved = reader.unresolved(2026, Month::October).expect("report");
-            assert!(unresolved.iter().any(|r| r.id == unknown.id));
+            // Version 2 queues an unknown receipt recorded by version 1 (the migration from 1
+            // runs only for a file of version 1; the row above is version 1's).
+            if start < 2 {
+                assert_eq!(unknown.status, CheckStatus::Queued);
+                let unresolved = reader.unresolved(2026, Month::October).expect("report");
+                assert!(unresolved.iter().any(|r| r.id == unknown.id));
+            }
         }
         // And the migrated journal takes new records.
         journal

@@ -83,6 +83,8 @@ pub struct Services {
     pub printouts: std::path::PathBuf,
     /// CUPS queue; `None` = the system default.
     pub printer: Option<String>,
+    /// The program that opens a folder in the file manager (`super::folder`).
+    pub folder_opener: std::path::PathBuf,
     /// The reception journal; `Err` says why it could not be opened (every check then tells
     /// the desk it was not recorded).
     pub journal: Result<Journal, String>,
@@ -294,7 +296,8 @@ fn run(s: &Services, request: Request) -> Event {
                         &receipt,
                         Some(&path),
                         on,
-                    );
+                    )
+                    .and_then(|id| record_declarant(s, id, &declaration));
                     Event::Printed {
                         job,
                         print_problem: print(s, &path),
@@ -311,6 +314,30 @@ fn run(s: &Services, request: Request) -> Event {
         Request::SaveSettings { job, path, text } => Event::SettingsSaved {
             job,
             result: super::settings::save(&path, &text),
+        },
+        Request::AbandonCheck { id } => {
+            match s.journal.as_ref().map(|j| j.abandon(id)) {
+                Ok(Ok(_)) => tracing::info!(check = %id, "check left unfinished"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, check = %id, "unfinished check not marked")
+                }
+                Err(why) => tracing::warn!(check = %id, why, "no journal to mark"),
+            }
+            Event::CheckAbandoned
+        }
+        Request::RecordChoice { job, id, chosen } => Event::ChoiceRecorded {
+            job,
+            result: match &s.journal {
+                Err(why) => Err(why.clone()),
+                Ok(journal) => journal.choose_qualification(id, &chosen).map_err(|e| {
+                    tracing::error!(error = %e, check = %id, "chosen qualification not recorded");
+                    e.desk_message()
+                }),
+            },
+        },
+        Request::OpenFolder { job, dir } => Event::FolderOpened {
+            job,
+            result: super::folder::open_folder(&s.folder_opener, &dir),
         },
         Request::Reprint { job, pdf } => Event::Printed {
             job,
@@ -391,6 +418,29 @@ fn record(s: &Services, check: NewCheck) -> Result<CheckId, String> {
         tracing::error!(error = %e, "check not recorded");
         e.desk_message()
     })
+}
+
+/// ③: the declared name, kana, birth date and phone on the check's record, so staff find
+/// it by name and match the signed paper.
+fn record_declarant(
+    s: &Services,
+    id: CheckId,
+    d: &crate::domain::claim::SelfDeclaration,
+) -> Result<CheckId, String> {
+    let journal = s.journal.as_ref().map_err(Clone::clone)?;
+    journal
+        .set_declarant(
+            id,
+            d.name.clone(),
+            d.name_kana.clone(),
+            d.birthdate,
+            d.phone.clone(),
+        )
+        .map(|()| id)
+        .map_err(|e| {
+            tracing::error!(error = %e, check = %id, "declared patient not recorded");
+            e.desk_message()
+        })
 }
 
 /// Records the claim step: on the check it continues when there is one, else as a record of

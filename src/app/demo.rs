@@ -145,6 +145,8 @@ pub struct DemoEnv {
     pub printouts: PathBuf,
     /// CUPS queue for the demo's printouts (`None`: the system default).
     pub printer: Option<String>,
+    /// The program that opens a folder (`None`: the OS's file manager); tests set their own.
+    pub folder_opener: Option<PathBuf>,
     /// The demo's reception journal (under the demo folder, never the real one).
     pub journal: PathBuf,
     pki: PathBuf,
@@ -184,6 +186,7 @@ impl DemoEnv {
             reader: Arc::new(DemoReader::default()),
             printouts: dir.join("printouts"),
             printer: None,
+            folder_opener: None,
             journal: dir.join("journal.sqlite3"),
             pki: pki.to_owned(),
             _service: service,

@@ -137,6 +137,18 @@ pub enum Event {
         job: JobId,
         result: Result<String, String>,
     },
+    /// A check left unfinished was marked (or the failure was logged): nothing to show.
+    CheckAbandoned,
+    /// The chosen qualification (複数該当) was recorded, or the desk message why not.
+    ChoiceRecorded {
+        job: JobId,
+        result: Result<(), String>,
+    },
+    /// The file manager was started on a folder, or the desk message why not.
+    FolderOpened {
+        job: JobId,
+        result: Result<(), String>,
+    },
     /// A record was closed by staff, or the desk message why not.
     RecordResolved {
         job: JobId,
@@ -224,6 +236,16 @@ pub enum Request {
     },
     /// Send a kept PDF to the printer again.
     Reprint { job: JobId, pdf: std::path::PathBuf },
+    /// The desk left check `id` unfinished: record it as 中断 (never 完了).
+    AbandonCheck { id: CheckId },
+    /// 複数該当: record the qualification staff chose on check `id`.
+    RecordChoice {
+        job: JobId,
+        id: CheckId,
+        chosen: Box<crate::domain::Qualification>,
+    },
+    /// Open a folder (where a printout is kept) in the OS's file manager.
+    OpenFolder { job: JobId, dir: std::path::PathBuf },
     /// Read the labelled fields of a マイナポータル PDF.
     ImportPortalPdf {
         job: JobId,

@@ -19,6 +19,7 @@ pub mod backend;
 pub mod claim_flow;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod folder;
 pub mod messages;
 #[cfg(feature = "demo")]
 pub mod scenario;
@@ -154,6 +155,7 @@ pub struct RunningBuilder {
     limit_consent: bool,
     printouts: PathBuf,
     printer: Option<String>,
+    folder_opener: PathBuf,
     journal: (PathBuf, u32),
     passcode: Option<Box<dyn PasscodeCheck>>,
     #[cfg(feature = "demo")]
@@ -184,6 +186,7 @@ impl RunningBuilder {
             sources: vec![Box::new(PcscReaders::default())],
             limit_consent: false,
             printouts: printouts_dir(),
+            folder_opener: folder::default_opener(),
             journal,
             passcode: None,
             #[cfg(feature = "demo")]
@@ -210,6 +213,9 @@ impl RunningBuilder {
         builder.limit_consent = true;
         builder.printouts = env.printouts.clone();
         builder.printer = env.printer.clone();
+        if let Some(opener) = &env.folder_opener {
+            builder.folder_opener = opener.clone();
+        }
         builder.journal = (env.journal.clone(), crate::config::DEFAULT_RETENTION_DAYS);
         builder.passcode = Some(Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
         builder.demo = Some(env);
@@ -241,6 +247,7 @@ impl RunningBuilder {
                 limit_consent: self.limit_consent,
                 printouts: self.printouts,
                 printer: self.printer,
+                folder_opener: self.folder_opener,
                 journal,
             },
             repainter(ctx),

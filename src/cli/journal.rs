@@ -324,7 +324,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                     CheckStatus::parse(&s).ok_or_else(|| {
                         Failure::new(
                             "invalid_input",
-                            "状態は done / queued / reconfirmed / conflict のいずれかです。",
+                            "状態は done / queued / reconfirmed / conflict / abandoned のいずれかです。",
                             format!("unknown status {s:?}"),
                             2,
                         )

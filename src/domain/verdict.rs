@@ -271,6 +271,23 @@ impl Verdict {
         }
     }
 
+    /// For 無効(新しい資格あり): the new qualification when the answer carries it — a record
+    /// still in force (no 資格喪失日) with its 保険者番号 and 番号 — so the desk can finish
+    /// with it or check it by number. `None` for any other verdict, or when the answer
+    /// names no usable newer record (then only the claim path is left).
+    ///
+    /// Source: S12 of `docs/domain.md` (QualificationValidity `3`, 無効・新しい資格あり: the
+    /// answer lists the person's records, `docs/online-api.md`); the record in force is put
+    /// first by `online::interpret`. First day: the service's; last day: until further notice.
+    pub fn newer_qualification(&self) -> Option<&Qualification> {
+        if self.kind != VerdictKind::InvalidNewExists {
+            return None;
+        }
+        self.qualifications.first().filter(|q| {
+            q.disqualification_date.is_none() && q.insurer_number.is_some() && q.number.is_some()
+        })
+    }
+
     /// The headline the desk shows, in Japanese.
     pub fn desk_message(&self) -> String {
         let headline = match self.kind {
@@ -368,6 +385,34 @@ mod tests {
             q.ratio(date!(2027 - 08 - 01)),
             Some((Ratio::TWO, RatioSource::Age))
         );
+    }
+
+    #[test]
+    fn the_newer_qualification_is_the_current_record_of_an_invalid_new_exists() {
+        let old = Qualification {
+            insurer_number: InsurerNumber::parse("01140011").ok(),
+            number: Some("77".into()),
+            disqualification_date: Some(date!(2026 - 09 - 30)),
+            ..Default::default()
+        };
+        let new = Qualification {
+            insurer_number: InsurerNumber::parse("06140230").ok(),
+            number: Some("10203".into()),
+            ..Default::default()
+        };
+        let mut v = Verdict::bare(
+            VerdictKind::InvalidNewExists,
+            NextStep::UseNewerQualification,
+        );
+        v.qualifications = vec![new.clone(), old.clone()];
+        assert_eq!(v.newer_qualification(), Some(&new));
+        // Only the lost record: nothing to finish with.
+        v.qualifications = vec![old.clone()];
+        assert_eq!(v.newer_qualification(), None);
+        // Another verdict has no "newer" record.
+        v.kind = VerdictKind::Valid;
+        v.qualifications = vec![new];
+        assert_eq!(v.newer_qualification(), None);
     }
 
     #[test]

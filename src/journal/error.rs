@@ -57,9 +57,9 @@ pub enum JournalError {
     /// No record with this id.
     #[error("no check {0}")]
     NotFound(i64),
-    /// The check is not waiting for anything (neither queued nor in conflict): nothing to
-    /// close.
-    #[error("check {0} is neither queued nor in conflict")]
+    /// The check is not waiting for anything (neither queued, in conflict nor left
+    /// unfinished): nothing to close.
+    #[error("check {0} is neither queued, in conflict nor abandoned")]
     NotOpen(i64),
     /// The request itself is unusable (e.g. a search text too long).
     #[error("invalid request: {0}")]
@@ -113,7 +113,7 @@ impl JournalError {
             JournalError::TooNew { .. } => "受付記録は新しいバージョンのソフトで作成されています。ソフトを更新してください。".into(),
             JournalError::WriterGone => "受付記録の保存処理が停止しています。アプリを再起動してください。この確認は記録されていません。".into(),
             JournalError::NotFound(id) => format!("受付記録 {id} はありません。"),
-            JournalError::NotOpen(id) => format!("受付記録 {id} は事後確認待ち・要確認のどちらでもないため、対応済みにできません。"),
+            JournalError::NotOpen(id) => format!("受付記録 {id} は事後確認待ち・要確認・中断のいずれでもないため、対応済みにできません。"),
             JournalError::Invalid(_) => "検索・入力の内容が正しくありません。".into(),
             JournalError::Other(_) => "受付記録の処理でエラーが発生しました。確認の途中であれば、この確認は記録されていません。システム担当者に連絡してください。".into(),
         }

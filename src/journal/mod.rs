@@ -130,6 +130,10 @@ pub enum CheckStatus {
     Reconfirmed,
     /// The confirmation answered something else than the desk recorded: staff must decide.
     Conflict,
+    /// Left unfinished at the desk (中断): the clerk cancelled the check, or left its result
+    /// or its claim path before a qualification to claim with was settled. Never 完了: it
+    /// stays on the month-end unresolved list until staff settle it (`resolve`).
+    Abandoned,
 }
 
 impl CheckStatus {
@@ -139,6 +143,7 @@ impl CheckStatus {
             CheckStatus::Queued => "queued",
             CheckStatus::Reconfirmed => "reconfirmed",
             CheckStatus::Conflict => "conflict",
+            CheckStatus::Abandoned => "abandoned",
         }
     }
 
@@ -148,6 +153,7 @@ impl CheckStatus {
             "queued" => CheckStatus::Queued,
             "reconfirmed" => CheckStatus::Reconfirmed,
             "conflict" => CheckStatus::Conflict,
+            "abandoned" => CheckStatus::Abandoned,
             _ => return None,
         })
     }
@@ -164,6 +170,21 @@ pub struct CheckNumbers {
     pub number: String,
     /// 枝番
     pub branch: Option<String>,
+}
+
+impl CheckNumbers {
+    /// The numbers of a qualification record, when it has a 保険者番号 and a 番号.
+    pub fn of(q: &crate::domain::verdict::Qualification) -> Option<CheckNumbers> {
+        match (&q.insurer_number, &q.number) {
+            (Some(insurer), Some(number)) => Some(CheckNumbers {
+                insurer_number: insurer.as_str().to_owned(),
+                symbol: q.symbol.clone(),
+                number: number.clone(),
+                branch: q.branch.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The card's user-authentication certificate, kept only while a check is queued (see the
@@ -255,13 +276,8 @@ impl NewCheck {
             check.birthdate = Some(n.birthdate);
         }
         if let Some(q) = verdict.primary() {
-            if let (Some(insurer), Some(number)) = (&q.insurer_number, &q.number) {
-                check.numbers = Some(CheckNumbers {
-                    insurer_number: insurer.as_str().to_owned(),
-                    symbol: q.symbol.clone(),
-                    number: number.clone(),
-                    branch: q.branch.clone(),
-                });
+            if let Some(numbers) = CheckNumbers::of(q) {
+                check.numbers = Some(numbers);
             }
             check.name = q.name.clone();
             check.name_kana = q.name_kana.clone();
@@ -389,6 +405,8 @@ pub struct CheckRecord {
     pub reconfirmed_verdict: Option<VerdictKind>,
     pub reconfirmed_validity: Option<u8>,
     pub conflict_detail: Option<String>,
+    /// The phone number declared on a self-declaration (③).
+    pub phone: Option<String>,
 }
 
 impl CheckRecord {

@@ -203,7 +203,8 @@ impl JournalReader {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM checks
              WHERE check_date BETWEEN ?1 AND ?2
-               AND (status IN ('queued', 'conflict') OR receipt_insurer IN ('77777777', '77777779'))
+               AND (status IN ('queued', 'conflict', 'abandoned')
+                    OR receipt_insurer IN ('77777777', '77777779'))
              ORDER BY check_date, id"
         ))?;
         let rows = stmt.query_map([first.to_string(), last.to_string()], record)?;

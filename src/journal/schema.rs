@@ -9,6 +9,9 @@
 //! Version 2: the outage queue and 事後確認 (certificate held for re-confirmation, attempts
 //! and backoff, the re-confirmed verdict, conflicts), the receipt's 保険者番号 as a column
 //! for the month-end report, and the indexes the history search needs.
+//! Version 3: `phone`, the phone number declared on a self-declaration (③), so staff can
+//! reach the patient and match the signed paper; older records have none. The status name
+//! `abandoned` (left unfinished at the desk), which an older desk would refuse per row.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -20,11 +23,12 @@
 //! | `kind` | `card`, `numbers`, `claim_path` |
 //! | `identity` | `pin`, `face`, `visual` (card checks) |
 //! | `verdict`, `validity` | the verdict kind at the desk, QualificationValidity |
-//! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found |
-//! | `name`, `name_kana`, `birthdate` | from the answer (or the search) |
+//! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found; for `several` (複数該当), the candidate staff chose (empty until chosen) |
+//! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate; for ③, the declared ones when the answer gave none) |
+//! | `phone` | declared on the self-declaration (③) |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
-//! | `status` | `done`, `queued`, `reconfirmed`, `conflict` |
+//! | `status` | `done`, `queued`, `reconfirmed`, `conflict`, `abandoned` |
 //! | `certificate_serial`, `certificate_der` | only while queued (retention rule) |
 //! | `attempts`, `next_attempt_at`, `last_attempt_detail` | re-confirmation backoff |
 //! | `reconfirmed_at`, `reconfirmed_verdict`, `reconfirmed_validity`, `conflict_detail` | 事後確認 outcome |
@@ -88,6 +92,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX checks_symbol ON checks(symbol);
      CREATE INDEX checks_open ON checks(status, next_attempt_at)
          WHERE status IN ('queued', 'conflict');",
+    // 2 → 3
+    "ALTER TABLE checks ADD COLUMN phone TEXT;",
 ];
 
 /// The schema version of an open connection.

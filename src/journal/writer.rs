@@ -177,7 +177,8 @@ impl Journal {
     }
 
     /// Records the claim step and receipt header reached for a check (continuing its claim
-    /// path). An unknown receipt (7s) queues the check for 事後確認.
+    /// path). An unknown receipt (7s) queues the check for 事後確認; a check left unfinished
+    /// before (中断) is finished by it (done, or queued for the 7s).
     pub fn set_claim(
         &self,
         id: CheckId,
@@ -190,7 +191,8 @@ impl Journal {
         self.call(move |conn| {
             let n = conn.execute(
                 "UPDATE checks SET claim_step = ?2, receipt_json = ?3, receipt_insurer = ?4,
-                     status = CASE WHEN ?5 AND status = ?6 THEN ?7 ELSE status END
+                     status = CASE WHEN ?5 AND status IN (?6, ?8) THEN ?7
+                                   WHEN status = ?8 THEN ?6 ELSE status END
                  WHERE id = ?1",
                 params![
                     id.0,
@@ -199,7 +201,8 @@ impl Journal {
                     insurer,
                     unknown,
                     CheckStatus::Done,
-                    CheckStatus::Queued
+                    CheckStatus::Queued,
+                    CheckStatus::Abandoned
                 ],
             )?;
             found(n, id)
@@ -229,6 +232,86 @@ impl Journal {
             )?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    /// The desk left the check unfinished (the clerk cancelled it, or left its result or its
+    /// claim path before settling what to claim with): a `done` record becomes `abandoned`.
+    /// A record already open (queued, conflict) keeps its state; it is on the unresolved list
+    /// anyway. Returns whether the record changed.
+    pub fn abandon(&self, id: CheckId) -> Result<bool, JournalError> {
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET status = ?2 WHERE id = ?1 AND status = ?3",
+                params![id.0, CheckStatus::Abandoned, CheckStatus::Done],
+            )?;
+            if n == 0 {
+                let exists: Option<i64> = conn
+                    .query_row("SELECT id FROM checks WHERE id = ?1", [id.0], |r| r.get(0))
+                    .optional()?;
+                exists.ok_or(JournalError::NotFound(id.0))?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    /// ③: the patient as declared on the self-declaration (被保険者資格申立書), so the record
+    /// is found by name in the history and matched with the signed paper. The answer's name,
+    /// kana and birth date, when the check had them, are kept; the phone is the declared one.
+    pub fn set_declarant(
+        &self,
+        id: CheckId,
+        name: Option<String>,
+        name_kana: Option<String>,
+        birthdate: Option<Date>,
+        phone: Option<String>,
+    ) -> Result<(), JournalError> {
+        let birthdate = birthdate.map(|d| d.to_string());
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET name = COALESCE(name, ?2), name_kana = COALESCE(name_kana, ?3),
+                     birthdate = COALESCE(birthdate, ?4), phone = COALESCE(?5, phone)
+                 WHERE id = ?1",
+                params![id.0, name, name_kana, birthdate, phone],
+            )?;
+            found(n, id)
+        })
+    }
+
+    /// 複数該当: the qualification staff chose with the patient becomes the record's numbers,
+    /// name and birth date (a `several` record has none until then; choosing again replaces
+    /// the choice). Only a check whose verdict is `several` takes a choice
+    /// ([`JournalError::NotFound`] otherwise): any other check's numbers are the answer's.
+    pub fn choose_qualification(
+        &self,
+        id: CheckId,
+        q: &crate::domain::verdict::Qualification,
+    ) -> Result<(), JournalError> {
+        let numbers = CheckNumbers::of(q)
+            .ok_or_else(|| JournalError::Other("the chosen record has no numbers".into()))?;
+        let (name, kana, birthdate) = (
+            q.name.clone(),
+            q.name_kana.clone(),
+            q.birthdate.map(|d| d.to_string()),
+        );
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET insurer_number = ?2, symbol = ?3, number = ?4, branch = ?5,
+                     name = ?6, name_kana = ?7, birthdate = COALESCE(?8, birthdate)
+                 WHERE id = ?1 AND verdict = ?9",
+                params![
+                    id.0,
+                    numbers.insurer_number,
+                    numbers.symbol,
+                    numbers.number,
+                    numbers.branch,
+                    name,
+                    kana,
+                    birthdate,
+                    VerdictKind::Several
+                ],
+            )?;
+            found(n, id)
         })
     }
 
@@ -277,7 +360,7 @@ impl Journal {
                 .optional()?;
             match status {
                 None => return Err(JournalError::NotFound(id.0)),
-                Some(CheckStatus::Queued | CheckStatus::Conflict) => {}
+                Some(CheckStatus::Queued | CheckStatus::Conflict | CheckStatus::Abandoned) => {}
                 Some(_) => return Err(JournalError::NotOpen(id.0)),
             }
             tx.execute(
@@ -510,4 +593,84 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
     let id = tx.last_insert_rowid();
     tx.commit()?;
     Ok(CheckId(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::verdict::Qualification;
+    use crate::domain::InsurerNumber;
+    use time::macros::date;
+
+    #[test]
+    fn a_check_left_unfinished_is_abandoned_until_its_claim_path_ends() {
+        use crate::domain::claim::receipt::ReceiptHeader;
+        use crate::domain::InsuranceNumbers;
+        let dir = tempfile::tempdir().expect("tmp");
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).expect("journal");
+        let reader = journal.reader().expect("reader");
+        let status = |id| reader.get(id).expect("get").status;
+        let mut invalid = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        invalid.verdict = Some(VerdictKind::Invalid);
+        let invalid = journal.record(invalid).expect("recorded");
+        assert!(journal.abandon(invalid).expect("abandon"));
+        assert_eq!(status(invalid), CheckStatus::Abandoned);
+        // Taken up again and finished (② with the old numbers): done.
+        let numbers = InsuranceNumbers {
+            insurer_number: InsurerNumber::parse("06010391").expect("insurer"),
+            symbol: Some("12".into()),
+            number: "345".into(),
+            branch: None,
+        };
+        journal
+            .set_claim(
+                invalid,
+                ClaimStep::OldNumbers,
+                &ReceiptHeader::with_numbers(ClaimStep::OldNumbers, &numbers),
+            )
+            .expect("claim");
+        assert_eq!(status(invalid), CheckStatus::Done);
+        // A queued check keeps its state; an unknown id is said.
+        let mut outage = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        outage.verdict = Some(VerdictKind::Timeout);
+        let outage = journal.record(outage).expect("recorded");
+        assert!(!journal.abandon(outage).expect("abandon"));
+        assert_eq!(status(outage), CheckStatus::Queued);
+        assert!(journal.abandon(CheckId(999)).is_err());
+    }
+
+    #[test]
+    fn a_choice_among_several_is_recorded_and_only_there() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).expect("journal");
+        let mut several = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        several.verdict = Some(VerdictKind::Several);
+        let several = journal.record(several).expect("recorded");
+        let mut valid = NewCheck::empty(super::super::CheckKind::Card, date!(2026 - 11 - 21));
+        valid.verdict = Some(VerdictKind::Valid);
+        let valid = journal.record(valid).expect("recorded");
+        let chosen = Qualification {
+            insurer_number: InsurerNumber::parse("39130059").ok(),
+            number: Some("33334444".into()),
+            name: Some("小林 翼".into()),
+            birthdate: Some(date!(1940 - 01 - 01)),
+            ..Default::default()
+        };
+        journal
+            .choose_qualification(several, &chosen)
+            .expect("chosen");
+        let r = journal.reader().expect("reader").get(several).expect("get");
+        assert_eq!(
+            r.numbers.map(|n| n.insurer_number).as_deref(),
+            Some("39130059")
+        );
+        assert_eq!(r.name.as_deref(), Some("小林 翼"));
+        assert_eq!(r.birthdate, Some(date!(1940 - 01 - 01)));
+        // A check that was not 複数該当 keeps the answer's numbers.
+        assert!(journal.choose_qualification(valid, &chosen).is_err());
+        // A record without numbers is no choice.
+        assert!(journal
+            .choose_qualification(several, &Qualification::default())
+            .is_err());
+    }
 }

@@ -93,13 +93,38 @@ fn action_bar(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
         }
         ClaimStage::Printing { .. } => {}
         ClaimStage::Finished(done) => {
-            if big_button(ui, "受付完了", Some(theme::VALID)) {
-                actions.push(Action::Done);
-            }
             let busy = flow.reprinting.is_some().then_some("印刷しています…");
-            if done.pdf.is_some() && job_button(ui, "再印刷", busy) {
-                actions.push(Action::Reprint);
+            match (&done.pdf, &done.print_problem) {
+                // Not printed: printing again is the way on, not 受付完了 (the patient has
+                // not signed anything yet).
+                (Some(pdf), Some(_)) => {
+                    let label = busy.unwrap_or("再印刷");
+                    if big_button(ui, label, Some(theme::VALID)) && busy.is_none() {
+                        actions.push(Action::Reprint);
+                    }
+                    folder_button(ui, pdf, actions);
+                    if small_button(ui, "印刷せずに終える") {
+                        actions.push(Action::Done);
+                    }
+                }
+                (pdf, _) => {
+                    if big_button(ui, "受付完了", Some(theme::VALID)) {
+                        actions.push(Action::Done);
+                    }
+                    if pdf.is_some() && job_button(ui, "再印刷", busy) {
+                        actions.push(Action::Reprint);
+                    }
+                }
             }
+        }
+    }
+}
+
+/// 保存先フォルダを開く: the folder of a kept PDF, in the OS's file manager.
+fn folder_button(ui: &mut Ui, pdf: &std::path::Path, actions: &mut Vec<Action>) {
+    if let Some(dir) = pdf.parent() {
+        if small_button(ui, "保存先フォルダを開く") {
+            actions.push(Action::OpenFolder(dir.to_owned()));
         }
     }
 }
@@ -465,17 +490,23 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
         }
     }
     if let Some(pdf) = &done.pdf {
-        ui.label(format!("申立書のPDF: {}", pdf.display()));
         match &done.print_problem {
             None => {
                 ui.label(
                     RichText::new("印刷しました。患者さんに署名をお願いしてください。").size(22.0),
                 );
             }
+            // The printer's message says what to check and that the PDF is kept.
             Some(problem) => {
                 ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
             }
         }
+        // The file's name, not its path: the folder opens with 保存先フォルダを開く.
+        let name = pdf
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        ui.label(format!("保存したPDF: {name}"));
     }
     match &done.receipt {
         Some(r) => {

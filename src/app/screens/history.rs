@@ -65,6 +65,7 @@ fn status_label(s: CheckStatus) -> (&'static str, egui::Color32) {
         CheckStatus::Queued => ("事後確認待ち", theme::WARN),
         CheckStatus::Reconfirmed => ("事後確認済み", theme::INFO),
         CheckStatus::Conflict => ("要確認(相違あり)", theme::BAD),
+        CheckStatus::Abandoned => ("中断(未完了)", theme::WARN),
     }
 }
 
@@ -175,7 +176,7 @@ pub fn show(
 fn month_end(ui: &mut Ui, h: &HistoryScreen, today: time::Date, actions: &mut Vec<Action>) {
     ui.label(RichText::new("月末の報告(CSV)").size(24.0).strong());
     ui.label(
-        "未確定(事後確認待ち・要確認・不詳レセプト)の一覧と、マイナ保険証の利用率を保存します。",
+        "未確定(事後確認待ち・要確認・中断・不詳レセプト)の一覧と、マイナ保険証の利用率を保存します。",
     );
     let this = (today.year(), today.month());
     let last = match today.month() {
@@ -212,6 +213,10 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
             if let Some(step) = r.claim_step {
                 ui.label(format!("請求の経路: {}", step_label(step)));
             }
+            // ③: the declared phone, to reach the patient and match the signed paper.
+            if let Some(phone) = &r.phone {
+                ui.label(format!("申立書の電話番号: {phone}"));
+            }
             if let Some(kind) = r.reconfirmed_verdict {
                 ui.label(format!("事後確認の結果: {}", verdict_label(kind)));
             }
@@ -231,6 +236,10 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                 let busy = h.resolving.is_some().then_some("処理中…");
                 if r.status == CheckStatus::Conflict
                     && job_button(ui, "相違を確認して対応済みにする", busy)
+                {
+                    actions.push(Action::ResolveRecord(r.id));
+                }
+                if r.status == CheckStatus::Abandoned && job_button(ui, "対応済みにする", busy)
                 {
                     actions.push(Action::ResolveRecord(r.id));
                 }

@@ -22,6 +22,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action
         IdentityMode::PinUnavailable => "identity-no-pin",
         IdentityMode::Passcode { .. } => "identity-passcode",
         IdentityMode::VisualCheck => "identity-visual",
+        IdentityMode::CertificateExpired => "identity-expired",
     };
     super::framed(
         ui,
@@ -38,7 +39,9 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action
 fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(8.0);
-        expiry_banner(ui, &s.read.expiry);
+        if s.mode != IdentityMode::CertificateExpired {
+            expiry_banner(ui, &s.read.expiry);
+        }
         if let Some(notice) = &s.notice {
             ui.label(RichText::new(notice).size(24.0).color(theme::BAD).strong());
         }
@@ -87,6 +90,19 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
                 ui.label(RichText::new(masked(entered.len())).size(40.0));
                 keypad(ui, actions);
+            }
+            IdentityMode::CertificateExpired => {
+                ui.label(
+                    RichText::new("電子証明書の有効期限切れ")
+                        .size(34.0)
+                        .strong()
+                        .color(theme::BAD),
+                );
+                ui.label(RichText::new(s.read.expiry.desk_message()).size(24.0));
+                ui.label(
+                    RichText::new("暗証番号の入力は不要です。カードの更新は市区町村の窓口でできます。")
+                        .size(22.0),
+                );
             }
             IdentityMode::VisualCheck => {
                 ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
@@ -145,6 +161,19 @@ fn buttons(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
             });
             if small_button(ui, "やめる") {
+                actions.push(Action::Cancel);
+            }
+        }
+        IdentityMode::CertificateExpired => {
+            super::button_row(ui, 600.0, |ui| {
+                if big_button(ui, "資格確認書の番号で確認", Some(theme::INFO)) {
+                    actions.push(Action::OpenNumbers);
+                }
+                if big_button(ui, "他の方法で資格を確認", None) {
+                    actions.push(Action::OpenClaim);
+                }
+            });
+            if small_button(ui, "はじめに戻る") {
                 actions.push(Action::Cancel);
             }
         }

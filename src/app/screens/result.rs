@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use super::big_button;
+use super::{big_button, small_button};
 use crate::app::state::{Action, ResultScreen};
 use crate::app::theme;
 use crate::domain::expiry::CertificateExpiry;
@@ -11,7 +11,6 @@ use crate::domain::verdict::{Qualification, VerdictKind};
 use crate::domain::IdentityMethod;
 
 pub fn show(ui: &mut Ui, r: &ResultScreen, view: u64, actions: &mut Vec<Action>) {
-    let v = &r.verdict;
     // What to do next stays on screen however long the records are; each new verdict opens
     // at the top, its banner and the ratio in view.
     super::framed(
@@ -20,28 +19,56 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, view: u64, actions: &mut Vec<Action>)
         view,
         false,
         actions,
-        |ui, actions| {
-            if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace {
-                if big_button(ui, "受付完了", Some(theme::VALID)) {
-                    actions.push(Action::Done);
-                }
-            } else {
-                super::button_row(ui, 600.0, |ui| {
-                    if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
-                        actions.push(Action::OpenClaim);
-                    }
-                    if big_button(ui, "はじめに戻る", None) {
-                        actions.push(Action::Done);
-                    }
-                });
-            }
-        },
-        |ui, _| details(ui, r),
+        |ui, actions| buttons(ui, r, actions),
+        |ui, actions| details(ui, r, actions),
     );
 }
 
-/// The verdict, what to charge, the qualifications.
-fn details(ui: &mut Ui, r: &ResultScreen) {
+/// The result's actions: 受付完了 when there is a qualification to claim with; otherwise
+/// 再照会 (the service failed), the new qualification, or the claim path.
+fn buttons(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
+    let v = &r.verdict;
+    let chosen = v.kind == VerdictKind::Several && r.choice.is_some();
+    if v.kind == VerdictKind::Valid || v.kind == VerdictKind::CertificateExpiredGrace || chosen {
+        if big_button(ui, "受付完了", Some(theme::VALID)) {
+            actions.push(Action::Done);
+        }
+    } else if v.newer_qualification().is_some() {
+        // The answer carries the new qualification: finish with it (its ratio is the one
+        // shown), or confirm its numbers first.
+        ui.horizontal_wrapped(|ui| {
+            if big_button(ui, "新しい資格で受付完了", Some(theme::VALID)) {
+                actions.push(Action::Done);
+            }
+            if big_button(ui, "新しい番号で照会", Some(theme::INFO)) {
+                actions.push(Action::CheckNewerNumbers);
+            }
+            if small_button(ui, "他の方法で資格を確認") {
+                actions.push(Action::OpenClaim);
+            }
+            if small_button(ui, "はじめに戻る") {
+                actions.push(Action::Cancel);
+            }
+        });
+    } else {
+        let wide = if r.can_requery() { 900.0 } else { 600.0 };
+        super::button_row(ui, wide, |ui| {
+            // The service failed: asking again is the first thing to try.
+            if r.can_requery() && big_button(ui, "再照会", Some(theme::VALID)) {
+                actions.push(Action::Requery);
+            }
+            if big_button(ui, "他の方法で資格を確認", Some(theme::INFO)) {
+                actions.push(Action::OpenClaim);
+            }
+            if big_button(ui, "はじめに戻る", None) {
+                actions.push(Action::Cancel);
+            }
+        });
+    }
+}
+
+/// The verdict, what to charge, the qualifications (and, for 複数該当, the choice).
+fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
     let v = &r.verdict;
     let colour = theme::verdict_colour(v.kind);
     {
@@ -87,7 +114,7 @@ fn details(ui: &mut Ui, r: &ResultScreen) {
             }
         });
         ui.add_space(10.0);
-        if let Some(ratio) = v.ratio {
+        if let Some(ratio) = r.ratio() {
             ui.vertical_centered(|ui| {
                 ui.label(
                     RichText::new(format!("窓口負担 {}", ratio.label()))
@@ -96,16 +123,58 @@ fn details(ui: &mut Ui, r: &ResultScreen) {
                 );
             });
         }
+        if v.kind == VerdictKind::Several {
+            choice_status(ui, r);
+        }
         for (i, q) in v.qualifications.iter().enumerate() {
+            let chosen = r.choice.as_ref().is_some_and(|c| c.index == i);
             let title = match (v.kind, i) {
                 (VerdictKind::InvalidNewExists, 0) => "新しい資格".to_owned(),
                 (VerdictKind::InvalidNewExists, _) => "以前の資格(無効)".to_owned(),
+                (VerdictKind::Several, n) if chosen => format!("候補 {}(この資格で受付)", n + 1),
                 (VerdictKind::Several, n) => format!("候補 {}", n + 1),
                 _ => "資格情報".to_owned(),
             };
             qualification(ui, &title, q);
+            if r.can_choose(i) && !chosen {
+                ui.vertical_centered(|ui| {
+                    if big_button(ui, &format!("候補 {} で受付", i + 1), Some(theme::INFO)) {
+                        actions.push(Action::ChooseQualification(i));
+                    }
+                });
+            }
         }
     }
+}
+
+/// 複数該当: what to do, or which candidate was chosen and whether it is recorded.
+fn choice_status(ui: &mut Ui, r: &ResultScreen) {
+    let (text, colour) = match &r.choice {
+        None => (
+            "患者さんと一緒に正しい資格を選び、「候補 … で受付」を押してください。".to_owned(),
+            theme::INFO,
+        ),
+        Some(c) => match &c.recorded {
+            None => (
+                format!("候補 {} を記録しています…", c.index + 1),
+                theme::INFO,
+            ),
+            Some(Ok(())) => (
+                format!("候補 {} で受付し、記録しました。", c.index + 1),
+                theme::VALID,
+            ),
+            Some(Err(why)) => (
+                format!(
+                    "候補 {} を選びましたが記録できませんでした。内容を控えてください。{why}",
+                    c.index + 1
+                ),
+                theme::BAD,
+            ),
+        },
+    };
+    ui.vertical_centered(|ui| {
+        ui.label(RichText::new(text).size(22.0).strong().color(colour));
+    });
 }
 
 fn headline(kind: VerdictKind) -> &'static str {

@@ -6,6 +6,29 @@ use crate::app::claim_flow::{ClaimStage, Finished};
 use crate::journal::CheckId;
 
 impl Desk {
+    /// Starts the file manager on `dir` (one at a time).
+    pub(super) fn open_folder(&mut self, dir: std::path::PathBuf) {
+        if self.opening_folder.is_none() {
+            let job = self.job();
+            self.outbox.push(Request::OpenFolder { job, dir });
+            self.opening_folder = Some(job);
+        }
+    }
+
+    /// The file manager started, or why not: said on the screen that asked.
+    pub(super) fn folder_opened(&mut self, job: JobId, result: Result<(), String>) {
+        if self.opening_folder != Some(job) {
+            return;
+        }
+        self.opening_folder = None;
+        let notice = result.err();
+        match &mut self.screen {
+            Screen::Claim(flow) => flow.notice = notice,
+            Screen::History(h) if notice.is_some() => h.notice = notice,
+            _ => {}
+        }
+    }
+
     pub(super) fn printed(
         &mut self,
         job: JobId,

@@ -1,9 +1,10 @@
 //! The identity screen (本人確認): the PIN keypad, the last-try warning, visual check behind
 //! the facility passcode; drawn by `screens::identity`.
 
-use super::{Action, Desk, Digits, Request, Screen};
+use super::{Action, Desk, Digits, Screen};
 use crate::card::{CardError, PinStatus};
 use crate::check::CardRead;
+use crate::domain::expiry::CertificateExpiry;
 
 /// How the patient's identity is being confirmed on the identity screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub enum IdentityMode {
     Passcode { entered: Digits, refused: bool },
     /// Staff compare the patient with the card's photo, then confirm.
     VisualCheck,
+    /// The certificate expired beyond its grace: the service cannot confirm by this card, so
+    /// no PIN is asked for; said at once with the next step (the numbers of a 資格確認書, or
+    /// the claim path). The rule is `CertificateExpiry::on` (`domain::expiry`).
+    CertificateExpired,
 }
 
 /// The identity screen: the card is read, identity is not yet confirmed.
@@ -33,6 +38,10 @@ pub struct IdentityScreen {
 impl Desk {
     pub(super) fn identity_screen(&mut self, read: CardRead, pin: Result<PinStatus, CardError>) {
         let (pin, mode, notice) = match pin {
+            // Before any PIN: a try spent on a check that cannot succeed helps nobody.
+            _ if matches!(read.expiry, CertificateExpiry::Expired { .. }) => {
+                (pin.ok(), IdentityMode::CertificateExpired, None)
+            }
             Ok(PinStatus::Remaining(1)) => (
                 Some(PinStatus::Remaining(1)),
                 IdentityMode::LastTryWarning,
@@ -125,19 +134,7 @@ impl Desk {
             (IdentityMode::Pin { entered }, Action::SubmitPin) if entered.is_complete() => {
                 let pin = std::mem::take(entered);
                 let read = Box::new(screen.read.clone());
-                let job = self.job();
-                let on = self.today();
-                self.outbox.push(Request::ConfirmByCard {
-                    job,
-                    read: read.clone(),
-                    pin: Some(pin),
-                    on,
-                });
-                self.screen = Screen::Querying {
-                    job,
-                    card: Some(read),
-                    pin: true,
-                };
+                self.query_by_card(read, Some(pin));
             }
             (_, Action::StartVisualCheck) => {
                 screen.mode = IdentityMode::Passcode {
@@ -157,19 +154,7 @@ impl Desk {
             }
             (IdentityMode::VisualCheck, Action::ConfirmVisual) => {
                 let read = Box::new(screen.read.clone());
-                let job = self.job();
-                let on = self.today();
-                self.outbox.push(Request::ConfirmByCard {
-                    job,
-                    read: read.clone(),
-                    pin: None,
-                    on,
-                });
-                self.screen = Screen::Querying {
-                    job,
-                    card: Some(read),
-                    pin: false,
-                };
+                self.query_by_card(read, None);
             }
             _ => {}
         }

@@ -30,7 +30,7 @@ pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
 pub use self::problem::ScreenProblem;
-pub use self::result::ResultScreen;
+pub use self::result::{Asked, Choice, ResultScreen, PIN_AGAIN_FOR_REQUERY};
 pub use self::settings::SettingsScreen;
 use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm};
 use super::messages::{Digits, JobId};
@@ -60,6 +60,8 @@ pub enum Screen {
         job: JobId,
         card: Option<Box<CardRead>>,
         pin: bool,
+        /// By numbers, the search sent (for 再照会).
+        search: Option<Box<crate::domain::search::NumberSearch>>,
     },
     Result(Box<ResultScreen>),
     Numbers(NumbersForm),
@@ -88,8 +90,16 @@ pub enum Action {
     SubmitPasscode,
     /// Staff confirmed the patient against the card's photo.
     ConfirmVisual,
-    /// Leave the current step (cancel a query, abandon the card, close a result).
+    /// Leave the current step (cancel a query, abandon the card, leave a result or the claim
+    /// path unfinished): a recorded check left unfinished is recorded as such (中断).
     Cancel,
+    /// 再照会: ask the service again after it failed, with the card already read or the
+    /// numbers already typed.
+    Requery,
+    /// 複数該当: staff chose this candidate (an index into the verdict's records).
+    ChooseQualification(usize),
+    /// 無効(新しい資格あり): check the new qualification's numbers by number.
+    CheckNewerNumbers,
     /// Back to the waiting screen.
     Done,
     OpenNumbers,
@@ -114,6 +124,8 @@ pub enum Action {
     PrintDeclaration,
     /// Print the kept PDF again.
     Reprint,
+    /// Open the folder where a printout is kept, in the OS's file manager.
+    OpenFolder(std::path::PathBuf),
     /// Steps ①/②: the claim numbers are settled; show the receipt header.
     FinishClaim,
     /// Read the マイナポータル PDF at this path into the evidence form.
@@ -175,6 +187,10 @@ pub struct Desk {
     pub config: Option<crate::config::Config>,
     pub config_path: std::path::PathBuf,
     passcode: Box<dyn PasscodeCheck>,
+    /// The file manager being started on a printout's folder.
+    opening_folder: Option<JobId>,
+    /// Queries the clerk cancelled: their late answers are recorded as 中断, never 完了.
+    cancelled: Vec<JobId>,
     outbox: Vec<Request>,
     next_job: JobId,
     /// How long a result stays on screen unattended (`[desk] result_timeout_s`).
@@ -241,6 +257,8 @@ impl Desk {
             config: None,
             config_path: crate::config::default_path(),
             passcode,
+            opening_folder: None,
+            cancelled: Vec::new(),
             outbox: Vec::new(),
             next_job: 1,
             result_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_RESULT_TIMEOUT_S),
@@ -272,7 +290,8 @@ impl Desk {
     pub fn tick(&mut self) {
         if self.wake_in() == Some(std::time::Duration::ZERO) {
             tracing::info!("result closed after {:?} unattended", self.result_timeout);
-            self.back_to_waiting();
+            // A result nobody acted on is left unfinished (中断) unless it settled the visit.
+            self.leave_unfinished();
             self.settle_view();
         }
     }
@@ -371,6 +390,13 @@ impl Desk {
                     Err(e) => self.card_problem(&e),
                 }
             }
+            Event::Confirmed { job, recorded, .. } if self.was_cancelled(job) => {
+                self.abandon_recorded(recorded.ok());
+            }
+            Event::NumbersConfirmed { job, recorded, .. } if self.was_cancelled(job) => {
+                self.abandon_recorded(recorded.ok());
+            }
+            Event::CheckAbandoned => {}
             Event::Confirmed {
                 job,
                 on,
@@ -388,11 +414,14 @@ impl Desk {
                 };
                 match result {
                     Ok((method, verdict)) => {
+                        let asked = card.clone().map(|read| Asked::Card { read, pin });
                         self.screen = Screen::Result(Box::new(ResultScreen {
                             verdict,
                             card: card.map(|_| (expiry, method)),
                             checked_on: on,
                             recorded,
+                            asked,
+                            choice: None,
                         }));
                     }
                     Err(e) => match card {
@@ -412,6 +441,8 @@ impl Desk {
             | Event::ReportsExported { .. }
             | Event::RecordResolved { .. } => self.history_event(event),
             Event::PortalPdfRead { .. } => self.claim_event(event),
+            Event::FolderOpened { job, result } => self.folder_opened(job, result),
+            Event::ChoiceRecorded { job, result } => self.choice_recorded(job, result),
             Event::SettingsSaved { job, result } => self.settings_saved(job, result),
             Event::NumbersConfirmed {
                 job,
@@ -425,17 +456,52 @@ impl Desk {
                     }
                     return;
                 }
-                if !self.waiting_for(job) {
-                    return;
-                }
+                let asked = match &self.screen {
+                    Screen::Querying { job: j, search, .. } if *j == job => {
+                        search.clone().map(Asked::Numbers)
+                    }
+                    _ => return,
+                };
                 self.screen = Screen::Result(Box::new(ResultScreen {
                     verdict,
                     card: None,
                     checked_on: on,
                     recorded,
+                    asked,
+                    choice: None,
                 }));
             }
         }
+    }
+
+    /// Leaves the current screen for the waiting one; a check left unfinished is recorded as
+    /// 中断 (`abandoned`): a query cancelled (when its answer comes), a result without a
+    /// qualification settled to claim with, a claim path left before its end.
+    fn leave_unfinished(&mut self) {
+        let unfinished = match &self.screen {
+            Screen::Querying { job, .. } => {
+                self.cancelled.push(*job);
+                None
+            }
+            Screen::Result(r) if !r.settled() => r.recorded.clone().ok(),
+            Screen::Claim(flow) if !matches!(flow.stage, ClaimStage::Finished(_)) => flow.check,
+            _ => None,
+        };
+        self.abandon_recorded(unfinished);
+        self.back_to_waiting();
+    }
+
+    fn abandon_recorded(&mut self, id: Option<CheckId>) {
+        if let Some(id) = id {
+            self.outbox.push(Request::AbandonCheck { id });
+        }
+    }
+
+    /// Whether `job` is a query the clerk cancelled (forgotten once its answer is in).
+    fn was_cancelled(&mut self, job: JobId) -> bool {
+        let before = self.cancelled.len();
+        self.cancelled.retain(|j| *j != job);
+        self.cancelled.len() != before
     }
 
     fn waiting_for(&self, job: JobId) -> bool {
@@ -451,7 +517,12 @@ impl Desk {
     fn act_on(&mut self, action: Action) {
         match action {
             // A card still on the reader is the next patient's only when placed again.
-            Action::Done | Action::Cancel => self.back_to_waiting(),
+            Action::Done => self.back_to_waiting(),
+            Action::Cancel => self.leave_unfinished(),
+            Action::Requery => self.requery(),
+            Action::OpenFolder(dir) => self.open_folder(dir),
+            Action::CheckNewerNumbers => self.check_newer_numbers(),
+            Action::ChooseQualification(index) => self.choose_qualification(index),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);
@@ -471,6 +542,14 @@ impl Desk {
             Action::OpenClaim => {
                 let (verdict, check) = match &self.screen {
                     Screen::Result(r) => (Some(r.verdict.clone()), r.recorded.clone().ok()),
+                    // Said before any query: the claim path starts from what the card showed.
+                    Screen::Identity(i) if i.mode == IdentityMode::CertificateExpired => (
+                        Some(crate::domain::Verdict::bare(
+                            crate::domain::VerdictKind::CertificateExpired,
+                            crate::domain::NextStep::ConfirmByDocuments,
+                        )),
+                        None,
+                    ),
                     _ => (None, None),
                 };
                 if !self.busy() {
@@ -596,6 +675,35 @@ mod tests {
         assert!(matches!(d.screen, Screen::Idle));
     }
 
+    /// A query the clerk cancelled is recorded by the worker when its answer comes; the desk
+    /// then marks that record 中断 (never 完了) and shows nothing of it.
+    #[test]
+    fn a_cancelled_query_is_recorded_as_left_unfinished() {
+        let mut d = desk();
+        d.screen = Screen::Querying {
+            job: 7,
+            card: None,
+            pin: false,
+            search: None,
+        };
+        d.act(Action::Cancel);
+        assert!(matches!(d.screen, Screen::Idle));
+        d.handle(Event::NumbersConfirmed {
+            job: 7,
+            on: d.today(),
+            verdict: crate::domain::Verdict::bare(
+                crate::domain::VerdictKind::Valid,
+                crate::domain::NextStep::ClaimNormally,
+            ),
+            recorded: Ok(CheckId(42)),
+        });
+        assert!(matches!(d.screen, Screen::Idle));
+        assert!(matches!(
+            d.take_requests().as_slice(),
+            [Request::AbandonCheck { id }] if *id == CheckId(42)
+        ));
+    }
+
     /// A desk left running past midnight: each request carries the date read when it is made,
     /// and a claim path begun before midnight keeps its visit date for what it asks.
     #[test]
@@ -645,6 +753,7 @@ mod tests {
             job,
             card: None,
             pin: true,
+            search: None,
         };
         d.handle(Event::NumbersConfirmed {
             job,

@@ -1,7 +1,7 @@
 //! The check by insurer numbers (保険証・資格確認書の番号で確認): the form and its submit;
 //! drawn by `screens::numbers`.
 
-use super::{Desk, Request, Screen};
+use super::{Desk, Screen};
 use crate::domain::numbers::{parse_birth_date, InsuranceNumbers};
 use crate::domain::search::NumberSearch;
 
@@ -47,23 +47,13 @@ impl Desk {
         if !form.problems.is_empty() {
             return;
         }
-        let job = self.job();
-        self.outbox.push(Request::ConfirmByNumbers {
-            job,
-            search: Box::new(NumberSearch {
-                insurer,
-                symbol,
-                number,
-                branch,
-                birthdate,
-                limit_consent: false,
-            }),
-            on: today,
-        });
-        self.screen = Screen::Querying {
-            job,
-            card: None,
-            pin: false,
-        };
+        self.query_by_numbers(Box::new(NumberSearch {
+            insurer,
+            symbol,
+            number,
+            branch,
+            birthdate,
+            limit_consent: false,
+        }));
     }
 }

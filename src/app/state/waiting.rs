@@ -15,6 +15,13 @@ impl Desk {
         // A card placed while a result is shown belongs to the next patient: the result is
         // closed, and the reading screen says so.
         let next_patient = matches!(self.screen, Screen::Result(_));
+        // The previous patient's result closes unsettled: recorded as left unfinished (中断).
+        if let Screen::Result(r) = &self.screen {
+            if !r.settled() {
+                let id = r.recorded.clone().ok();
+                self.abandon_recorded(id);
+            }
+        }
         self.card_reader = Some(reader.clone());
         self.waiting_card = None;
         self.screen = Screen::Reading {
