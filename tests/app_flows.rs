@@ -115,7 +115,8 @@ fn a_blocked_pin_goes_to_visual_check_behind_the_facility_passcode() {
     until(&mut h, "the blocked-PIN advice", |s| {
         matches!(identity_mode(s), Some(IdentityMode::PinUnavailable))
     });
-    h.get_by_label("暗証番号は使えません");
+    // Issue 13: the same screen serves a face-auth card, so it no longer speaks of a PIN.
+    h.get_by_label("このカードは職員が本人確認します");
     tap(&mut h, "職員が目視で確認する");
     type_digits(&mut h, "9876");
     tap(&mut h, "目視確認へ進む");

@@ -404,7 +404,9 @@ fn preview(ui: &mut Ui, d: &SelfDeclaration) {
                 row("フリガナ", v(&d.name_kana));
                 row(
                     "生年月日",
-                    d.birthdate.map(|b| b.to_string()).unwrap_or(blank.clone()),
+                    d.birthdate
+                        .map(crate::domain::dates::format_wareki)
+                        .unwrap_or(blank.clone()),
                 );
                 row("住所", v(&d.address));
                 row("電話番号", v(&d.phone));

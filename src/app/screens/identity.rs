@@ -68,15 +68,18 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
             }
             IdentityMode::PinUnavailable => {
+                // A face-auth card (顔認証マイナンバーカード) has no PIN and reads exactly like
+                // a locked one: the words fit both and never ask a face-auth patient about a
+                // PIN they never had (a lock found here is said in the notice above).
                 ui.label(
-                    RichText::new("暗証番号は使えません")
+                    RichText::new("このカードは職員が本人確認します")
                         .size(34.0)
                         .strong()
                         .color(theme::WARN),
                 );
                 ui.label(
-                    "暗証番号がロックされているか、暗証番号のないカード(顔認証マイナンバーカード)です。\n\
-                     職員が目視で本人確認します。ロックの解除は市区町村の窓口でできます。",
+                    "顔認証マイナンバーカードの方、カードがロックされている方は、\n\
+                     職員がカードの顔写真とご本人を見比べます。職員にお声がけください。",
                 );
                 ui.add_space(20.0);
                 if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
@@ -104,7 +107,11 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
             }
             IdentityMode::VisualCheck => {
-                ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
+                ui.label(
+                    RichText::new("目視で本人確認してください")
+                        .size(34.0)
+                        .strong(),
+                );
                 ui.label(
                     "カードの顔写真とご本人を見比べてください。\n\
                      確認できたら「本人と確認しました」を押してください。",

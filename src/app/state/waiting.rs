@@ -57,7 +57,7 @@ impl Desk {
             }
             ReaderEvent::CardRemoved { reader } => {
                 if self.reader_in_use() == Some(reader) {
-                    self.screen = Screen::Problem(ScreenProblem {
+                    self.problem(ScreenProblem {
                         title: "カードが取り外されました".into(),
                         message: "確認の途中でカードがリーダーから離れました。もう一度カードを置いてください。".into(),
                         detail: format!("card removed from {reader} during the flow"),
@@ -67,7 +67,7 @@ impl Desk {
             ReaderEvent::ReaderAdded(_) | ReaderEvent::ServiceRestored => {}
             ReaderEvent::ReaderRemoved(name) => {
                 if self.reader_in_use() == Some(name) {
-                    self.screen = Screen::Problem(ScreenProblem {
+                    self.problem(ScreenProblem {
                         title: "カードリーダーが外れました".into(),
                         message:
                             "カードリーダーの接続を確認してください。つながると自動的に戻ります。"
