@@ -440,7 +440,7 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
         }
         Some(Err(why)) => {
             ui.label(
-                RichText::new(format!("記録できませんでした。内容を控えてください。{why}"))
+                RichText::new(super::not_recorded(why))
                     .color(theme::BAD)
                     .size(22.0),
             );

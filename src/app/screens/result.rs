@@ -66,11 +66,9 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                 }
                 Err(why) => {
                     ui.label(
-                        RichText::new(format!(
-                            "この確認は記録できませんでした。画面の内容を控えてください。{why}"
-                        ))
-                        .size(22.0)
-                        .color(theme::BAD),
+                        RichText::new(super::not_recorded(why))
+                            .size(22.0)
+                            .color(theme::BAD),
                     );
                 }
             }
