@@ -228,6 +228,28 @@ fn a_check_not_recorded_is_said_once() {
 }
 
 #[test]
+fn staff_screens_and_card_dates_speak_japanese() {
+    let mut h = harness();
+    tap(&mut h, "受付記録");
+    until(&mut h, "the history", |s| {
+        history(s).is_some_and(|h| h.loading.is_none())
+    });
+    assert_clerk_words(&h, "history");
+    tap(&mut h, "閉じる");
+    tap(&mut h, "保険証番号で確認");
+    assert!(matches!(screen(&h), Screen::Numbers(_)));
+    assert_clerk_words(&h, "numbers form");
+    act(&mut h, onshi_desk::app::state::Action::Done);
+    // The card's certificate date, as the patient reads the card: 和暦.
+    place(&mut h, "expiring-soon");
+    until(&mut h, "the identity screen", |s| {
+        identity_mode(s).is_some()
+    });
+    h.get_by_label_contains("電子証明書の有効期限が近づいています(令和");
+    assert_clerk_words(&h, "expiring certificate");
+}
+
+#[test]
 fn the_claim_path_speaks_japanese_and_says_each_thing_once() {
     let mut h = harness();
     check_visually(&mut h, "pin-blocked");

@@ -496,7 +496,11 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
     for (path, bytes) in [(&open_path, &open_csv), (&usage_path, &usage_csv)] {
         write_private(path, bytes).map_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "report not saved");
-            format!("報告を保存できませんでした({}): {e}", path.display())
+            // The OS error is English: logged above, not shown.
+            format!(
+                "報告を保存できませんでした。保存先({})に書き込めるかご確認ください。",
+                path.display()
+            )
         })?;
     }
     tracing::info!(dir = %dir.display(), open = open.len(), "month-end reports saved");

@@ -5,13 +5,14 @@
 //! (see `docs/online-api.md`): `A01`–`A06` for patients under 70, `B01`–`B10` for 70 and over.
 //!
 //! Sources:
-//! - The categories and their income bands: 厚生労働省「高額療養費制度を利用される皆さまへ」
+//! - The categories and their income bands (S15 of `docs/domain.md`#limit): 厚生労働省
+//!   「高額療養費制度を利用される皆さまへ」
 //!   (70歳未満 ア〜オ since 2015-01-01, 平成27年1月診療分; 70歳以上 現役並みⅠ〜Ⅲ・一般・
 //!   低所得Ⅰ/Ⅱ since 2018-08-01, 平成30年8月診療分); 後期高齢者 一般Ⅱ (2割) since
 //!   2022-10-01 (令和4年10月1日, 高齢者の医療の確保に関する法律 改正). Until further notice.
 //! - Which code stands for which category: the code table 限度額適用認定証区分 of the
 //!   オンライン資格確認 interface specification (外部インターフェイス仕様書), which is not
-//!   public; the table below is the one receipt-computer vendors' published code lists agree on.
+//!   public; the table below is the one public receipt-computer code uses (S12).
 //!   **Unconfirmed.** No setting: the desk only shows the category (nothing is computed on
 //!   it) and always shows the code beside it, so a wrong row is seen at the desk and an unknown
 //!   code is shown as 「区分不明 (コード X)」, never guessed.

@@ -6,6 +6,7 @@ use super::{big_button, keypad, masked, small_button};
 use crate::app::state::{Action, IdentityMode, IdentityScreen};
 use crate::app::theme;
 use crate::card::PinStatus;
+use crate::domain::dates::format_wareki;
 use crate::domain::expiry::CertificateExpiry;
 
 pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
@@ -133,11 +134,13 @@ fn expiry_banner(ui: &mut Ui, expiry: &CertificateExpiry) {
     let text = match expiry {
         CertificateExpiry::Valid => return,
         CertificateExpiry::ExpiringSoon { expires_on } => format!(
-            "電子証明書の有効期限が近づいています({expires_on})。市区町村で更新してください。"
+            "電子証明書の有効期限が近づいています({})。市区町村で更新してください。",
+            format_wareki(*expires_on)
         ),
-        CertificateExpiry::ExpiredGrace { grace_until, .. } => {
-            format!("電子証明書の有効期限が切れています。{grace_until}までは資格確認のみできます。")
-        }
+        CertificateExpiry::ExpiredGrace { grace_until, .. } => format!(
+            "電子証明書の有効期限が切れています。{}までは資格確認のみできます。",
+            format_wareki(*grace_until)
+        ),
         CertificateExpiry::Expired { .. } => {
             "電子証明書の有効期限が切れています。オンラインでは確認できない見込みです。".to_owned()
         }
