@@ -371,3 +371,50 @@ fn the_journal_cli_writes_shift_jis_on_request_and_marks_what_it_lacks() {
     assert_eq!(&utf8[..3], b"\xEF\xBB\xBF");
     assert!(String::from_utf8_lossy(&utf8).contains("𠮷田 太郎"));
 }
+
+#[test]
+fn the_number_search_reads_wareki_and_refuses_a_year_past_its_era() {
+    let form = |birth: &str| onshi_desk::app::state::NumbersForm {
+        insurer: "01130012".into(),
+        symbol: "5012345".into(),
+        number: "1024".into(),
+        branch: "00".into(),
+        birth: birth.into(),
+        problems: Vec::new(),
+    };
+    let mut h = harness();
+    tap(&mut h, "保険証番号で確認");
+    // 平成32年 was never a year (令和2年): said under the field, in Japanese, not guessed.
+    act(
+        &mut h,
+        onshi_desk::app::state::Action::EditNumbers(form("平成32年4月1日")),
+    );
+    tap(&mut h, "オンラインで確認");
+    match screen(&h) {
+        Screen::Numbers(f) => {
+            let birth: Vec<&String> = f
+                .problems
+                .iter()
+                .filter(|(field, _)| *field == "birth")
+                .map(|(_, m)| m)
+                .collect();
+            assert!(
+                birth.len() == 1 && birth[0].contains("平成の期間外"),
+                "{birth:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_clerk_words(&h, "numbers form with a bad date");
+    // 昭和55年4月1日 in full-width digits finds the patient.
+    act(
+        &mut h,
+        onshi_desk::app::state::Action::EditNumbers(form("昭和５５年４月１日")),
+    );
+    // The field errors are gone: let the layout settle before the tap.
+    h.step();
+    h.step();
+    tap(&mut h, "オンラインで確認");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+}
