@@ -29,6 +29,7 @@
 //! [journal]
 //! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
 //! retention_days = 35                 # card certificates of queued checks kept at most this long
+//! csv_encoding = "utf-8-bom"          # month-end CSV files: "utf-8-bom" (default), "shift_jis", "utf-8"
 //! ```
 
 use std::fmt;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::expiry::GraceEnd;
+use crate::domain::text::TextEncoding;
 use crate::domain::FacilityCode;
 
 /// Where and how to reach the online qualification service.
@@ -117,6 +119,10 @@ pub struct JournalConfig {
     pub path: Option<PathBuf>,
     /// Days a queued card check's certificate is kept at most (see `journal` retention rule).
     pub retention_days: u32,
+    /// The encoding of the month-end CSV files (月末の帳票): UTF-8 with BOM by default, which
+    /// Japanese Excel opens correctly; Shift_JIS for programs that read nothing else
+    /// (see [`TextEncoding`] for why and what is unconfirmed).
+    pub csv_encoding: TextEncoding,
 }
 
 /// Days a queued card check's certificate is kept when `[journal] retention_days` is not set:
@@ -137,6 +143,7 @@ impl Default for JournalConfig {
         JournalConfig {
             path: None,
             retention_days: DEFAULT_RETENTION_DAYS,
+            csv_encoding: TextEncoding::default(),
         }
     }
 }
@@ -290,6 +297,7 @@ struct File {
 struct JournalFile {
     path: Option<PathBuf>,
     retention_days: Option<u32>,
+    csv_encoding: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -479,6 +487,18 @@ impl Config {
                         })
                     }
                 },
+                csv_encoding: match file.journal.csv_encoding.as_deref() {
+                    None => TextEncoding::default(),
+                    Some(name) => {
+                        TextEncoding::from_name(name).ok_or_else(|| ConfigError::Invalid {
+                            field: "journal.csv_encoding",
+                            detail: format!(
+                                "{:?} is not one of utf-8-bom, shift_jis, utf-8",
+                                crate::domain::text::for_display_limited(name, 40)
+                            ),
+                        })?
+                    }
+                },
             },
             path: path.to_owned(),
         })
@@ -512,6 +532,17 @@ grace_end = "from-expiry-date"
         );
         assert_eq!(c.endpoint.timeout, Duration::from_secs(10));
         assert_eq!(c.card.grace_end, GraceEnd::FromExpiryDate);
+    }
+
+    #[test]
+    fn the_csv_encoding_defaults_to_utf8_with_bom_and_is_checked() {
+        let c = Config::parse(GOOD, Path::new("/c.toml")).expect("valid");
+        assert_eq!(c.journal.csv_encoding, TextEncoding::Utf8Bom);
+        let text = format!("{GOOD}\n[journal]\ncsv_encoding = \"shift_jis\"\n");
+        let c = Config::parse(&text, Path::new("/c.toml")).expect("valid");
+        assert_eq!(c.journal.csv_encoding, TextEncoding::ShiftJis);
+        let text = format!("{GOOD}\n[journal]\ncsv_encoding = \"latin1\"\n");
+        assert!(Config::parse(&text, Path::new("/c.toml")).is_err());
     }
 
     #[test]

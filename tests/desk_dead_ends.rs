@@ -60,11 +60,12 @@ fn a_system_error_after_a_visual_check_is_asked_again_at_once() {
     assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
     let first = recorded(&h);
     tap(&mut h, "再照会");
-    assert!(
-        matches!(screen(&h), Screen::Querying { card: Some(_), .. }),
-        "{:?}",
-        screen(&h)
-    );
+    // The answer may already be in by the time the tap's frames are drawn.
+    if let Screen::Querying { card, .. } = screen(&h) {
+        assert!(card.is_some(), "with the card already read");
+    } else {
+        assert!(verdict(screen(&h)).is_some(), "{:?}", screen(&h));
+    }
     until(&mut h, "the second verdict", |s| verdict(s).is_some());
     assert_eq!(verdict(screen(&h)), Some(VerdictKind::ServerError));
     assert_ne!(recorded(&h), first);
@@ -97,6 +98,8 @@ fn a_system_error_by_numbers_is_asked_again_with_the_same_numbers() {
             search: Some(s),
             ..
         } => assert_eq!(s.number, "1732"),
+        // Already answered: the new record below shows it was asked again.
+        Screen::Result(_) => {}
         other => panic!("{other:?}"),
     }
     until(&mut h, "the second verdict", |s| verdict(s).is_some());

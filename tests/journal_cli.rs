@@ -83,7 +83,11 @@ fn list_show_search_export_and_reports() {
     let csv = desk(&path, &["export", "--csv", "--from", "2026-10-06"]);
     assert!(csv.status.success());
     let csv = String::from_utf8(csv.stdout).expect("utf-8");
-    assert!(csv.starts_with("id,recorded_at,check_date,"));
+    // Issue 13: for Japanese Excel, UTF-8 with BOM and Japanese headers by default.
+    assert!(
+        csv.starts_with("\u{feff}受付記録番号,記録日時(日本時間),受付日,"),
+        "{csv}"
+    );
     assert!(csv.contains(",'=cmd|' /C calc'!A0,"), "{csv}");
     assert!(!csv.contains("山田"), "--from leaves out the 5th");
     let out = dir.path().join("out.csv");

@@ -111,7 +111,8 @@ fn every_entered_field_the_facility_the_date_and_the_explanation_are_printed() {
         "2026年11月22日",
         "山田太郎",
         "ヤマダタロウ",
-        "1980年4月2日",
+        // The birth date in 和暦 (issue 13), as receipt computers show it.
+        "昭和55年4月2日",
         "■男",
         "□女",
         "東京都千代田区霞が関1-2-2",

@@ -79,6 +79,8 @@ pub struct Services {
     pub client: Result<Arc<OnlineClient>, String>,
     pub grace: GraceEnd,
     pub limit_consent: bool,
+    /// The encoding of the month-end CSV files (`[journal] csv_encoding`).
+    pub csv_encoding: crate::domain::text::TextEncoding,
     /// Where printouts are kept (always, printed or not).
     pub printouts: std::path::PathBuf,
     /// CUPS queue; `None` = the system default.
@@ -529,9 +531,14 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
     let reader = journal.reader().map_err(fail)?;
     let open = reader.unresolved(year, month).map_err(fail)?;
     let usage = reader.usage().map_err(fail)?;
-    let (mut open_csv, mut usage_csv) = (Vec::new(), Vec::new());
-    crate::journal::write_records_csv(&mut open_csv, &open).map_err(fail)?;
-    crate::journal::write_usage_csv(&mut usage_csv, &usage).map_err(fail)?;
+    let open_csv = crate::journal::csv_bytes(s.csv_encoding, |out| {
+        crate::journal::write_records_csv(out, &open)
+    })
+    .map_err(fail)?;
+    let usage_csv = crate::journal::csv_bytes(s.csv_encoding, |out| {
+        crate::journal::write_usage_csv(out, &usage)
+    })
+    .map_err(fail)?;
     // `reports/` beside the printouts folder.
     let dir = s.printouts.with_file_name("reports");
     let open_path = dir.join(format!("unresolved-{year:04}-{:02}.csv", u8::from(month)));
@@ -539,7 +546,11 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
     for (path, bytes) in [(&open_path, &open_csv), (&usage_path, &usage_csv)] {
         write_private(path, bytes).map_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "report not saved");
-            format!("報告を保存できませんでした({}): {e}", path.display())
+            // The OS error is English: logged above, not shown.
+            format!(
+                "報告を保存できませんでした。保存先({})に書き込めるかご確認ください。",
+                path.display()
+            )
         })?;
     }
     tracing::info!(dir = %dir.display(), open = open.len(), "month-end reports saved");

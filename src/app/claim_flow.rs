@@ -357,7 +357,11 @@ impl ClaimFlow {
             .clone()
             .unwrap_or_else(|| DeclarationForm {
                 name: self.name.clone().unwrap_or_default(),
-                birthdate: self.birthdate.map(|d| d.to_string()).unwrap_or_default(),
+                // In 和暦, as the patient writes it and checks it (the form reads both).
+                birthdate: self
+                    .birthdate
+                    .map(crate::domain::dates::format_wareki)
+                    .unwrap_or_default(),
                 ..DeclarationForm::default()
             });
         self.stage = ClaimStage::Declaration(Box::new(form));
@@ -428,4 +432,34 @@ fn declaration_document(form: &DeclarationForm, facility: &Facility, on: Date) -
         "relationship": opt(&form.relationship),
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::verdict::NextStep;
+    use time::macros::date;
+
+    #[test]
+    fn the_declaration_is_prefilled_with_the_birth_date_in_wareki() {
+        let mut v = Verdict::bare(VerdictKind::NoRecord, NextStep::ConfirmByDocuments);
+        v.qualifications.push(crate::domain::Qualification {
+            name: Some("山田 花子".into()),
+            birthdate: Some(date!(1980 - 04 - 01)),
+            ..Default::default()
+        });
+        let facility = Facility {
+            name: "さくら内科".into(),
+            code: "1312345678".into(),
+        };
+        let mut flow = ClaimFlow::new(date!(2026 - 11 - 21), Some(&v), facility);
+        flow.start_declaration();
+        match &flow.stage {
+            ClaimStage::Declaration(form) => {
+                assert_eq!(form.birthdate, "昭和55年4月1日");
+                assert_eq!(form.name, "山田 花子");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -245,6 +245,10 @@ impl RunningBuilder {
                     .map(|c| c.card.grace_end)
                     .unwrap_or_default(),
                 limit_consent: self.limit_consent,
+                csv_encoding: config
+                    .as_ref()
+                    .map(|c| c.journal.csv_encoding)
+                    .unwrap_or_default(),
                 printouts: self.printouts,
                 printer: self.printer,
                 folder_opener: self.folder_opener,

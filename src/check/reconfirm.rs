@@ -211,8 +211,11 @@ impl<C: QualificationService> Reconfirmer<C> {
         }
         if let (Some(a), Some(b)) = (record.birthdate, q.birthdate) {
             if a != b {
+                // In 和暦, as staff compare it with the patient's documents.
                 return ReconfirmOutcome::Conflict(format!(
-                    "事後確認の生年月日が受付時と異なります: 受付 {a} / 確認 {b}"
+                    "事後確認の生年月日が受付時と異なります: 受付 {} / 確認 {}",
+                    crate::domain::dates::format_wareki(a),
+                    crate::domain::dates::format_wareki(b)
                 ));
             }
         }
@@ -443,6 +446,17 @@ mod tests {
             assert_eq!(rec.status, CheckStatus::Conflict, "{id}");
             assert!(rec.conflict_detail.is_some());
         }
+        // Birth dates in 和暦, as staff compare them with the patient's documents.
+        assert_eq!(
+            reader
+                .get(other_birth)
+                .expect("get")
+                .conflict_detail
+                .as_deref(),
+            Some(
+                "事後確認の生年月日が受付時と異なります: 受付 昭和55年4月1日 / 確認 昭和56年4月1日"
+            )
+        );
     }
 
     #[test]

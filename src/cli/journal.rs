@@ -3,16 +3,17 @@
 //! - `list [--date D] [--search TEXT] [--status S] [--limit N] [--json]`: the history, newest
 //!   first (search: a date, digits for a 番号/保険者番号/記号, or the start of a name or kana);
 //! - `show ID [--json]`: one record in full (never a certificate);
-//! - `export --csv [--from D] [--to D] [--out FILE]`: records as CSV (formula-safe);
+//! - `export --csv [--from D] [--to D] [--out FILE] [--encoding E]`: records as CSV
+//!   (formula-safe);
 //! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
 //! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand: it is no
 //!   longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
 //!   month-end list, its claim is still 7s);
 //! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
 //!   before D (except those still queued or in conflict);
-//! - `unresolved --month YYYY-MM [--csv] [--json]`: the month's checks the claim run cannot
-//!   take as they are;
-//! - `usage [--csv] [--json]`: the monthly card-use rate;
+//! - `unresolved --month YYYY-MM [--csv [--encoding E]] [--json]`: the month's checks the
+//!   claim run cannot take as they are;
+//! - `usage [--csv [--encoding E]] [--json]`: the monthly card-use rate;
 //! - `check [--json]`: the full integrity check (`PRAGMA integrity_check`; every open runs
 //!   the quicker `quick_check`);
 //! - `recover [--json]`: after a damaged journal was set aside, start a new, empty one (the
@@ -20,6 +21,10 @@
 //!
 //! Text that came from the service (names, numbers) is shown with control and bidi
 //! characters escaped (`domain::text::for_display`): a name cannot rewrite the terminal.
+//!
+//! CSV is for Japanese Excel: Japanese headers, CRLF, times in Japan time, and the encoding
+//! `--encoding utf-8-bom|shift_jis|utf-8`, else `[journal] csv_encoding` of the
+//! configuration, else UTF-8 with BOM (`domain::text::TextEncoding`).
 //!
 //! The journal is `--journal PATH`, else `[journal] path` of the configuration, else the
 //! default `<data dir>/onshi-desk/journal.sqlite3`. Exit codes: 0 success, 1 journal or
@@ -34,8 +39,8 @@ use time::{Month, OffsetDateTime};
 use super::{parse_date, print_json, Failure};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::domain::text::{for_display, for_display_limited};
-use crate::journal::report::{write_records_csv, write_usage_csv};
+use crate::domain::text::{for_display, for_display_limited, TextEncoding};
+use crate::journal::report::{csv_bytes, write_records_csv, write_usage_csv};
 use crate::journal::{
     set_aside_files, CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, Filter, Journal,
     JournalError, NewCheck,
@@ -77,7 +82,7 @@ enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The checks as CSV (UTF-8, CRLF).
+    /// The checks as CSV (Japanese headers, CRLF; UTF-8 with BOM unless --encoding).
     Export {
         /// CSV (the only format; required so the output format is explicit).
         #[arg(long, required = true)]
@@ -89,6 +94,9 @@ enum JournalCommand {
         /// Write to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// utf-8-bom, shift_jis or utf-8 (default: `[journal] csv_encoding`, else utf-8-bom).
+        #[arg(long, value_parser = parse_encoding)]
+        encoding: Option<TextEncoding>,
     },
     /// Re-confirm queued checks once against the configured service (事後確認).
     Reconfirm {
@@ -116,6 +124,9 @@ enum JournalCommand {
         month: (i32, Month),
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+        /// With --csv: utf-8-bom, shift_jis or utf-8.
+        #[arg(long, value_parser = parse_encoding, requires = "csv")]
+        encoding: Option<TextEncoding>,
         #[arg(long)]
         json: bool,
     },
@@ -123,6 +134,9 @@ enum JournalCommand {
     Usage {
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+        /// With --csv: utf-8-bom, shift_jis or utf-8.
+        #[arg(long, value_parser = parse_encoding, requires = "csv")]
+        encoding: Option<TextEncoding>,
         #[arg(long)]
         json: bool,
     },
@@ -183,6 +197,16 @@ fn wants_json(command: &JournalCommand) -> bool {
         | JournalCommand::Recover { json } => *json,
         JournalCommand::Export { .. } | JournalCommand::Burst { .. } => false,
     }
+}
+
+/// `--encoding NAME` (see [`TextEncoding::from_name`]).
+fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
+    TextEncoding::from_name(s).ok_or_else(|| {
+        format!(
+            "{} is not an encoding: utf-8-bom, shift_jis or utf-8",
+            for_display_limited(s, 40)
+        )
+    })
 }
 
 /// The journal file and the configuration (when there is one).
@@ -311,6 +335,9 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
     let json = wants_json(&args.command);
     let journal = Journal::open(&path).map_err(|e| Failure::from(e).json(json))?;
     let today = SystemClock.today_jst();
+    // The CSV encoding: the flag, else the configuration's, else UTF-8 with BOM.
+    let configured = config.as_ref().map(|c| c.journal.csv_encoding);
+    let csv_encoding = |flag: Option<TextEncoding>| flag.or(configured).unwrap_or_default();
     match args.command {
         JournalCommand::List {
             date,
@@ -365,6 +392,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             from,
             to,
             out,
+            encoding,
         } => {
             let records = journal.reader()?.list(&Filter {
                 from,
@@ -372,8 +400,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 limit: None,
                 ..Filter::default()
             })?;
-            let mut buf = Vec::new();
-            write_records_csv(&mut buf, &records)?;
+            let buf = csv_bytes(csv_encoding(encoding), |b| write_records_csv(b, &records))?;
             write_out(out.as_deref(), &buf)
         }
         JournalCommand::Reconfirm { json } => {
@@ -440,26 +467,33 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 Ok(())
             }
         }
-        JournalCommand::Unresolved { month, csv, json } => {
+        JournalCommand::Unresolved {
+            month,
+            csv,
+            encoding,
+            json,
+        } => {
             let records = journal.reader()?.unresolved(month.0, month.1)?;
             if json {
                 print_json(&records)
             } else if csv {
-                let mut buf = Vec::new();
-                write_records_csv(&mut buf, &records)?;
+                let buf = csv_bytes(csv_encoding(encoding), |b| write_records_csv(b, &records))?;
                 write_out(None, &buf)
             } else {
                 let text: String = records.iter().map(|r| line(r) + "\n").collect();
                 write_out(None, text.as_bytes())
             }
         }
-        JournalCommand::Usage { csv, json } => {
+        JournalCommand::Usage {
+            csv,
+            encoding,
+            json,
+        } => {
             let rows = journal.reader()?.usage()?;
             if json {
                 print_json(&rows)
             } else if csv {
-                let mut buf = Vec::new();
-                write_usage_csv(&mut buf, &rows)?;
+                let buf = csv_bytes(csv_encoding(encoding), |b| write_usage_csv(b, &rows))?;
                 write_out(None, &buf)
             } else {
                 let text: String = rows

@@ -8,7 +8,12 @@
 //!
 //! A 和暦 date must lie inside its era: 平成31年5月1日 does not exist (that day is 令和元年5月1日),
 //! and is refused with a Japanese message rather than silently moved to the next era, because
-//! such a date is almost always a typo in the era or the year.
+//! such a date is almost always a typo in the era or the year. The same holds for a year past
+//! the era's end (平成32年 is refused, not read as 2020, though some calendars printed before
+//! 2019 carry it: a birth date or a card date typed that way is a mistake to be shown, and
+//! the desk never guesses a patient's birth date), and for a day before its first day
+//! (昭和元年12月24日 is 大正15年). Searches by birth date (the number search, the history
+//! search) read their dates here, so every form the desk accepts is accepted everywhere.
 //!
 //! The eras' first days come from the 元号 cabinet orders and 改元 詔書 (令和 from 2019-05-01 by
 //! 平成31年政令第143号, 平成 from 1989-01-08 by 昭和64年政令第1号); see `docs/domain.md#dates`.
@@ -26,13 +31,14 @@ pub enum Era {
     /// convention for converting dates. Dates before 1873-01-01 were lunisolar in Japan; they
     /// are converted here as if Gregorian, which no living patient's birth date needs.
     Meiji,
-    /// 大正 (T), from 1912-07-30.
+    /// 大正 (T), from 1912-07-30 (明治天皇崩御の翌日の改元, 明治45年7月30日の詔書).
     Taisho,
-    /// 昭和 (S), from 1926-12-25.
+    /// 昭和 (S), from 1926-12-25 (大正15年12月25日の改元の詔書).
     Showa,
-    /// 平成 (H), from 1989-01-08.
+    /// 平成 (H), from 1989-01-08 (元号を改める政令, 昭和64年政令第1号).
     Heisei,
-    /// 令和 (R), from 2019-05-01.
+    /// 令和 (R), from 2019-05-01 (元号を改める政令, 平成31年政令第143号); the current era,
+    /// with no last day.
     Reiwa,
 }
 
@@ -244,7 +250,14 @@ fn split_era(s: &str) -> (Option<Era>, &str) {
     (None, s)
 }
 
-/// `令和8年11月22日` (元年 for year 1), for display; the 西暦 form for dates before 明治.
+/// `令和8年11月22日`, the one way the desk shows a person's dates (生年月日, 資格取得日, …) on
+/// screen and on the printed 被保険者資格申立書: receipt computers (レセコン) and the documents
+/// the patient carries write them in 和暦, so a clerk compares like with like.
+///
+/// The first year of an era is written 元年 (令和元年5月1日), as the 元号 orders, official forms
+/// and receipt computers write it; [`parse_date`] reads both 元年 and 1年. Dates before 明治
+/// (1868-10-23) have no era here and are written in the 西暦 form (`1868年10月22日`).
+/// The era first days are those of [`Era::start`] (sources there).
 pub fn format_wareki(date: Date) -> String {
     match Era::of(date) {
         Some(era) => {
@@ -385,6 +398,52 @@ mod tests {
         ] {
             assert!(parse_date(s).is_err(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn forms_a_clerk_types_from_a_receipt_computer() {
+        for (s, want) in [
+            ("S45.3.12", date!(1970 - 03 - 12)),
+            ("昭和45年3月12日", date!(1970 - 03 - 12)),
+            ("Ｓ４５．３．１２", date!(1970 - 03 - 12)),
+            ("昭和４５年３月１２日", date!(1970 - 03 - 12)),
+            ("H1/1/8", date!(1989 - 01 - 08)),
+            ("Ｈ１／１／８", date!(1989 - 01 - 08)),
+            ("平成1年1月8日", date!(1989 - 01 - 08)),
+            ("平成元年1月8日", date!(1989 - 01 - 08)),
+            ("R7.4.1", date!(2025 - 04 - 01)),
+            ("r7.4.1", date!(2025 - 04 - 01)),
+            ("Ｒ７．４．１", date!(2025 - 04 - 01)),
+        ] {
+            assert_eq!(ok(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn years_past_an_era_and_days_before_it_are_refused() {
+        for s in [
+            "平成32年1月1日",
+            "H32.1.1",
+            "昭和65年1月1日",
+            "大正16年1月1日",
+        ] {
+            let e = parse_date(s).expect_err(s);
+            assert!(e.message.contains("期間外"), "{s}: {}", e.message);
+        }
+        for s in ["H1/1/7", "S1.12.24", "R1.4.30", "T1.7.29", "M1.10.22"] {
+            let e = parse_date(s).expect_err(s);
+            assert!(e.message.contains("期間外"), "{s}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn the_first_year_is_written_gannen_and_read_either_way() {
+        assert_eq!(format_wareki(date!(1989 - 01 - 08)), "平成元年1月8日");
+        assert_eq!(format_wareki(date!(1989 - 12 - 31)), "平成元年12月31日");
+        assert_eq!(format_wareki(date!(1990 - 01 - 01)), "平成2年1月1日");
+        assert_eq!(format_wareki(date!(1970 - 03 - 12)), "昭和45年3月12日");
+        assert_eq!(ok("平成1年12月31日"), ok("平成元年12月31日"));
+        assert_eq!(format_wareki(date!(1868 - 10 - 22)), "1868年10月22日");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod claim;
 pub mod dates;
 pub mod expiry;
 pub mod facility;
+pub mod limit;
 pub mod numbers;
 pub mod ratio;
 pub mod search;

@@ -18,6 +18,122 @@
 
 use std::borrow::Cow;
 
+// ---- 外字 --------------------------------------------------------------------------------
+
+/// The mark the online qualification service puts in a name for each character its system
+/// cannot store or show (外字: rare kanji of family names). Source: S12 of `docs/domain.md`
+/// (the 外字 row of the answer's table there); since the service began (2021-10-20), until
+/// further notice. Names are shown as received, mark included.
+pub const GAIJI_MARK: char = '●';
+
+/// Said wherever a name with [`GAIJI_MARK`] is shown, so a clerk does not take the mark for
+/// a damaged answer and copies the real character from the patient's documents.
+pub const GAIJI_EXPLANATION: &str =
+    "●は外字(システムで表示できない文字)です。正しい字は資格確認書などでご確認ください。";
+
+/// Whether `name` holds a character the service could not store ([`GAIJI_MARK`]).
+pub fn has_gaiji(name: &str) -> bool {
+    name.contains(GAIJI_MARK)
+}
+
+// ---- Files for spreadsheets ---------------------------------------------------------------
+
+/// How text files for staff (the month-end CSV reports) are encoded. Japanese Excel opens a
+/// CSV as Shift_JIS (CP932) unless it starts with a UTF-8 byte order mark, so a plain UTF-8
+/// file shows 山田 as mojibake: UTF-8 **with** BOM is the default (Excel 2016 and later, and
+/// every other program, read it); Shift_JIS is offered for older Excel and receipt computers
+/// that read only Shift_JIS; plain UTF-8 for scripts.
+///
+/// The Shift_JIS written is the WHATWG one of `encoding_rs` (Windows-31J / CP932, what
+/// Japanese Windows and Excel mean by Shift_JIS). Source: Microsoft's documentation of the
+/// text import (「CSV UTF-8」 since Excel 2016); until further notice. **Unconfirmed** which
+/// one a given receipt computer needs: a setting (`[journal] csv_encoding`) and a CLI flag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8 starting with the byte order mark `EF BB BF`.
+    #[default]
+    Utf8Bom,
+    /// Shift_JIS (CP932); characters it lacks are written as [`GAIJI_MARK`].
+    ShiftJis,
+    /// UTF-8 without a byte order mark.
+    Utf8,
+}
+
+impl TextEncoding {
+    /// Every encoding with the name the configuration and the CLI use.
+    pub const ALL: [(TextEncoding, &'static str); 3] = [
+        (TextEncoding::Utf8Bom, "utf-8-bom"),
+        (TextEncoding::ShiftJis, "shift_jis"),
+        (TextEncoding::Utf8, "utf-8"),
+    ];
+
+    /// The name in the configuration and on the command line (`utf-8-bom`, `shift_jis`,
+    /// `utf-8`).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(e, _)| *e == self)
+            .map_or("utf-8-bom", |(_, n)| n)
+    }
+
+    /// Reads a name (case and `-`/`_` ignored; `sjis`, `cp932` accepted for Shift_JIS).
+    pub fn from_name(name: &str) -> Option<TextEncoding> {
+        let n = name.trim().to_ascii_lowercase().replace('_', "-");
+        match n.as_str() {
+            "utf-8-bom" | "utf8-bom" => Some(TextEncoding::Utf8Bom),
+            "shift-jis" | "sjis" | "cp932" | "windows-31j" => Some(TextEncoding::ShiftJis),
+            "utf-8" | "utf8" => Some(TextEncoding::Utf8),
+            _ => None,
+        }
+    }
+}
+
+/// Text encoded for a file: the bytes, and the characters that had no place in the encoding
+/// and were written as [`GAIJI_MARK`] (for the log: never silently lost).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedText {
+    pub bytes: Vec<u8>,
+    pub replaced: Vec<char>,
+}
+
+/// `text` in `encoding`. UTF-8 keeps every character; Shift_JIS writes each character it lacks
+/// (外字 the service sent, emoji, rare kanji) as `●`, the mark the service itself uses for a
+/// character it cannot show, so a reader of the report knows a character is missing there.
+pub fn encode_text(text: &str, encoding: TextEncoding) -> EncodedText {
+    match encoding {
+        TextEncoding::Utf8Bom => {
+            let mut bytes = Vec::with_capacity(text.len() + 3);
+            bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            bytes.extend_from_slice(text.as_bytes());
+            EncodedText {
+                bytes,
+                replaced: Vec::new(),
+            }
+        }
+        TextEncoding::Utf8 => EncodedText {
+            bytes: text.as_bytes().to_vec(),
+            replaced: Vec::new(),
+        },
+        TextEncoding::ShiftJis => {
+            let sjis = encoding_rs::SHIFT_JIS;
+            let (mark, _, _) = sjis.encode("●");
+            let mut bytes = Vec::with_capacity(text.len());
+            let mut replaced = Vec::new();
+            let mut buf = [0u8; 4];
+            for c in text.chars() {
+                let (encoded, _, unmappable) = sjis.encode(c.encode_utf8(&mut buf));
+                if unmappable {
+                    bytes.extend_from_slice(&mark);
+                    replaced.push(c);
+                } else {
+                    bytes.extend_from_slice(&encoded);
+                }
+            }
+            EncodedText { bytes, replaced }
+        }
+    }
+}
+
 // ---- Width -------------------------------------------------------------------------------
 
 /// Full-width ASCII (`！`–`～`) to half-width and the ideographic space to a space; trims.
@@ -219,5 +335,53 @@ mod tests {
             assert_eq!(to_halfwidth_katakana(other), None, "{other}");
         }
         assert_eq!(to_halfwidth_katakana("").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn files_for_excel_start_with_a_bom_or_are_shift_jis_with_marks() {
+        let text = "氏名,カナ\r\n山田 花子,ﾔﾏﾀﾞ ﾊﾅｺ\r\n渡辺 𠮷介😀,\r\n";
+        let bom = encode_text(text, TextEncoding::default());
+        assert_eq!(&bom.bytes[..3], b"\xEF\xBB\xBF");
+        assert_eq!(std::str::from_utf8(&bom.bytes[3..]), Ok(text));
+        // As Excel reads it: the BOM says UTF-8.
+        let (read, had_bom) = encoding_rs::Encoding::for_bom(&bom.bytes).expect("a BOM");
+        assert_eq!((read, had_bom), (encoding_rs::UTF_8, 3));
+
+        let sjis = encode_text(text, TextEncoding::ShiftJis);
+        assert!(encoding_rs::Encoding::for_bom(&sjis.bytes).is_none());
+        let (back, _, errors) = encoding_rs::SHIFT_JIS.decode(&sjis.bytes);
+        assert!(!errors);
+        assert_eq!(back, "氏名,カナ\r\n山田 花子,ﾔﾏﾀﾞ ﾊﾅｺ\r\n渡辺 ●介●,\r\n");
+        assert_eq!(sjis.replaced, vec!['𠮷', '😀']);
+        // 髙 and ① are in CP932 (what Japanese Excel means by Shift_JIS), kept as they are.
+        let cp932 = encode_text("髙橋①", TextEncoding::ShiftJis);
+        assert!(cp932.replaced.is_empty());
+        assert_eq!(encoding_rs::SHIFT_JIS.decode(&cp932.bytes).0, "髙橋①");
+
+        let plain = encode_text(text, TextEncoding::Utf8);
+        assert_eq!(plain.bytes, text.as_bytes());
+    }
+
+    #[test]
+    fn encodings_by_name() {
+        for (e, name) in TextEncoding::ALL {
+            assert_eq!(TextEncoding::from_name(name), Some(e));
+            assert_eq!(e.name(), name);
+        }
+        assert_eq!(
+            TextEncoding::from_name("SJIS"),
+            Some(TextEncoding::ShiftJis)
+        );
+        assert_eq!(
+            TextEncoding::from_name("Shift-JIS"),
+            Some(TextEncoding::ShiftJis)
+        );
+        assert_eq!(TextEncoding::from_name("latin1"), None);
+    }
+
+    #[test]
+    fn gaiji_is_found() {
+        assert!(has_gaiji("渡辺 ●介"));
+        assert!(!has_gaiji("山田 花子"));
     }
 }

@@ -209,13 +209,16 @@ impl NextStep {
     pub fn desk_message(self) -> &'static str {
         match self {
             NextStep::ClaimNormally => "表示の負担割合で会計し、この番号で請求します。",
-            NextStep::UseNewerQualification => "新しい資格があります。新しい資格情報で受付してください。",
-            NextStep::ChooseWithPatient => "複数の資格が該当しました。患者さんと一緒に正しい資格を選んでください。",
+            // The verdict's headline already says what happened (「新しい資格があります」,
+            // 「複数の資格が該当しました」, 「資格は無効です」): the next step only says what to
+            // do, so no sentence is said twice (issue 13).
+            NextStep::UseNewerQualification => "新しい資格情報で受付してください。",
+            NextStep::ChooseWithPatient => "患者さんと一緒に正しい資格を選んでください。",
             NextStep::ConfirmByDocuments => {
                 "資格確認書、資格情報のお知らせ、マイナポータルの画面などで資格を確認してください。何もない場合は被保険者資格申立書を記入していただきます。"
             }
             NextStep::DocumentsOrOldNumbers => {
-                "資格は無効です。現在の資格が分かるもの(資格確認書・お知らせ・マイナポータル)を確認し、なければ以前の資格情報で請求します。"
+                "現在の資格が分かるもの(資格確認書・お知らせ・マイナポータル)を確認し、なければ以前の資格情報で請求します。"
             }
             NextStep::RetryOrDocuments => {
                 "少し待って再照会するか、資格確認書などで確認してください(後で自動的に再確認します)。"
@@ -433,6 +436,47 @@ mod tests {
                 1,
                 "no repeated headline: {m}"
             );
+        }
+    }
+
+    #[test]
+    fn no_verdict_message_says_a_thing_twice() {
+        let steps = [
+            NextStep::ClaimNormally,
+            NextStep::UseNewerQualification,
+            NextStep::ChooseWithPatient,
+            NextStep::ConfirmByDocuments,
+            NextStep::DocumentsOrOldNumbers,
+            NextStep::RetryOrDocuments,
+        ];
+        for kind in VerdictKind::ALL {
+            for step in steps {
+                let m = Verdict::bare(kind, step).desk_message();
+                let mut seen = std::collections::HashSet::new();
+                for sentence in m.split('。').filter(|s| !s.is_empty()) {
+                    assert!(seen.insert(sentence), "{kind:?}/{step:?}: {m}");
+                }
+            }
+        }
+        for (kind, step, phrase) in [
+            (
+                VerdictKind::Invalid,
+                NextStep::DocumentsOrOldNumbers,
+                "無効",
+            ),
+            (
+                VerdictKind::InvalidNewExists,
+                NextStep::UseNewerQualification,
+                "新しい資格があります",
+            ),
+            (
+                VerdictKind::Several,
+                NextStep::ChooseWithPatient,
+                "複数の資格が該当",
+            ),
+        ] {
+            let m = Verdict::bare(kind, step).desk_message();
+            assert_eq!(m.matches(phrase).count(), 1, "{m}");
         }
     }
 }

@@ -74,7 +74,7 @@ pub use self::connection::JournalOptions;
 pub use self::error::JournalError;
 pub use self::files::set_aside_files;
 pub use self::query::{Filter, JournalReader, MAX_SEARCH_CHARS};
-pub use self::report::{csv_field, write_records_csv, write_usage_csv, MonthlyUsage};
+pub use self::report::{csv_bytes, csv_field, write_records_csv, write_usage_csv, MonthlyUsage};
 pub use self::writer::{Journal, Pending, ReconfirmOutcome, Settlement};
 
 use crate::domain::claim::plan::ClaimStep;

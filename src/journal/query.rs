@@ -2,7 +2,11 @@
 //! re-confirmation.
 //!
 //! Search (`Filter::search`), chosen so every form uses an index over a million records:
-//! - a date `YYYY-MM-DD` (or `YYYY/MM/DD`): the checks of that day;
+//! - a date in any form the desk accepts (西暦 or 和暦: `2026-11-21`, `R8.11.21`, `S45.3.12`,
+//!   `昭和45年3月12日`, full-width digits; [`crate::domain::dates::parse_date`]): the checks of
+//!   that day and the patients born on it. The birth-date half has no index (adding one needs
+//!   a schema migration) and scans the table: a clerk looks a patient up by birth date rarely,
+//!   and a scan of a million short rows takes a fraction of a second;
 //! - digits only (full-width accepted): an exact 番号, 保険者番号 or 記号;
 //! - anything else: an exact 番号 or 記号 when the text is a plausible one (they hold letters,
 //!   kanji and hyphens too), and names (氏名, or カナ as the answer gave them) **starting with** the text;
@@ -219,10 +223,14 @@ impl JournalReader {
             let text = crate::domain::text::normalize_width(text.trim());
             if text.is_empty() {
                 // Nothing to search for: the filter lists everything else it says.
-            } else if let Some(d) = parse_date(&text.replace('/', "-")) {
+            } else if let Some(d) = crate::domain::dates::parse_date(&text)
+                .ok()
+                .filter(|_| !text.bytes().all(|b| b.is_ascii_digit()))
+            {
+                // Eight digits stay a number search (an insurer number looks like a date).
                 bind(
-                    "check_date = ?",
-                    vec![Value::Text(d.to_string())],
+                    "(check_date = ? OR birthdate = ?)",
+                    vec![Value::Text(d.to_string()), Value::Text(d.to_string())],
                     &mut clauses,
                 );
             } else if text.bytes().all(|b| b.is_ascii_digit()) {

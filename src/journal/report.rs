@@ -5,6 +5,10 @@
 //! number checks) by check month. Every card check counts, whatever the answer: the card was
 //! used. Claim-path records without an online check are not eligibility checks and are
 //! reported beside the rate, not in it.
+//!
+//! The CSV files are for staff, who open them in Japanese Excel: Japanese headers, CRLF line
+//! ends, times in Japan time (`+09:00`, the clerk's clock, not the journal's UTC), and bytes in
+//! the configured [`TextEncoding`] ([`csv_bytes`]: UTF-8 with BOM unless set otherwise).
 
 use std::io::Write;
 
@@ -13,7 +17,7 @@ use time::{Date, Month};
 
 use super::query::{record, COLUMNS};
 use super::{CheckRecord, JournalError, JournalReader};
-use crate::domain::text::is_unsafe_char;
+use crate::domain::text::{encode_text, is_unsafe_char, TextEncoding};
 
 /// One month of the card-use report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -84,29 +88,78 @@ fn io(e: std::io::Error) -> JournalError {
     JournalError::Other(format!("writing CSV: {e}"))
 }
 
-/// The CSV header of [`write_records_csv`].
+/// The CSV header of [`write_records_csv`], in Japanese for the staff who open it; the
+/// columns are those of the journal (`journal::schema`), in this order.
 pub const RECORD_CSV_HEADER: &[&str] = &[
-    "id",
-    "recorded_at",
-    "check_date",
-    "kind",
-    "identity",
-    "verdict",
-    "validity",
-    "status",
-    "insurer_number",
-    "symbol",
-    "number",
-    "branch",
-    "name",
-    "name_kana",
-    "birthdate",
-    "claim_step",
-    "receipt_insurer",
-    "reconfirmed_verdict",
-    "conflict_detail",
-    "printouts",
+    "受付記録番号",
+    "記録日時(日本時間)",
+    "受付日",
+    "確認の方法",
+    "本人確認",
+    "確認結果",
+    "資格有効性",
+    "状態",
+    "保険者番号",
+    "記号",
+    "番号",
+    "枝番",
+    "氏名",
+    "カナ氏名",
+    "生年月日",
+    "請求の段階",
+    "レセプトの保険者番号",
+    "事後確認の結果",
+    "相違の内容",
+    "印刷物",
 ];
+
+/// The header of [`write_usage_csv`].
+pub const USAGE_CSV_HEADER: &[&str] = &[
+    "月",
+    "マイナ保険証での確認",
+    "保険証番号での確認",
+    "マイナ保険証利用率",
+    "オンライン確認のない請求記録",
+];
+
+/// Japan time (`+09:00`), the offset of every time in the CSV files.
+const JST: time::UtcOffset = time::macros::offset!(+9);
+
+/// `2026-11-22T10:15:00+09:00`: the moment in Japan time, the way the desk's clock reads it
+/// (the journal stores UTC, which would put an evening check on the next day's morning).
+pub fn jst_timestamp(t: time::OffsetDateTime) -> String {
+    t.to_offset(JST)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A CSV written by `write` (UTF-8 text) as the bytes of a file in `encoding`. Characters
+/// Shift_JIS lacks are written as `●` and logged (as code points: the names stay out of the
+/// log), so none is lost silently.
+pub fn csv_bytes(
+    encoding: TextEncoding,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), JournalError>,
+) -> Result<Vec<u8>, JournalError> {
+    let mut utf8 = Vec::new();
+    write(&mut utf8)?;
+    let text = String::from_utf8(utf8)
+        .map_err(|e| JournalError::Other(format!("CSV is not UTF-8: {e}")))?;
+    let encoded = encode_text(&text, encoding);
+    if !encoded.replaced.is_empty() {
+        let points: Vec<String> = encoded
+            .replaced
+            .iter()
+            .map(|c| format!("U+{:04X}", u32::from(*c)))
+            .collect();
+        tracing::warn!(
+            encoding = encoding.name(),
+            count = encoded.replaced.len(),
+            characters = %points.join(" "),
+            "characters not in the CSV encoding were written as ●"
+        );
+    }
+    Ok(encoded.bytes)
+}
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
@@ -117,7 +170,8 @@ fn name<T: Serialize>(v: &Option<T>) -> String {
     v.as_ref().map(super::stored_name).unwrap_or_default()
 }
 
-/// Writes records as CSV (UTF-8, CRLF, header first).
+/// Writes records as CSV (UTF-8 text, CRLF, the Japanese header first; [`csv_bytes`] makes
+/// the file's bytes).
 pub fn write_records_csv(
     out: &mut impl Write,
     records: &[CheckRecord],
@@ -128,7 +182,7 @@ pub fn write_records_csv(
         let n = r.numbers.as_ref();
         let fields = vec![
             r.id.to_string(),
-            super::connection::timestamp(r.recorded_at),
+            jst_timestamp(r.recorded_at),
             r.check_date.to_string(),
             r.kind.as_str().to_owned(),
             name(&r.identity),
@@ -159,17 +213,8 @@ pub fn write_records_csv(
 
 /// Writes the usage report as CSV.
 pub fn write_usage_csv(out: &mut impl Write, rows: &[MonthlyUsage]) -> Result<(), JournalError> {
-    csv_line(
-        out,
-        &[
-            "month".into(),
-            "card_checks".into(),
-            "number_checks".into(),
-            "card_rate".into(),
-            "claim_path_only".into(),
-        ],
-    )
-    .map_err(io)?;
+    let header: Vec<String> = USAGE_CSV_HEADER.iter().map(|s| s.to_string()).collect();
+    csv_line(out, &header).map_err(io)?;
     for u in rows {
         csv_line(
             out,
@@ -233,5 +278,56 @@ impl JournalReader {
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn times_are_written_in_japan_time() {
+        // 13:00 UTC is 22:00 the same day in Japan; 16:00 UTC is already the next day.
+        assert_eq!(
+            jst_timestamp(datetime!(2026-11-22 13:00 UTC)),
+            "2026-11-22T22:00:00+09:00"
+        );
+        assert_eq!(
+            jst_timestamp(datetime!(2026-11-30 16:30 UTC)),
+            "2026-12-01T01:30:00+09:00"
+        );
+    }
+
+    fn usage() -> Vec<MonthlyUsage> {
+        vec![MonthlyUsage {
+            month: "2026-11".into(),
+            card_checks: 3,
+            number_checks: 1,
+            card_rate: Some(0.75),
+            claim_path_only: 0,
+        }]
+    }
+
+    #[test]
+    fn the_usage_csv_opens_in_japanese_excel_either_way() {
+        // UTF-8 with BOM (the default): Excel sees the BOM and reads UTF-8.
+        let bytes =
+            csv_bytes(TextEncoding::default(), |o| write_usage_csv(o, &usage())).expect("csv");
+        let (encoding, bom) = encoding_rs::Encoding::for_bom(&bytes).expect("BOM");
+        assert_eq!((encoding, bom), (encoding_rs::UTF_8, 3));
+        let text = std::str::from_utf8(&bytes[3..]).expect("utf-8");
+        assert_eq!(
+            text,
+            "月,マイナ保険証での確認,保険証番号での確認,マイナ保険証利用率,\
+             オンライン確認のない請求記録\r\n2026-11,3,1,0.7500,0\r\n"
+        );
+        // Shift_JIS: no BOM, and the header decodes as Excel would decode it.
+        let bytes =
+            csv_bytes(TextEncoding::ShiftJis, |o| write_usage_csv(o, &usage())).expect("csv");
+        assert!(encoding_rs::Encoding::for_bom(&bytes).is_none());
+        let (decoded, _, errors) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!errors);
+        assert_eq!(decoded, text);
     }
 }

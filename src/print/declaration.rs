@@ -161,7 +161,8 @@ pub fn restore_from_qr_payload(payload: &str) -> Result<SelfDeclaration, QrResto
     Ok(envelope.d)
 }
 
-/// `2026年11月22日` (西暦, no leading zeros), the way the form writes every date.
+/// `2026年11月22日` (西暦, no leading zeros), the way the form writes its own date; the
+/// patient's birth date is written in 和暦 ([`crate::domain::dates::format_wareki`]).
 pub fn japanese_date(date: Date) -> String {
     format!(
         "{}年{}月{}日",
@@ -285,7 +286,8 @@ pub fn render_declaration(declaration: &SelfDeclaration) -> Result<Vec<u8>, Prin
     f.row(top, 14.0, "氏名", d.name.as_deref());
     top += 14.0;
 
-    let birth = d.birthdate.map(japanese_date);
+    // The birth date in 和暦, as the patient and the receipt computer write it.
+    let birth = d.birthdate.map(crate::domain::dates::format_wareki);
     f.label_cell(LEFT, top, LABEL_W, 11.0, "生年月日");
     f.value_cell(
         LEFT + LABEL_W,

@@ -449,7 +449,9 @@ fn preview(ui: &mut Ui, d: &SelfDeclaration) {
                 row("フリガナ", v(&d.name_kana));
                 row(
                     "生年月日",
-                    d.birthdate.map(|b| b.to_string()).unwrap_or(blank.clone()),
+                    d.birthdate
+                        .map(crate::domain::dates::format_wareki)
+                        .unwrap_or(blank.clone()),
                 );
                 row("住所", v(&d.address));
                 row("電話番号", v(&d.phone));
@@ -483,7 +485,7 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
         }
         Some(Err(why)) => {
             ui.label(
-                RichText::new(format!("記録できませんでした。内容を控えてください。{why}"))
+                RichText::new(super::not_recorded(why))
                     .color(theme::BAD)
                     .size(22.0),
             );

@@ -141,6 +141,17 @@ pub fn show(
                     details(ui, r, h, actions);
                 }
             }
+            if h.records.iter().any(|r| {
+                r.name
+                    .as_deref()
+                    .is_some_and(crate::domain::text::has_gaiji)
+            }) {
+                ui.label(
+                    RichText::new(crate::domain::text::GAIJI_EXPLANATION)
+                        .size(18.0)
+                        .color(theme::INFO),
+                );
+            }
             ui.separator();
             month_end(ui, h, today, actions);
             if !h.usage.is_empty() {

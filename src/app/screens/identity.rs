@@ -6,6 +6,7 @@ use super::{big_button, keypad, masked, small_button};
 use crate::app::state::{Action, IdentityMode, IdentityScreen};
 use crate::app::theme;
 use crate::card::PinStatus;
+use crate::domain::dates::format_wareki;
 use crate::domain::expiry::CertificateExpiry;
 
 pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action>) {
@@ -71,15 +72,18 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 );
             }
             IdentityMode::PinUnavailable => {
+                // A face-auth card (顔認証マイナンバーカード) has no PIN and reads exactly like
+                // a locked one: the words fit both and never ask a face-auth patient about a
+                // PIN they never had (a lock found here is said in the notice above).
                 ui.label(
-                    RichText::new("暗証番号は使えません")
+                    RichText::new("このカードは職員が本人確認します")
                         .size(34.0)
                         .strong()
                         .color(theme::WARN),
                 );
                 ui.label(
-                    "暗証番号がロックされているか、暗証番号のないカード(顔認証マイナンバーカード)です。\n\
-                     職員が目視で本人確認します。ロックの解除は市区町村の窓口でできます。",
+                    "顔認証マイナンバーカードの方、カードがロックされている方は、\n\
+                     職員がカードの顔写真とご本人を見比べます。職員にお声がけください。",
                 );
             }
             IdentityMode::Passcode { entered, refused } => {
@@ -100,12 +104,18 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 );
                 ui.label(RichText::new(s.read.expiry.desk_message()).size(24.0));
                 ui.label(
-                    RichText::new("暗証番号の入力は不要です。カードの更新は市区町村の窓口でできます。")
-                        .size(22.0),
+                    RichText::new(
+                        "暗証番号の入力は不要です。カードの更新は市区町村の窓口でできます。",
+                    )
+                    .size(22.0),
                 );
             }
             IdentityMode::VisualCheck => {
-                ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
+                ui.label(
+                    RichText::new("目視で本人確認してください")
+                        .size(34.0)
+                        .strong(),
+                );
                 ui.label(
                     "カードの顔写真とご本人を見比べてください。\n\
                      確認できたら「本人と確認しました」を押してください。",
@@ -193,11 +203,13 @@ fn expiry_banner(ui: &mut Ui, expiry: &CertificateExpiry) {
     let text = match expiry {
         CertificateExpiry::Valid => return,
         CertificateExpiry::ExpiringSoon { expires_on } => format!(
-            "電子証明書の有効期限が近づいています({expires_on})。市区町村で更新してください。"
+            "電子証明書の有効期限が近づいています({})。市区町村で更新してください。",
+            format_wareki(*expires_on)
         ),
-        CertificateExpiry::ExpiredGrace { grace_until, .. } => {
-            format!("電子証明書の有効期限が切れています。{grace_until}までは資格確認のみできます。")
-        }
+        CertificateExpiry::ExpiredGrace { grace_until, .. } => format!(
+            "電子証明書の有効期限が切れています。{}までは資格確認のみできます。",
+            format_wareki(*grace_until)
+        ),
         CertificateExpiry::Expired { .. } => {
             "電子証明書の有効期限が切れています。オンラインでは確認できない見込みです。".to_owned()
         }

@@ -136,6 +136,17 @@ pub(crate) fn button_row(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
     }
 }
 
+/// What the desk says when a check could not be recorded: the journal's own message, which
+/// already says the check is not recorded and what to do, or a general one when there is
+/// none; never both, so the same thing is not said twice.
+pub(crate) fn not_recorded(why: &str) -> String {
+    if why.trim().is_empty() {
+        "この確認は記録できませんでした。画面の内容を控えてください。".to_owned()
+    } else {
+        why.to_owned()
+    }
+}
+
 /// A large touch button; `true` when tapped.
 pub(crate) fn big_button(ui: &mut Ui, text: &str, fill: Option<Color32>) -> bool {
     let mut label = RichText::new(text).size(26.0);

@@ -21,7 +21,6 @@ pub fn show(ui: &mut Ui, p: &ScreenProblem, actions: &mut Vec<Action>) {
         if big_button(ui, "はじめに戻る", Some(theme::INFO)) {
             actions.push(Action::Done);
         }
-        ui.add_space(30.0);
-        ui.label(RichText::new(&p.detail).size(16.0).weak());
+        // `p.detail` is English for the log (written when the problem arose), never shown.
     });
 }

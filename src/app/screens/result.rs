@@ -6,7 +6,10 @@ use egui::{RichText, Ui};
 use super::{big_button, small_button};
 use crate::app::state::{Action, ResultScreen};
 use crate::app::theme;
+use crate::domain::dates::format_wareki;
 use crate::domain::expiry::CertificateExpiry;
+use crate::domain::limit::limit_category;
+use crate::domain::text::{has_gaiji, GAIJI_EXPLANATION};
 use crate::domain::verdict::{Qualification, VerdictKind};
 use crate::domain::IdentityMethod;
 
@@ -97,11 +100,9 @@ fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                 }
                 Err(why) => {
                     ui.label(
-                        RichText::new(format!(
-                            "この確認は記録できませんでした。画面の内容を控えてください。{why}"
-                        ))
-                        .size(22.0)
-                        .color(theme::BAD),
+                        RichText::new(super::not_recorded(why))
+                            .size(22.0)
+                            .color(theme::BAD),
                     );
                 }
             }
@@ -208,7 +209,8 @@ fn card_notes(ui: &mut Ui, expiry: &CertificateExpiry, method: IdentityMethod) {
         CertificateExpiry::ExpiringSoon { expires_on } => {
             ui.label(
                 RichText::new(format!(
-                    "電子証明書の有効期限 {expires_on}: 市区町村での更新をご案内ください。"
+                    "電子証明書の有効期限 {}: 市区町村での更新をご案内ください。",
+                    format_wareki(*expires_on)
                 ))
                 .color(theme::WARN),
             );
@@ -216,7 +218,8 @@ fn card_notes(ui: &mut Ui, expiry: &CertificateExpiry, method: IdentityMethod) {
         CertificateExpiry::ExpiredGrace { grace_until, .. } => {
             ui.label(
                 RichText::new(format!(
-                    "電子証明書は期限切れ(猶予期間 {grace_until} まで)。更新をご案内ください。"
+                    "電子証明書は期限切れ(猶予期間 {} まで)。更新をご案内ください。",
+                    format_wareki(*grace_until)
                 ))
                 .color(theme::WARN),
             );
@@ -246,7 +249,7 @@ fn qualification(ui: &mut Ui, title: &str, q: &Qualification) {
                     };
                     row("氏名", q.name.clone());
                     row("カナ", q.name_kana.clone());
-                    row("生年月日", q.birthdate.map(|d| d.to_string()));
+                    row("生年月日", q.birthdate.map(format_wareki));
                     row(
                         "保険者",
                         Some(format!(
@@ -278,25 +281,66 @@ fn qualification(ui: &mut Ui, title: &str, q: &Qualification) {
                             .to_owned()
                         }),
                     );
-                    row("資格取得日", q.qualification_date.map(|d| d.to_string()));
-                    row("資格喪失日", q.disqualification_date.map(|d| d.to_string()));
+                    row("資格取得日", q.qualification_date.map(format_wareki));
+                    row("資格喪失日", q.disqualification_date.map(format_wareki));
                     if let Some(e) = &q.elderly {
                         row(
                             "高齢受給者",
                             Some(format!(
                                 "{} ({}〜{})",
                                 e.ratio.map(|r| r.label()).unwrap_or_default(),
-                                e.valid_from.map(|d| d.to_string()).unwrap_or_default(),
-                                e.valid_until.map(|d| d.to_string()).unwrap_or_default()
+                                e.valid_from.map(format_wareki).unwrap_or_default(),
+                                e.valid_until.map(format_wareki).unwrap_or_default()
                             )),
                         );
-                    }
-                    if let Some(l) = &q.limit {
-                        row("限度額適用区分", Some(l.classification.clone()));
                     }
                     if let Some(r) = q.partial_contribution_ratio {
                         row("負担割合(資格情報の記載)", Some(r.label()));
                     }
+                    if let Some(l) = &q.limit {
+                        limit_row(ui, l);
+                    }
                 });
+            if q.name.as_deref().is_some_and(has_gaiji) {
+                ui.label(
+                    RichText::new(GAIJI_EXPLANATION)
+                        .size(18.0)
+                        .color(theme::INFO),
+                );
+            }
         });
+}
+
+/// 限度額 by its meaning: 「区分ウ」 large, the income band and the code as received below it
+/// (the code table is unconfirmed, see `domain::limit`, so the code stays in view).
+fn limit_row(ui: &mut Ui, l: &crate::domain::verdict::LimitInfo) {
+    ui.label(RichText::new("限度額適用区分").weak());
+    ui.vertical(|ui| {
+        let category = limit_category(&l.classification);
+        let label = crate::domain::limit::limit_label(&l.classification);
+        let shown = ui.label(RichText::new(&label).size(24.0));
+        let period = match (l.valid_from, l.valid_until) {
+            (None, None) => String::new(),
+            (from, until) => format!(
+                "、有効 {}〜{}",
+                from.map(format_wareki).unwrap_or_default(),
+                until.map(format_wareki).unwrap_or_default()
+            ),
+        };
+        if let Some(c) = category {
+            shown.on_hover_text(c.meaning);
+            ui.label(
+                RichText::new(format!("{} (コード {}{period})", c.meaning, c.code))
+                    .size(16.0)
+                    .weak(),
+            );
+        } else if !period.is_empty() {
+            ui.label(
+                RichText::new(period.trim_start_matches('、'))
+                    .size(16.0)
+                    .weak(),
+            );
+        }
+    });
+    ui.end_row();
 }

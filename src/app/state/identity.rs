@@ -58,16 +58,17 @@ impl Desk {
                 (Some(PinStatus::Blocked), IdentityMode::PinUnavailable, None)
             }
             // The counter could not be read: the PIN is still possible, the card decides.
-            Err(e) => (
-                None,
-                IdentityMode::Pin {
-                    entered: Digits::default(),
-                },
-                Some(format!(
-                    "暗証番号の残り回数を確認できませんでした({}).",
-                    e.kind()
-                )),
-            ),
+            // The error's kind goes to the log, not on the patient's screen.
+            Err(e) => {
+                tracing::warn!(kind = e.kind(), error = %e, "PIN counter not readable");
+                (
+                    None,
+                    IdentityMode::Pin {
+                        entered: Digits::default(),
+                    },
+                    Some("暗証番号の残り回数を確認できませんでした。".to_owned()),
+                )
+            }
         };
         self.screen = Screen::Identity(Box::new(IdentityScreen {
             read,

@@ -10,7 +10,8 @@ use crate::card::CardError;
 pub struct ScreenProblem {
     pub title: String,
     pub message: String,
-    /// Precise English detail (also logged).
+    /// Precise English detail for the log (written by [`Desk::problem`]); never drawn, the
+    /// desk reads Japanese only.
     pub detail: String,
 }
 
@@ -22,10 +23,16 @@ impl Desk {
             CardError::NoCard => "カードがありません",
             _ => "カードを読み取れませんでした",
         };
-        self.screen = Screen::Problem(ScreenProblem {
+        self.problem(ScreenProblem {
             title: title.into(),
             message: e.desk_message(),
             detail: e.to_string(),
         });
+    }
+
+    /// Shows `p` and logs its English detail (the screen shows only the Japanese).
+    pub(super) fn problem(&mut self, p: ScreenProblem) {
+        tracing::warn!(title = %p.title, detail = %p.detail, "problem shown at the desk");
+        self.screen = Screen::Problem(p);
     }
 }

@@ -87,7 +87,7 @@ impl Desk {
                     self.card_reader = None;
                 }
                 if self.reader_in_use() == Some(reader) {
-                    self.screen = Screen::Problem(ScreenProblem {
+                    self.problem(ScreenProblem {
                         title: "カードが取り外されました".into(),
                         message: "確認の途中でカードがリーダーから離れました。もう一度カードを置いてください。".into(),
                         detail: format!("card removed from {reader} during the flow"),
@@ -103,7 +103,7 @@ impl Desk {
                     self.waiting_card = None;
                 }
                 if self.reader_in_use() == Some(name) {
-                    self.screen = Screen::Problem(ScreenProblem {
+                    self.problem(ScreenProblem {
                         title: "カードリーダーが外れました".into(),
                         message:
                             "カードリーダーの接続を確認してください。つながると自動的に戻ります。"
