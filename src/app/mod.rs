@@ -11,7 +11,7 @@
 //! - [`backend`]: worker threads for card I/O and the network; they report by message and
 //!   ask for a repaint, so the UI never blocks and sleeps while nothing happens;
 //! - [`RunningBuilder`]: the one way a running desk is put together, production or demo;
-//! - [`screens`]: one drawing module per screen;
+//! - [`screens`]: one drawing module per screen, and the patient window ([`patient_view`]);
 //! - [`theme`]: font, sizes, colours;
 //! - [`demo`]: demo mode's embedded mock service and virtual cards.
 
@@ -236,6 +236,7 @@ impl RunningBuilder {
                 code: c.facility_code.as_str().to_owned(),
             };
         }
+        desk.patient_display = config.as_ref().is_ok_and(|c| c.desk.patient_display);
         desk.config_path = self.config_path;
         desk.config = config.ok();
         Running {
@@ -264,6 +265,35 @@ pub struct DeskApp {
     /// Set by the screenshot callback once the PNG is written (or failed).
     screenshot_done: Arc<std::sync::atomic::AtomicBool>,
     screenshot_requested: bool,
+    /// Whether a configured patient window was checked against the backend (once).
+    patient_window_checked: bool,
+}
+
+/// The patient window (お客様用画面) for the desk as it is: drawn into `ui`, the taps returned
+/// as actions for the desk. The app draws it in its second viewport; tests into a harness.
+pub fn patient_view(ui: &mut Ui, desk: &Desk) -> Vec<Action> {
+    let mut actions = Vec::new();
+    screens::patient::show(ui, desk, &mut actions);
+    actions
+}
+
+/// The second viewport's id.
+const PATIENT_VIEWPORT: &str = "onshi-desk-patient";
+
+/// The patient window's native window: where `[desk] patient_display_position` says.
+fn patient_viewport(desk: &Desk) -> egui::ViewportBuilder {
+    let mut builder = egui::ViewportBuilder::default()
+        .with_title("お客様用画面 オンライン資格確認")
+        .with_inner_size([1024.0, 768.0])
+        .with_min_inner_size([640.0, 600.0]);
+    if let Some([x, y]) = desk
+        .config
+        .as_ref()
+        .and_then(|c| c.desk.patient_display_position)
+    {
+        builder = builder.with_position([x, y]);
+    }
+    builder
 }
 
 impl AppOptions {
@@ -366,6 +396,7 @@ impl DeskApp {
             settled_frames: 0,
             screenshot_done: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             screenshot_requested: false,
+            patient_window_checked: false,
         }
     }
 
@@ -559,6 +590,31 @@ impl DeskApp {
             }
         });
         if let Phase::Running(running) = &mut self.phase {
+            if !self.patient_window_checked {
+                self.patient_window_checked = true;
+                // Only a native second window can face the patient: a backend that would
+                // embed it in the clerk's window keeps the keypad on the one window.
+                if running.desk.patient_display && ui.ctx().embed_viewports() {
+                    tracing::warn!("patient display configured, but this backend cannot open a second window: using one window");
+                    running.desk.patient_display = false;
+                }
+            }
+            if running.desk.patient_display && !ui.ctx().embed_viewports() {
+                let desk = &running.desk;
+                ui.ctx().show_viewport_immediate(
+                    egui::ViewportId::from_hash_of(PATIENT_VIEWPORT),
+                    patient_viewport(desk),
+                    |ui, _| {
+                        // The patient's window stays open as long as the desk runs.
+                        if ui.input(|i| i.viewport().close_requested()) {
+                            ui.ctx()
+                                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                        }
+                        egui::CentralPanel::default()
+                            .show(ui, |ui| actions.extend(patient_view(ui, desk)));
+                    },
+                );
+            }
             for action in actions {
                 running.desk.act(action);
             }
@@ -579,6 +635,11 @@ impl DeskApp {
                 // header's date right after midnight.
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_secs(30));
+            }
+            if running.desk.passcode_wait().is_some() {
+                // The wait after wrong passcodes counts down on screen.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_secs(1));
             }
         }
         let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
@@ -636,7 +697,10 @@ fn shortcuts(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         if i.key_pressed(egui::Key::Enter) {
             match &desk.screen {
                 state::Screen::Identity(s) => match s.mode {
-                    state::IdentityMode::Pin { .. } => actions.push(Action::SubmitPin),
+                    // With a patient window the PIN is sent from there, never by the clerk.
+                    state::IdentityMode::Pin { .. } if !desk.patient_display => {
+                        actions.push(Action::SubmitPin)
+                    }
                     state::IdentityMode::Passcode { .. } => actions.push(Action::SubmitPasscode),
                     _ => {}
                 },

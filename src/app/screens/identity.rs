@@ -2,13 +2,13 @@
 
 use egui::{RichText, Ui};
 
-use super::{big_button, keypad, masked, small_button};
-use crate::app::state::{Action, IdentityMode, IdentityScreen};
+use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_badge};
+use crate::app::state::{Action, Desk, IdentityMode, IdentityScreen};
 use crate::app::theme;
 use crate::card::PinStatus;
 use crate::domain::expiry::CertificateExpiry;
 
-pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(12.0);
         expiry_banner(ui, &s.read.expiry);
@@ -16,6 +16,42 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
             ui.label(RichText::new(notice).size(24.0).color(theme::BAD).strong());
         }
         match &s.mode {
+            // The PIN is the patient's: with a patient window the keypad is there, and the
+            // clerk sees how far the patient is, never a key.
+            IdentityMode::Pin { entered } if desk.patient_display => {
+                ui.label(
+                    RichText::new("お客様用画面で暗証番号を入力しています")
+                        .size(32.0)
+                        .strong(),
+                );
+                if let Some(PinStatus::Remaining(n)) = s.pin {
+                    ui.label(format!("入力できる残り回数: {n}回"));
+                }
+                ui.label(RichText::new(masked(entered.len())).size(48.0));
+                ui.add_space(20.0);
+                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
+                    actions.push(Action::StartVisualCheck);
+                }
+                if small_button(ui, "やめる") {
+                    actions.push(Action::Cancel);
+                }
+            }
+            IdentityMode::LastTryWarning if desk.patient_display => {
+                ui.label(
+                    RichText::new("暗証番号の入力はあと1回です")
+                        .size(34.0)
+                        .strong()
+                        .color(theme::WARN),
+                );
+                ui.label("お客様用画面で、最後の1回を入力するか、職員の目視確認にするかを選んでいただいています。");
+                ui.add_space(20.0);
+                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
+                    actions.push(Action::StartVisualCheck);
+                }
+                if small_button(ui, "やめる") {
+                    actions.push(Action::Cancel);
+                }
+            }
             IdentityMode::Pin { entered } => {
                 ui.label(
                     RichText::new("暗証番号(数字4桁)を入力してください")
@@ -87,14 +123,14 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
             }
             IdentityMode::Passcode { entered, refused } => {
+                let wait = desk.passcode_wait();
+                staff_badge(ui);
                 ui.label(RichText::new("目視確認モード(職員用)").size(32.0).strong());
                 ui.label("施設のパスコード(数字4桁)を入力してください。");
-                if *refused {
-                    ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
-                }
+                passcode_refusal(ui, *refused, wait);
                 ui.label(RichText::new(masked(entered.len())).size(48.0));
                 keypad(ui, actions);
-                ui.add_enabled_ui(entered.is_complete(), |ui| {
+                ui.add_enabled_ui(entered.is_complete() && wait.is_none(), |ui| {
                     if big_button(ui, "目視確認へ進む", Some(theme::INFO)) {
                         actions.push(Action::SubmitPasscode);
                     }
@@ -104,6 +140,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 }
             }
             IdentityMode::VisualCheck => {
+                staff_badge(ui);
                 ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
                 ui.label(
                     "カードの顔写真とご本人を見比べてください。\n\

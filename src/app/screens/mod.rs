@@ -6,6 +6,7 @@ mod history;
 mod identity;
 mod idle;
 mod numbers;
+pub(crate) mod patient;
 mod problem;
 mod querying;
 mod result;
@@ -21,15 +22,43 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
     match &desk.screen {
         Screen::Idle => idle::show(ui, desk, actions),
         Screen::Reading { reader, .. } => querying::reading(ui, reader, actions),
-        Screen::Identity(s) => identity::show(ui, s, actions),
+        Screen::Identity(s) => identity::show(ui, s, desk, actions),
         Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
         Screen::Result(r) => result::show(ui, r, actions),
         Screen::Numbers(form) => numbers::show(ui, form, actions),
         Screen::Claim(flow) => claim::show(ui, flow, actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
-        Screen::Settings(s) => settings::show(ui, s, actions),
+        Screen::Settings(s) => settings::show(ui, s, desk.passcode_wait(), actions),
         Screen::History(h) => history::show(ui, h, desk.today(), actions),
     }
+}
+
+/// The mark of a staff-only step (職員用): on one touch screen shared with patients, the
+/// passcode, visual-check and settings screens say at a glance that they are not the
+/// patient's to touch.
+pub(crate) fn staff_badge(ui: &mut Ui) {
+    egui::Frame::new()
+        .fill(super::theme::STAFF)
+        .corner_radius(8.0)
+        .inner_margin(egui::Margin::symmetric(16, 6))
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new("職員用")
+                    .size(22.0)
+                    .strong()
+                    .color(Color32::WHITE),
+            );
+        });
+}
+
+/// Under a passcode keypad: the last code was wrong, and how long the next try waits.
+pub(crate) fn passcode_refusal(ui: &mut Ui, refused: bool, wait: Option<u64>) {
+    let text = match (refused, wait) {
+        (_, Some(seconds)) => format!("パスコードが違います。あと{seconds}秒お待ちください。"),
+        (true, None) => "パスコードが違います。".to_owned(),
+        (false, None) => return,
+    };
+    ui.label(RichText::new(text).color(super::theme::BAD));
 }
 
 /// A large touch button; `true` when tapped.

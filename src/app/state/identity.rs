@@ -1,7 +1,7 @@
 //! The identity screen (本人確認): the PIN keypad, the last-try warning, visual check behind
 //! the facility passcode; drawn by `screens::identity`.
 
-use super::{Action, Desk, Digits, Request, Screen};
+use super::{Action, Desk, Digits, PasscodeOutcome, Request, Screen};
 use crate::card::{CardError, PinStatus};
 use crate::check::CardRead;
 
@@ -148,11 +148,18 @@ impl Desk {
             (IdentityMode::Passcode { entered, refused }, Action::SubmitPasscode)
                 if entered.is_complete() =>
             {
-                if self.passcode.matches(entered.reveal()) {
-                    screen.mode = IdentityMode::VisualCheck;
-                } else {
-                    entered.clear();
-                    *refused = true;
+                let now = self.clock.now();
+                let typed = entered.reveal();
+                match self
+                    .passcode_guard
+                    .judge(now, || self.passcode.matches(typed))
+                {
+                    PasscodeOutcome::Right => screen.mode = IdentityMode::VisualCheck,
+                    PasscodeOutcome::Wrong => {
+                        entered.clear();
+                        *refused = true;
+                    }
+                    PasscodeOutcome::Wait(_) => entered.clear(),
                 }
             }
             (IdentityMode::VisualCheck, Action::ConfirmVisual) => {

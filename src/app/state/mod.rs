@@ -19,6 +19,7 @@ mod claim;
 mod history;
 mod identity;
 mod numbers;
+mod passcode;
 mod problem;
 mod result;
 mod settings;
@@ -29,6 +30,9 @@ use time::Date;
 pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
+pub use self::passcode::{
+    PasscodeGuard, PasscodeOutcome, PASSCODE_DELAYS_SECONDS, PASSCODE_DELAY_MAX_SECONDS,
+};
 pub use self::problem::ScreenProblem;
 pub use self::result::ResultScreen;
 pub use self::settings::SettingsScreen;
@@ -65,7 +69,8 @@ pub enum Screen {
     Claim(Box<ClaimFlow>),
     /// Something went wrong with the card or the reader; back to idle from here.
     Problem(ScreenProblem),
-    /// Staff settings, behind the facility passcode.
+    /// Staff settings, behind the settings passcode (or the facility passcode and a
+    /// confirmation).
     Settings(Box<SettingsScreen>),
     /// The journal: today's checks, search, the card-use report (受付記録).
     History(Box<HistoryScreen>),
@@ -117,8 +122,11 @@ pub enum Action {
     /// Read the マイナポータル PDF at this path into the evidence form.
     ImportPortalPdf(std::path::PathBuf),
     EditPdfPath(String),
-    /// Staff: open the settings (asks for the facility passcode first).
+    /// Staff: open the settings (asks for the settings passcode first).
     OpenSettings,
+    /// Staff: open the settings after the facility passcode, when no separate settings
+    /// passcode is set (the confirmation step).
+    ConfirmSettings,
     EditSettings(Box<SettingsForm>),
     SaveSettings,
     /// Staff: the journal (受付記録).
@@ -168,6 +176,11 @@ pub struct Desk {
     pub config: Option<crate::config::Config>,
     pub config_path: std::path::PathBuf,
     passcode: Box<dyn PasscodeCheck>,
+    /// Wrong staff passcodes in a row and the wait they cost, for every passcode keypad.
+    passcode_guard: PasscodeGuard,
+    /// A patient window (お客様用画面) shows the PIN keypad: the clerk's identity screen then
+    /// shows only how many digits were typed (`[desk] patient_display`).
+    pub patient_display: bool,
     outbox: Vec<Request>,
     next_job: JobId,
 }
@@ -186,6 +199,8 @@ impl Desk {
             config: None,
             config_path: crate::config::default_path(),
             passcode,
+            passcode_guard: PasscodeGuard::default(),
+            patient_display: false,
             outbox: Vec::new(),
             next_job: 1,
         }
@@ -194,6 +209,12 @@ impl Desk {
     /// The day the checks are for now (the visit date in Japan), read from the clock.
     pub fn today(&self) -> Date {
         self.clock.today_jst()
+    }
+
+    /// The whole seconds left before a staff passcode may be tried again, after wrong tries
+    /// (「あと N 秒お待ちください」); read from the clock.
+    pub fn passcode_wait(&self) -> Option<u64> {
+        self.passcode_guard.wait(self.clock.now())
     }
 
     /// The requests queued since the last call.
@@ -347,9 +368,10 @@ impl Desk {
             | Action::ExportReports { .. }
             | Action::ResolveRecord(_)
             | Action::ReopenRecord(_) => self.history_action(action),
-            Action::OpenSettings | Action::EditSettings(_) | Action::SaveSettings => {
-                self.settings_action(action)
-            }
+            Action::OpenSettings
+            | Action::ConfirmSettings
+            | Action::EditSettings(_)
+            | Action::SaveSettings => self.settings_action(action),
             Action::EditEvidence(_)
             | Action::AddEvidence
             | Action::Reconfirm
