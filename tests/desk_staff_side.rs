@@ -273,3 +273,34 @@ fn a_settings_passcode_of_its_own_opens_the_settings_and_the_visual_check_code_d
     tap(&mut h, "設定を開く");
     assert!(matches!(screen(&h), Screen::Settings(s) if s.unlocked));
 }
+
+#[test]
+fn a_patient_window_out_of_sight_is_no_dead_end_the_keypad_comes_to_the_clerk() {
+    let mut h = desk_with_patient_window();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    tap(&mut h, "この画面で暗証番号を入力する");
+    h.get_by_label("暗証番号(数字4桁)を入力してください");
+    with_patient(&mut h, |p| {
+        p.get_by_label("職員の画面で暗証番号を入力してください");
+        assert!(p.query_by_label("1").is_none());
+    });
+    type_digits(&mut h, "1234");
+    tap(&mut h, "決定");
+    until(&mut h, "the verdict", |s| verdict(s).is_some());
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+    // The next card is typed on the patient window again.
+    tap(&mut h, "受付完了");
+    if let Some(demo) = h.state().running().and_then(|r| r.demo.as_ref()) {
+        demo.reader.remove();
+    }
+    h.step();
+    place(&mut h, "valid");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    h.get_by_label("お客様用画面で暗証番号を入力しています");
+    assert!(h.query_by_label("1").is_none());
+}

@@ -63,6 +63,9 @@ pub struct AppOptions {
     pub scenario: Option<String>,
     /// Save a PNG of the window once the desk is ready (and the scenario done), then close.
     pub screenshot: Option<PathBuf>,
+    /// Open the patient window whatever the configuration says (`--patient-display`; demo
+    /// mode, whose configuration is generated, above all).
+    pub patient_display: bool,
 }
 
 /// Starts the window and runs until it is closed.
@@ -592,6 +595,7 @@ impl DeskApp {
         if let Phase::Running(running) = &mut self.phase {
             if !self.patient_window_checked {
                 self.patient_window_checked = true;
+                running.desk.patient_display |= self.options.patient_display;
                 // Only a native second window can face the patient: a backend that would
                 // embed it in the clerk's window keeps the keypad on the one window.
                 if running.desk.patient_display && ui.ctx().embed_viewports() {
@@ -698,7 +702,7 @@ fn shortcuts(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             match &desk.screen {
                 state::Screen::Identity(s) => match s.mode {
                     // With a patient window the PIN is sent from there, never by the clerk.
-                    state::IdentityMode::Pin { .. } if !desk.patient_display => {
+                    state::IdentityMode::Pin { .. } if !desk.pin_on_patient_window() => {
                         actions.push(Action::SubmitPin)
                     }
                     state::IdentityMode::Passcode { .. } => actions.push(Action::SubmitPasscode),

@@ -68,6 +68,10 @@ struct AppArgs {
     /// Save a PNG of the window once ready (after the scenario), then close.
     #[arg(long, value_name = "FILE.png")]
     screenshot: Option<std::path::PathBuf>,
+    /// Open the patient window (お客様用画面, the PIN keypad) on a second window, whatever
+    /// `[desk] patient_display` says.
+    #[arg(long)]
+    patient_display: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +154,7 @@ fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Fail
         exit_after_first_frame: args.exit_after_first_frame,
         scenario: args.scenario,
         screenshot: args.screenshot,
+        patient_display: args.patient_display,
     })
     .map_err(|e| {
         Failure::new(

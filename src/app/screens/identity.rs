@@ -18,7 +18,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
         match &s.mode {
             // The PIN is the patient's: with a patient window the keypad is there, and the
             // clerk sees how far the patient is, never a key.
-            IdentityMode::Pin { entered } if desk.patient_display => {
+            IdentityMode::Pin { entered } if desk.pin_on_patient_window() => {
                 ui.label(
                     RichText::new("お客様用画面で暗証番号を入力しています")
                         .size(32.0)
@@ -35,8 +35,9 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
                 if small_button(ui, "やめる") {
                     actions.push(Action::Cancel);
                 }
+                keypad_here_button(ui, actions);
             }
-            IdentityMode::LastTryWarning if desk.patient_display => {
+            IdentityMode::LastTryWarning if desk.pin_on_patient_window() => {
                 ui.label(
                     RichText::new("暗証番号の入力はあと1回です")
                         .size(34.0)
@@ -51,6 +52,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
                 if small_button(ui, "やめる") {
                     actions.push(Action::Cancel);
                 }
+                keypad_here_button(ui, actions);
             }
             IdentityMode::Pin { entered } => {
                 ui.label(
@@ -156,6 +158,16 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
             }
         }
     });
+}
+
+/// The way out when the patient window cannot be seen (its display off or unplugged): the
+/// keypad comes to this window for this card.
+fn keypad_here_button(ui: &mut Ui, actions: &mut Vec<Action>) {
+    ui.add_space(12.0);
+    ui.label(RichText::new("お客様用画面が見えないとき").size(18.0));
+    if small_button(ui, "この画面で暗証番号を入力する") {
+        actions.push(Action::PinKeypadHere);
+    }
 }
 
 /// Certificate expiry news the patient should hear before the check.

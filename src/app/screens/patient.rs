@@ -33,6 +33,11 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
                     ui.label(RichText::new(text).size(24.0).color(theme::WARN));
                 }
                 match &s.mode {
+                    IdentityMode::Pin { .. } | IdentityMode::LastTryWarning
+                        if !desk.pin_on_patient_window() =>
+                    {
+                        title(ui, "職員の画面で暗証番号を入力してください");
+                    }
                     IdentityMode::Pin { entered } => {
                         if let Some(notice) = &s.notice {
                             ui.label(RichText::new(notice).size(26.0).color(theme::BAD).strong());

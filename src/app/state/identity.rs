@@ -60,6 +60,8 @@ impl Desk {
                 )),
             ),
         };
+        // A new card: its PIN is typed where the desk is set up to take it.
+        self.keypad_here = false;
         self.screen = Screen::Identity(Box::new(IdentityScreen {
             read,
             pin,
@@ -117,6 +119,9 @@ impl Desk {
                 IdentityMode::Pin { entered } | IdentityMode::Passcode { entered, .. },
                 Action::KeypadClear,
             ) => entered.clear(),
+            (IdentityMode::Pin { .. } | IdentityMode::LastTryWarning, Action::PinKeypadHere) => {
+                self.keypad_here = true;
+            }
             (IdentityMode::LastTryWarning, Action::UseLastTry) => {
                 screen.mode = IdentityMode::Pin {
                     entered: Digits::default(),

@@ -88,6 +88,9 @@ pub enum Action {
     UseLastTry,
     /// Staff: switch to visual check (asks for the facility passcode).
     StartVisualCheck,
+    /// Staff: the patient window cannot be used (a display off or unplugged): the PIN keypad
+    /// moves to the clerk's window for this card.
+    PinKeypadHere,
     SubmitPasscode,
     /// Staff confirmed the patient against the card's photo.
     ConfirmVisual,
@@ -181,6 +184,8 @@ pub struct Desk {
     /// A patient window (お客様用画面) shows the PIN keypad: the clerk's identity screen then
     /// shows only how many digits were typed (`[desk] patient_display`).
     pub patient_display: bool,
+    /// The clerk moved the PIN keypad to their window for the card being checked.
+    keypad_here: bool,
     outbox: Vec<Request>,
     next_job: JobId,
 }
@@ -201,6 +206,7 @@ impl Desk {
             passcode,
             passcode_guard: PasscodeGuard::default(),
             patient_display: false,
+            keypad_here: false,
             outbox: Vec::new(),
             next_job: 1,
         }
@@ -215,6 +221,12 @@ impl Desk {
     /// (「あと N 秒お待ちください」); read from the clock.
     pub fn passcode_wait(&self) -> Option<u64> {
         self.passcode_guard.wait(self.clock.now())
+    }
+
+    /// Whether the PIN keypad is on the patient window (and not on the clerk's): a patient
+    /// window is configured and the clerk has not moved the keypad for this card.
+    pub fn pin_on_patient_window(&self) -> bool {
+        self.patient_display && !self.keypad_here
     }
 
     /// The requests queued since the last call.
