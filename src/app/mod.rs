@@ -240,6 +240,9 @@ impl RunningBuilder {
             };
         }
         desk.patient_display = config.as_ref().is_ok_and(|c| c.desk.patient_display);
+        if let Ok(c) = &config {
+            desk.set_passcode_delays(c.desk.passcode_delays_s.clone());
+        }
         desk.config_path = self.config_path;
         desk.config = config.ok();
         Running {

@@ -30,9 +30,7 @@ use time::Date;
 pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
-pub use self::passcode::{
-    PasscodeGuard, PasscodeOutcome, PASSCODE_DELAYS_SECONDS, PASSCODE_DELAY_MAX_SECONDS,
-};
+pub use self::passcode::{PasscodeGuard, PasscodeOutcome};
 pub use self::problem::ScreenProblem;
 pub use self::result::ResultScreen;
 pub use self::settings::SettingsScreen;
@@ -221,6 +219,12 @@ impl Desk {
     /// (「あと N 秒お待ちください」); read from the clock.
     pub fn passcode_wait(&self) -> Option<u64> {
         self.passcode_guard.wait(self.clock.now())
+    }
+
+    /// The waits after wrong staff passcodes (`[desk] passcode_delays_s`); the count so far
+    /// starts again.
+    pub fn set_passcode_delays(&mut self, delays_s: Vec<u32>) {
+        self.passcode_guard = PasscodeGuard::new(delays_s);
     }
 
     /// Whether the PIN keypad is on the patient window (and not on the clerk's): a patient

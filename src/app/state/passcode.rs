@@ -5,30 +5,40 @@
 //! check is typed there, so a patient left alone at the desk could try codes one after another.
 //! After a few wrong tries in a row each further try waits (「あと N 秒お待ちください」), counted
 //! with the injected clock, so trying all codes takes days instead of an afternoon, while a
-//! clerk who mistypes once or twice never waits. The count is the desk's, not the screen's:
+//! clerk who mistypes once or twice never waits. The waits are `[desk] passcode_delays_s`
+//! (default [`crate::config::DEFAULT_PASSCODE_DELAYS_S`], our choice, unconfirmed). The count is the desk's, not the screen's:
 //! leaving the keypad and coming back (or going from visual check to the settings) does not
 //! reset it; only a right code does.
 
 use time::{Duration, OffsetDateTime};
 
-/// Seconds to wait before the next try, after the 1st, 2nd, 3rd, 4th wrong try in a row, and
-/// after every further one (the last value).
-///
-/// Our choice (unconfirmed: no public source sets a rule for a facility's own passcode): the
-/// first two mistakes cost nothing (a clerk in a hurry), then 5 s, 15 s, and 60 s for each try
-/// after that, which makes guessing all 10,000 codes take about a week.
-pub const PASSCODE_DELAYS_SECONDS: [i64; 4] = [0, 0, 5, 15];
-/// The wait after the 5th and every later wrong try in a row.
-pub const PASSCODE_DELAY_MAX_SECONDS: i64 = 60;
+use crate::config::DEFAULT_PASSCODE_DELAYS_S;
 
 /// Wrong tries in a row and until when the next try waits.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasscodeGuard {
+    /// Seconds to wait after the 1st, 2nd, … wrong try in a row; the last for every later one.
+    delays_s: Vec<u32>,
     wrong: u32,
     until: Option<OffsetDateTime>,
 }
 
+impl Default for PasscodeGuard {
+    fn default() -> Self {
+        PasscodeGuard::new(DEFAULT_PASSCODE_DELAYS_S.to_vec())
+    }
+}
+
 impl PasscodeGuard {
+    /// A guard waiting `delays_s` (`[desk] passcode_delays_s`) after wrong tries.
+    pub fn new(delays_s: Vec<u32>) -> PasscodeGuard {
+        PasscodeGuard {
+            delays_s,
+            wrong: 0,
+            until: None,
+        }
+    }
+
     /// The whole seconds left before a code may be tried again (rounded up), if any.
     pub fn wait(&self, now: OffsetDateTime) -> Option<u64> {
         let left = self.until? - now;
@@ -44,20 +54,23 @@ impl PasscodeGuard {
         u64::try_from(up).ok()
     }
 
-    /// A wrong code was typed at `now`: the next try waits as [`PASSCODE_DELAYS_SECONDS`] says.
+    /// A wrong code was typed at `now`: the next try waits as the delays say.
     pub fn refused(&mut self, now: OffsetDateTime) {
         self.wrong = self.wrong.saturating_add(1);
-        let index = usize::try_from(self.wrong - 1).unwrap_or(usize::MAX);
-        let seconds = PASSCODE_DELAYS_SECONDS
+        let index = usize::try_from(self.wrong.saturating_sub(1)).unwrap_or(usize::MAX);
+        let seconds = self
+            .delays_s
             .get(index)
+            .or(self.delays_s.last())
             .copied()
-            .unwrap_or(PASSCODE_DELAY_MAX_SECONDS);
-        self.until = (seconds > 0).then(|| now + Duration::seconds(seconds));
+            .unwrap_or(0);
+        self.until = (seconds > 0).then(|| now + Duration::seconds(i64::from(seconds)));
     }
 
     /// The right code: the count starts again.
     pub fn accepted(&mut self) {
-        *self = PasscodeGuard::default();
+        self.wrong = 0;
+        self.until = None;
     }
 
     /// Judges a typed code at `now` with `check`: not tried at all while a wait runs (so a
@@ -125,5 +138,18 @@ mod tests {
             None,
             "after a right code the count starts again"
         );
+    }
+
+    #[test]
+    fn the_waits_are_the_configured_ones() {
+        let t0 = datetime!(2026-11-21 10:00 +9);
+        let mut g = PasscodeGuard::new(vec![30]);
+        g.refused(t0);
+        assert_eq!(g.wait(t0), Some(30), "the last value for every later try");
+        g.refused(t0 + Duration::seconds(30));
+        assert_eq!(g.wait(t0 + Duration::seconds(30)), Some(30));
+        let mut g = PasscodeGuard::new(Vec::new());
+        g.refused(t0);
+        assert_eq!(g.wait(t0), None);
     }
 }
