@@ -304,3 +304,30 @@ fn a_patient_window_out_of_sight_is_no_dead_end_the_keypad_comes_to_the_clerk() 
     h.get_by_label("お客様用画面で暗証番号を入力しています");
     assert!(h.query_by_label("1").is_none());
 }
+
+#[test]
+fn the_patient_keypad_after_a_wrong_pin_fits_a_1024_by_768_display() {
+    let mut h = desk_with_patient_window();
+    place(&mut h, "expiring-soon");
+    until(&mut h, "the PIN keypad", |s| {
+        matches!(identity_mode(s), Some(IdentityMode::Pin { .. }))
+    });
+    with_patient(&mut h, |p| {
+        for d in ["9", "9", "9", "9"] {
+            patient_tap(p, d);
+        }
+    });
+    with_patient(&mut h, |p| patient_tap(p, "決定"));
+    until(
+        &mut h,
+        "the keypad again",
+        |s| matches!(s, Screen::Identity(i) if i.notice.is_some()),
+    );
+    with_patient(&mut h, |p| {
+        p.get_by_label("暗証番号が違います。あと2回間違えるとロックされます。");
+        for label in ["決定", "暗証番号がわからない(職員が確認します)", "0"] {
+            let bottom = p.get_by_label(label).rect().max.y;
+            assert!(bottom <= 768.0, "{label} ends at {bottom}, below 768");
+        }
+    });
+}

@@ -20,7 +20,13 @@ use crate::domain::VerdictKind;
 /// Draws the patient window for the desk as it is; taps become `actions`, as on the clerk's.
 pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
-        ui.add_space(40.0);
+        // The keypad needs the height; the other screens have room to breathe.
+        let top = if matches!(desk.screen, Screen::Identity(_)) {
+            8.0
+        } else {
+            40.0
+        };
+        ui.add_space(top);
         match &desk.screen {
             Screen::Idle => title(ui, "マイナ保険証をカードリーダーに置いてください"),
             Screen::Reading { .. } => {
@@ -49,15 +55,18 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
                         ui.label(RichText::new(masked(entered.len())).size(48.0));
                         keypad(ui, actions);
                         ui.add_space(8.0);
-                        ui.add_enabled_ui(entered.is_complete(), |ui| {
-                            if big_button(ui, "決定", Some(theme::VALID)) {
-                                actions.push(Action::SubmitPin);
+                        // Side by side: the keypad after a wrong PIN still fits 1024×768.
+                        ui.horizontal(|ui| {
+                            ui.add_space((ui.available_width() - 760.0).max(0.0) / 2.0);
+                            ui.add_enabled_ui(entered.is_complete(), |ui| {
+                                if big_button(ui, "決定", Some(theme::VALID)) {
+                                    actions.push(Action::SubmitPin);
+                                }
+                            });
+                            if small_button(ui, "暗証番号がわからない(職員が確認します)") {
+                                actions.push(Action::StartVisualCheck);
                             }
                         });
-                        ui.add_space(8.0);
-                        if small_button(ui, "暗証番号がわからない(職員が確認します)") {
-                            actions.push(Action::StartVisualCheck);
-                        }
                     }
                     IdentityMode::LastTryWarning => {
                         if let Some(notice) = &s.notice {
