@@ -61,8 +61,8 @@ struct AppArgs {
     /// Close after the first frame and print how long it took (smoke test).
     #[arg(long)]
     exit_after_first_frame: bool,
-    /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, result,
-    /// result-elderly, result-several, claim, declaration).
+    /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, passcode-wait,
+    /// settings-confirm, result, result-elderly, result-several, claim, declaration).
     #[arg(long, value_name = "NAME", requires = "demo")]
     scenario: Option<String>,
     /// Save a PNG of the window once ready (after the scenario), then close.

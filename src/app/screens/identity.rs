@@ -2,7 +2,7 @@
 
 use egui::{RichText, Ui};
 
-use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_badge};
+use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_title};
 use crate::app::state::{Action, Desk, IdentityMode, IdentityScreen};
 use crate::app::theme;
 use crate::card::PinStatus;
@@ -126,8 +126,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
             }
             IdentityMode::Passcode { entered, refused } => {
                 let wait = desk.passcode_wait();
-                staff_badge(ui);
-                ui.label(RichText::new("目視確認モード(職員用)").size(32.0).strong());
+                staff_title(ui, "目視確認モード", 32.0);
                 ui.label("施設のパスコード(数字4桁)を入力してください。");
                 passcode_refusal(ui, *refused, wait);
                 ui.label(RichText::new(masked(entered.len())).size(48.0));
@@ -142,8 +141,7 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Acti
                 }
             }
             IdentityMode::VisualCheck => {
-                staff_badge(ui);
-                ui.label(RichText::new("目視で本人確認してください").size(34.0).strong());
+                staff_title(ui, "目視で本人確認してください", 34.0);
                 ui.label(
                     "カードの顔写真とご本人を見比べてください。\n\
                      確認できたら「本人と確認しました」を押してください。",

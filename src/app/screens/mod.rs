@@ -33,22 +33,36 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
     }
 }
 
-/// The mark of a staff-only step (職員用): on one touch screen shared with patients, the
-/// passcode, visual-check and settings screens say at a glance that they are not the
-/// patient's to touch.
-pub(crate) fn staff_badge(ui: &mut Ui) {
-    egui::Frame::new()
-        .fill(super::theme::STAFF)
-        .corner_radius(8.0)
-        .inner_margin(egui::Margin::symmetric(16, 6))
-        .show(ui, |ui| {
-            ui.label(
-                RichText::new("職員用")
-                    .size(22.0)
-                    .strong()
-                    .color(Color32::WHITE),
-            );
-        });
+/// The title of a staff-only step, marked 職員用: on one touch screen shared with patients,
+/// the passcode, visual-check and settings screens say at a glance that they are not the
+/// patient's to touch. One line (the badge is a coloured part of the title), so the keypad
+/// below loses no height.
+pub(crate) fn staff_title(ui: &mut Ui, title: &str, size: f32) {
+    use egui::text::{LayoutJob, TextFormat};
+    let mut job = LayoutJob::default();
+    job.append(
+        " 職員用 ",
+        0.0,
+        TextFormat {
+            font_id: egui::FontId::proportional(size * 0.7),
+            color: Color32::WHITE,
+            background: super::theme::STAFF,
+            expand_bg: 4.0,
+            valign: egui::Align::Center,
+            ..Default::default()
+        },
+    );
+    job.append(
+        title,
+        size * 0.4,
+        TextFormat {
+            font_id: egui::FontId::proportional(size),
+            color: Color32::from_gray(20),
+            valign: egui::Align::Center,
+            ..Default::default()
+        },
+    );
+    ui.label(job);
 }
 
 /// Under a passcode keypad: the last code was wrong, and how long the next try waits.

@@ -2,7 +2,7 @@
 
 use egui::{RichText, TextEdit, Ui};
 
-use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_badge};
+use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_title};
 use crate::app::settings::SettingsForm;
 use crate::app::state::{Action, SettingsScreen};
 use crate::app::theme;
@@ -11,8 +11,7 @@ use crate::domain::expiry::GraceEnd;
 pub fn show(ui: &mut Ui, s: &SettingsScreen, wait: Option<u64>, actions: &mut Vec<Action>) {
     if s.confirming {
         ui.vertical_centered(|ui| {
-            staff_badge(ui);
-            ui.label(RichText::new("設定を開きますか").size(32.0).strong());
+            staff_title(ui, "設定を開きますか", 32.0);
             ui.label(
                 "設定用パスコードが決められていないため、目視確認と同じ施設パスコードで開こうとしています。\n\
                  接続先や証明書の設定です。患者さんから画面が見えないことを確かめてから開いてください。\n\
@@ -30,8 +29,7 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, wait: Option<u64>, actions: &mut Ve
     }
     if !s.unlocked {
         ui.vertical_centered(|ui| {
-            staff_badge(ui);
-            ui.label(RichText::new("設定(職員用)").size(32.0).strong());
+            staff_title(ui, "設定", 32.0);
             ui.label(
                 "設定用パスコード(決めていなければ施設パスコード、数字4桁)を入力してください。",
             );
@@ -68,8 +66,7 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, wait: Option<u64>, actions: &mut Ve
     });
     let mut f: SettingsForm = s.form.clone();
     egui::ScrollArea::vertical().show(ui, |ui| {
-        staff_badge(ui);
-        ui.label(RichText::new("設定(職員用)").size(30.0).strong());
+        staff_title(ui, "設定", 30.0);
         ui.label(format!("設定ファイル: {}", f.path.display()));
         match &s.form.outcome {
             Some(Ok(note)) => {
