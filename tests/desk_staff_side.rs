@@ -331,3 +331,31 @@ fn the_patient_keypad_after_a_wrong_pin_fits_a_1024_by_768_display() {
         }
     });
 }
+
+#[test]
+fn the_configured_patient_window_reaches_the_desk_and_one_window_stays_without_native_windows() {
+    // The desk is built from `[desk] patient_display = true`.
+    let dir = test_dir();
+    let mut env = onshi_desk::app::demo::DemoEnv::start_with_pki(&common::pki_dir(), &dir)
+        .expect("demo environment");
+    env.config.desk.patient_display = true;
+    let clock = std::sync::Arc::new(onshi_desk::clock::FixedClock::on(common::AS_OF));
+    let running = DeskApp::demo_running(&egui::Context::default(), env, clock);
+    assert!(running.desk.patient_display);
+    assert!(running.desk.pin_on_patient_window());
+    // kittest, like a backend that cannot open a second native window, would embed it in the
+    // clerk's window: the desk keeps one window, with the keypad on it.
+    let app = DeskApp::from_running(
+        running,
+        onshi_desk::app::AppOptions {
+            fixed_today: Some(common::AS_OF),
+            ..Default::default()
+        },
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1400.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.show(ui), app);
+    h.step();
+    h.step();
+    assert!(!h.state().running().expect("running").desk.patient_display);
+}
