@@ -23,6 +23,10 @@
 //! facility_name = "オンシ診療所"        # printed on the self-declaration
 //! printer = "reception-a4"            # CUPS queue; default: the system's default printer
 //! passcode = "sha256:<salt>:<digest>" # visual-check passcode (`onshi-desk passcode-hash`)
+//! settings_passcode = "sha256:…"      # optional: opens the settings instead of `passcode`
+//! passcode_delays_s = [0, 0, 5, 15, 60] # wait after the 1st, 2nd, … wrong passcode (last repeats)
+//! patient_display = true              # optional: a second window for the patient (default false)
+//! patient_display_position = [1920, 0] # optional: where it opens (the second display)
 //! scale = 1.2                         # text size of the desk screen (0.8–2.0)
 //! result_timeout_s = 60               # an unattended result closes after this (10–3600 s)
 //!
@@ -80,6 +84,21 @@ pub struct DeskConfig {
     pub facility_name: Option<String>,
     /// The facility passcode for visual-check mode (目視確認モード), stored hashed.
     pub passcode: Option<PasscodeHash>,
+    /// The settings passcode (設定用パスコード), stored hashed: the code typed for visual
+    /// check is typed in view of patients, so it should not also open the endpoint and
+    /// certificate settings. `None`: the facility passcode opens them, after a confirmation.
+    pub settings_passcode: Option<PasscodeHash>,
+    /// Seconds a staff passcode keypad waits after the 1st, 2nd, … wrong try in a row; the
+    /// last value for every later one (see [`DEFAULT_PASSCODE_DELAYS_S`]).
+    pub passcode_delays_s: Vec<u32>,
+    /// The patient-facing window (お客様用画面) on a second display, as reception desks with
+    /// a customer display have: the PIN keypad is there, the clerk's window shows the rest.
+    /// Off by default: one window for a single touch screen.
+    pub patient_display: bool,
+    /// Where the patient window opens (its top-left corner in the desktop's coordinates, in
+    /// points: `[1920, 0]` for a second display to the right of a 1920-wide first one);
+    /// `None`: wherever the window system puts it.
+    pub patient_display_position: Option<[f32; 2]>,
     /// CUPS queue for printouts; `None` = the system's default printer.
     pub printer: Option<String>,
     /// Text size factor of the desk screen (1.0 = body text 22 pt).
@@ -105,12 +124,28 @@ impl Default for DeskConfig {
         DeskConfig {
             facility_name: None,
             passcode: None,
+            settings_passcode: None,
+            passcode_delays_s: DEFAULT_PASSCODE_DELAYS_S.to_vec(),
+            patient_display: false,
+            patient_display_position: None,
             printer: None,
             scale: None,
             result_timeout: Duration::from_secs(DEFAULT_RESULT_TIMEOUT_S),
         }
     }
 }
+
+/// The wait after wrong staff passcodes when `[desk] passcode_delays_s` is not set: nothing
+/// after the 1st and 2nd wrong try in a row, then 5 s, 15 s, and 60 s after each later one.
+///
+/// Our choice (unconfirmed: no public source sets a rule for a facility's own passcode): a
+/// clerk who mistypes once or twice never waits, and guessing all 10,000 codes at the desk
+/// takes about a week.
+pub const DEFAULT_PASSCODE_DELAYS_S: [u32; 5] = [0, 0, 5, 15, 60];
+
+/// The longest wait `[desk] passcode_delays_s` may set (an hour): longer would lock staff out
+/// of visual check for a morning.
+pub const MAX_PASSCODE_DELAY_S: u32 = 3600;
 
 /// The reception journal (受付記録).
 #[derive(Clone, Debug)]
@@ -196,8 +231,13 @@ impl PasscodeHash {
     }
 
     pub fn parse(text: &str) -> Result<PasscodeHash, ConfigError> {
+        Self::parse_setting(text, "desk.passcode")
+    }
+
+    /// Parses the passcode line of the setting `field` (errors name it).
+    pub fn parse_setting(text: &str, field: &'static str) -> Result<PasscodeHash, ConfigError> {
         let bad = |detail: &str| ConfigError::Invalid {
-            field: "desk.passcode",
+            field,
             detail: detail.to_owned(),
         };
         let hex = |h: &str| -> Option<Vec<u8>> {
@@ -305,9 +345,13 @@ struct JournalFile {
 struct DeskFile {
     facility_name: Option<String>,
     passcode: Option<String>,
+    settings_passcode: Option<String>,
+    passcode_delays_s: Option<Vec<u32>>,
     printer: Option<String>,
     scale: Option<f32>,
     result_timeout_s: Option<u64>,
+    patient_display: Option<bool>,
+    patient_display_position: Option<[f32; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -454,6 +498,39 @@ impl Config {
                     .as_deref()
                     .map(PasscodeHash::parse)
                     .transpose()?,
+                settings_passcode: file
+                    .desk
+                    .settings_passcode
+                    .as_deref()
+                    .map(|line| PasscodeHash::parse_setting(line, "desk.settings_passcode"))
+                    .transpose()?,
+                passcode_delays_s: match file.desk.passcode_delays_s {
+                    None => DEFAULT_PASSCODE_DELAYS_S.to_vec(),
+                    Some(d)
+                        if (1..=20).contains(&d.len())
+                            && d.iter().all(|s| *s <= MAX_PASSCODE_DELAY_S) =>
+                    {
+                        d
+                    }
+                    Some(_) => {
+                        return Err(ConfigError::Invalid {
+                            field: "desk.passcode_delays_s",
+                            detail: format!(
+                                "1 to 20 numbers of seconds, each at most {MAX_PASSCODE_DELAY_S}"
+                            ),
+                        })
+                    }
+                },
+                patient_display: file.desk.patient_display.unwrap_or(false),
+                patient_display_position: match file.desk.patient_display_position {
+                    Some(p) if !p.iter().all(|v| v.is_finite() && v.abs() <= 100_000.0) => {
+                        return Err(ConfigError::Invalid {
+                            field: "desk.patient_display_position",
+                            detail: format!("{p:?} is not a position on a desktop"),
+                        })
+                    }
+                    other => other,
+                },
                 printer: file.desk.printer,
                 scale: match file.desk.scale {
                     Some(s) if !(0.8..=2.0).contains(&s) => {
@@ -636,6 +713,49 @@ grace_end = "from-expiry-date"
             );
         }
         assert!(PasscodeHash::new("12345", b"01234567").is_err());
+    }
+
+    #[test]
+    fn the_settings_passcode_and_the_patient_display_are_read() {
+        let p = Path::new("/c.toml");
+        let c = Config::parse(GOOD, p).expect("valid");
+        assert!(c.desk.settings_passcode.is_none());
+        assert!(!c.desk.patient_display, "one window by default");
+        assert_eq!(c.desk.passcode_delays_s, DEFAULT_PASSCODE_DELAYS_S);
+        let text = format!("{GOOD}\n[desk]\npasscode_delays_s = [0, 30]\n");
+        let c = Config::parse(&text, p).expect("valid");
+        assert_eq!(c.desk.passcode_delays_s, [0, 30]);
+        for bad in ["[]", "[0, 7200]", "[-1]"] {
+            let text = format!("{GOOD}\n[desk]\npasscode_delays_s = {bad}\n");
+            assert!(Config::parse(&text, p).is_err(), "{bad}");
+        }
+        let c = Config::parse(GOOD, p).expect("valid");
+        assert_eq!(c.desk.patient_display_position, None);
+        let line = PasscodeHash::new("8642", b"01234567").expect("4 digits");
+        let text = format!(
+            "{GOOD}\n[desk]\nsettings_passcode = \"{line}\"\npatient_display = true\npatient_display_position = [1920, 0]\n"
+        );
+        let c = Config::parse(&text, p).expect("valid");
+        assert!(c.desk.settings_passcode.is_some_and(|h| h.matches("8642")));
+        assert!(c.desk.passcode.is_none());
+        assert!(c.desk.patient_display);
+        assert_eq!(c.desk.patient_display_position, Some([1920.0, 0.0]));
+        let text = format!("{GOOD}\n[desk]\nsettings_passcode = \"8642\"\n");
+        assert!(matches!(
+            Config::parse(&text, p),
+            Err(ConfigError::Invalid {
+                field: "desk.settings_passcode",
+                ..
+            })
+        ));
+        let text = format!("{GOOD}\n[desk]\npatient_display_position = [1e9, 0]\n");
+        assert!(matches!(
+            Config::parse(&text, p),
+            Err(ConfigError::Invalid {
+                field: "desk.patient_display_position",
+                ..
+            })
+        ));
     }
 
     #[test]

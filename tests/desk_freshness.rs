@@ -262,6 +262,12 @@ fn every_main_screen_keeps_its_primary_buttons_in_the_window() {
     );
     type_digits(&mut h, "0000");
     tap(&mut h, "設定を開く");
+    check(
+        &mut h,
+        "the settings confirmation",
+        &["確かめたので設定を開く", "戻る"],
+    );
+    tap(&mut h, "確かめたので設定を開く");
     check(&mut h, "the settings", &["保存", "閉じる"]);
     tap(&mut h, "閉じる");
     tap(&mut h, "受付記録");
@@ -401,6 +407,8 @@ fn settings_list_every_problem_at_once_in_view() {
     tap(&mut h, "設定(職員用)");
     type_digits(&mut h, "0000");
     tap(&mut h, "設定を開く");
+    // The demo has no settings passcode of its own: the facility passcode, then a confirmation.
+    tap(&mut h, "確かめたので設定を開く");
     let mut form = match screen(&h) {
         Screen::Settings(s) => s.form.clone(),
         other => panic!("{other:?}"),

@@ -11,7 +11,7 @@
 //! - [`backend`]: worker threads for card I/O and the network; they report by message and
 //!   ask for a repaint, so the UI never blocks and sleeps while nothing happens;
 //! - [`RunningBuilder`]: the one way a running desk is put together, production or demo;
-//! - [`screens`]: one drawing module per screen;
+//! - [`screens`]: one drawing module per screen, and the patient window ([`patient_view`]);
 //! - [`theme`]: font, sizes, colours;
 //! - [`demo`]: demo mode's embedded mock service and virtual cards.
 
@@ -64,6 +64,9 @@ pub struct AppOptions {
     pub scenario: Option<String>,
     /// Save a PNG of the window once the desk is ready (and the scenario done), then close.
     pub screenshot: Option<PathBuf>,
+    /// Open the patient window whatever the configuration says (`--patient-display`; demo
+    /// mode, whose configuration is generated, above all).
+    pub patient_display: bool,
 }
 
 /// Starts the window and runs until it is closed.
@@ -272,6 +275,10 @@ impl RunningBuilder {
                 code: c.facility_code.as_str().to_owned(),
             };
         }
+        desk.patient_display = config.as_ref().is_ok_and(|c| c.desk.patient_display);
+        if let Ok(c) = &config {
+            desk.set_passcode_delays(c.desk.passcode_delays_s.clone());
+        }
         desk.config_path = self.config_path;
         desk.config = config.ok();
         Running {
@@ -304,6 +311,35 @@ pub struct DeskApp {
     window_fitted: bool,
     /// The desk's view drawn last (see [`Desk::view`]).
     drawn_view: Option<u64>,
+    /// Whether a configured patient window was checked against the backend (once).
+    patient_window_checked: bool,
+}
+
+/// The patient window (お客様用画面) for the desk as it is: drawn into `ui`, the taps returned
+/// as actions for the desk. The app draws it in its second viewport; tests into a harness.
+pub fn patient_view(ui: &mut Ui, desk: &Desk) -> Vec<Action> {
+    let mut actions = Vec::new();
+    screens::patient::show(ui, desk, &mut actions);
+    actions
+}
+
+/// The second viewport's id.
+const PATIENT_VIEWPORT: &str = "onshi-desk-patient";
+
+/// The patient window's native window: where `[desk] patient_display_position` says.
+fn patient_viewport(desk: &Desk) -> egui::ViewportBuilder {
+    let mut builder = egui::ViewportBuilder::default()
+        .with_title("お客様用画面 オンライン資格確認")
+        .with_inner_size([1024.0, 768.0])
+        .with_min_inner_size([640.0, 600.0]);
+    if let Some([x, y]) = desk
+        .config
+        .as_ref()
+        .and_then(|c| c.desk.patient_display_position)
+    {
+        builder = builder.with_position([x, y]);
+    }
+    builder
 }
 
 impl AppOptions {
@@ -408,6 +444,7 @@ impl DeskApp {
             screenshot_requested: false,
             window_fitted: false,
             drawn_view: None,
+            patient_window_checked: false,
         }
     }
 
@@ -630,6 +667,32 @@ impl DeskApp {
             }
         });
         if let Phase::Running(running) = &mut self.phase {
+            if !self.patient_window_checked {
+                self.patient_window_checked = true;
+                running.desk.patient_display |= self.options.patient_display;
+                // Only a native second window can face the patient: a backend that would
+                // embed it in the clerk's window keeps the keypad on the one window.
+                if running.desk.patient_display && ui.ctx().embed_viewports() {
+                    tracing::warn!("patient display configured, but this backend cannot open a second window: using one window");
+                    running.desk.patient_display = false;
+                }
+            }
+            if running.desk.patient_display && !ui.ctx().embed_viewports() {
+                let desk = &running.desk;
+                ui.ctx().show_viewport_immediate(
+                    egui::ViewportId::from_hash_of(PATIENT_VIEWPORT),
+                    patient_viewport(desk),
+                    |ui, _| {
+                        // The patient's window stays open as long as the desk runs.
+                        if ui.input(|i| i.viewport().close_requested()) {
+                            ui.ctx()
+                                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                        }
+                        egui::CentralPanel::default()
+                            .show(ui, |ui| actions.extend(patient_view(ui, desk)));
+                    },
+                );
+            }
             for action in actions {
                 running.desk.act(action);
             }
@@ -652,6 +715,11 @@ impl DeskApp {
                 let wake = running.desk.wake_in().map_or(idle, |w| w.min(idle));
                 ui.ctx()
                     .request_repaint_after(wake.max(std::time::Duration::from_millis(50)));
+            }
+            if running.desk.passcode_wait().is_some() {
+                // The wait after wrong passcodes counts down on screen.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_secs(1));
             }
         }
         let ready = matches!(self.phase, Phase::Running(_) | Phase::Failed(_)) && scenario_done;
@@ -709,7 +777,10 @@ fn shortcuts(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         if i.key_pressed(egui::Key::Enter) {
             match &desk.screen {
                 state::Screen::Identity(s) => match s.mode {
-                    state::IdentityMode::Pin { .. } => actions.push(Action::SubmitPin),
+                    // With a patient window the PIN is sent from there, never by the clerk.
+                    state::IdentityMode::Pin { .. } if !desk.pin_on_patient_window() => {
+                        actions.push(Action::SubmitPin)
+                    }
                     state::IdentityMode::Passcode { .. } => actions.push(Action::SubmitPasscode),
                     _ => {}
                 },

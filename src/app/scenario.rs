@@ -67,6 +67,26 @@ pub fn steps(name: &str) -> Option<VecDeque<Step>> {
             act(Action::StartVisualCheck),
             act(Action::KeypadDigit('0')),
         ],
+        // Three wrong facility passcodes: the next try waits (the clock stands still).
+        "passcode-wait" => {
+            let mut s = vec![
+                Step::Place("pin-blocked"),
+                Step::Until(identity),
+                act(Action::StartVisualCheck),
+            ];
+            for wrong in ["1111", "2222", "3333"] {
+                s.extend(wrong.chars().map(|d| act(Action::KeypadDigit(d))));
+                s.push(act(Action::SubmitPasscode));
+            }
+            s
+        }
+        // The settings opened with the facility passcode: the confirmation step.
+        "settings-confirm" => {
+            let mut s = vec![act(Action::OpenSettings)];
+            s.extend("0000".chars().map(|d| act(Action::KeypadDigit(d))));
+            s.push(act(Action::SubmitPasscode));
+            s
+        }
         "result" => visual_check("valid"),
         "result-elderly" => visual_check("expiring-soon"),
         "result-several" => visual_check("face-auth"),
@@ -120,6 +140,8 @@ pub const NAMES: &[&str] = &[
     "pin",
     "last-try",
     "passcode",
+    "passcode-wait",
+    "settings-confirm",
     "result",
     "result-elderly",
     "result-several",

@@ -34,6 +34,14 @@ pub struct SettingsForm {
     pub new_passcode: String,
     /// The current passcode line, kept unless a new one is typed.
     pub passcode_line: Option<String>,
+    /// A new settings passcode (設定用パスコード, 4 digits); empty keeps the current one.
+    pub new_settings_passcode: String,
+    /// The current settings passcode line, kept unless a new one is typed.
+    pub settings_passcode_line: Option<String>,
+    /// The patient window on a second display (`[desk] patient_display`).
+    pub patient_display: bool,
+    /// Where it opens, as typed: `1920, 0`; empty: wherever the window system puts it.
+    pub patient_display_position: String,
     /// The outcome of the last save: `Ok(note)` or `Err(problem)`, for the desk.
     pub outcome: Option<Result<String, String>>,
 }
@@ -62,6 +70,14 @@ impl SettingsForm {
             result_timeout_s: c.desk.result_timeout.as_secs().to_string(),
             new_passcode: String::new(),
             passcode_line: c.desk.passcode.as_ref().map(|p| p.to_string()),
+            new_settings_passcode: String::new(),
+            settings_passcode_line: c.desk.settings_passcode.as_ref().map(|p| p.to_string()),
+            patient_display: c.desk.patient_display,
+            patient_display_position: c
+                .desk
+                .patient_display_position
+                .map(|[x, y]| format!("{x}, {y}"))
+                .unwrap_or_default(),
             outcome: None,
         }
     }
@@ -234,6 +250,12 @@ impl SettingsForm {
                 "「文字の大きさ」は 1.2 のように数字で入力してください。".to_owned()
             })?)),
         };
+        let position = match self.patient_display_position.trim() {
+            "" => None,
+            typed => Some(position_value(typed).ok_or_else(|| {
+                "「お客様用画面の位置」は 1920, 0 のように数字2つで入力してください。".to_owned()
+            })?),
+        };
         let grace_end = match self.grace_end {
             GraceEnd::EndOfMonth => "end-of-month",
             GraceEnd::FromExpiryDate => "from-expiry-date",
@@ -308,24 +330,59 @@ impl SettingsForm {
                 },
                 same(|f| &f.result_timeout_s),
             ),
+            (
+                Some("desk"),
+                "patient_display",
+                self.patient_display.then(|| toml_edit::Value::from(true)),
+                shown
+                    .as_ref()
+                    .is_some_and(|s| s.patient_display == self.patient_display),
+            ),
+            (
+                Some("desk"),
+                "patient_display_position",
+                position,
+                same(|f| &f.patient_display_position),
+            ),
         ];
         for (section, key, value, same) in edits {
             if !same {
                 set(&mut doc, section, key, value).map_err(&unreadable)?;
             }
         }
-        // The passcode: a new one typed, else the one in use (the form cannot remove it).
-        let passcode = if self.new_passcode.trim().is_empty() {
-            self.passcode_line
-                .clone()
-                .filter(|line| shown.as_ref().and_then(|s| s.passcode_line.as_ref()) != Some(line))
-        } else {
-            let hash = PasscodeHash::new(self.new_passcode.trim(), salt)
-                .map_err(|_| "施設パスコードは数字4桁で入力してください。".to_owned())?;
-            Some(hash.to_string())
-        };
-        if let Some(line) = passcode {
-            set(&mut doc, Some("desk"), "passcode", Some(line.into())).map_err(&unreadable)?;
+        // The passcodes: a new one typed, else the one in use (the form cannot remove one).
+        let facility = passcode_edit(
+            &self.new_passcode,
+            &self.passcode_line,
+            shown.as_ref().and_then(|s| s.passcode_line.as_ref()),
+            salt,
+            "施設パスコードは数字4桁で入力してください。",
+        )?;
+        let settings = passcode_edit(
+            &self.new_settings_passcode,
+            &self.settings_passcode_line,
+            shown
+                .as_ref()
+                .and_then(|s| s.settings_passcode_line.as_ref()),
+            salt,
+            "設定用パスコードは数字4桁で入力してください。",
+        )?;
+        // The settings passcode exists so that the code typed in view of patients does not
+        // open the settings: the same code would defeat it.
+        let new_settings = crate::domain::text::normalize_width(&self.new_settings_passcode);
+        let facility_in_use = facility
+            .as_deref()
+            .or(self.passcode_line.as_deref())
+            .and_then(|line| PasscodeHash::parse(line).ok());
+        if !new_settings.is_empty() && facility_in_use.is_some_and(|f| f.matches(&new_settings)) {
+            return Err(
+                "設定用パスコードは施設パスコード(目視確認用)と別の番号にしてください。".into(),
+            );
+        }
+        for (key, line) in [("passcode", facility), ("settings_passcode", settings)] {
+            if let Some(line) = line {
+                set(&mut doc, Some("desk"), key, Some(line.into())).map_err(&unreadable)?;
+            }
         }
         Ok(doc.to_string())
     }
@@ -341,9 +398,54 @@ fn label_of(field: &str) -> &'static str {
         "desk.scale" => "文字の大きさ",
         "desk.passcode" => "施設パスコード",
         "desk.result_timeout_s" => "結果を自動で閉じるまで",
+        "desk.settings_passcode" => "設定用パスコード",
+        "desk.passcode_delays_s" => "パスコードを間違えたときの待ち時間",
+        "desk.patient_display" | "desk.patient_display_position" => "お客様用画面",
         f if f.starts_with("endpoint.") => "証明書のファイル",
         _ => "設定",
     }
+}
+
+/// The passcode line to write: the hash of a new code typed, else the line in use when the
+/// file does not already hold it; `None` leaves the file's key as it is.
+fn passcode_edit(
+    typed: &str,
+    in_use: &Option<String>,
+    in_file: Option<&String>,
+    salt: &[u8],
+    problem: &str,
+) -> Result<Option<String>, String> {
+    // Typed through a Japanese IME, digits may come full-width.
+    let typed = crate::domain::text::normalize_width(typed);
+    if typed.is_empty() {
+        return Ok(in_use.clone().filter(|line| in_file != Some(line)));
+    }
+    let hash = PasscodeHash::new(&typed, salt).map_err(|_| problem.to_owned())?;
+    Ok(Some(hash.to_string()))
+}
+
+/// `1920, 0` (full-width digits and comma too) as a TOML array of two numbers.
+fn position_value(typed: &str) -> Option<toml_edit::Value> {
+    let typed = crate::domain::text::normalize_width(typed);
+    let mut parts = typed.split([',', ' ']).filter(|p| !p.is_empty());
+    let mut number = || -> Option<f64> {
+        let v: f64 = parts.next()?.parse().ok()?;
+        v.is_finite().then_some(v)
+    };
+    let (x, y) = (number()?, number()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let whole = |v: f64| {
+        if v.fract() == 0.0 && v.abs() < 1e9 {
+            toml_edit::Value::from(v as i64)
+        } else {
+            toml_edit::Value::from(v)
+        }
+    };
+    Some(toml_edit::Value::Array(
+        [whole(x), whole(y)].into_iter().collect(),
+    ))
 }
 
 /// The configuration file's text now, `None` when there is none yet; read with the same
@@ -633,6 +735,58 @@ retention_days = 60
         assert_eq!(again.facility_code, "1312345678");
         assert_eq!(again.printer, "reception");
         assert!(again.new_passcode.is_empty() && again.passcode_line.is_some());
+    }
+
+    #[test]
+    fn a_settings_passcode_of_its_own_and_the_patient_display_are_saved() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = config_file(dir.path(), FULL);
+        let mut form = SettingsForm::from_config(&config);
+        form.new_settings_passcode = "８６４２".into();
+        form.patient_display = true;
+        form.patient_display_position = "1920, 0".into();
+        let (text, parsed) = form.validate(b"01234567").expect("valid");
+        assert!(!text.contains("8642"), "stored hashed:\n{text}");
+        assert!(text.contains("patient_display = true\npatient_display_position = [1920, 0]"));
+        assert!(parsed
+            .desk
+            .settings_passcode
+            .as_ref()
+            .is_some_and(|p| p.matches("8642")));
+        assert_eq!(
+            parsed.desk.passcode.as_ref().map(|p| p.to_string()),
+            config.desk.passcode.as_ref().map(|p| p.to_string()),
+            "the facility passcode is untouched"
+        );
+        assert!(parsed.desk.patient_display);
+        assert_eq!(parsed.desk.patient_display_position, Some([1920.0, 0.0]));
+        // Saved and shown again: kept as it is; unticked, the keys go.
+        save(&config.path, &text).expect("saved");
+        let mut again = SettingsForm::from_config(&parsed);
+        assert_eq!(again.patient_display_position, "1920, 0");
+        assert_eq!(again.validate(b"01234567").expect("valid").0, text);
+        again.patient_display = false;
+        again.patient_display_position.clear();
+        let (text, _) = again.validate(b"01234567").expect("valid");
+        assert!(!text.contains("patient_display"), "{text}");
+        assert!(text.contains("settings_passcode"), "{text}");
+        // The same code as the facility passcode would open the settings to whoever saw it
+        // typed for visual check: refused.
+        let mut same = SettingsForm::from_config(&config);
+        same.new_passcode = "2468".into();
+        same.new_settings_passcode = "2468".into();
+        let problem = same.validate(b"01234567").expect_err("the same code");
+        assert!(problem.contains("別の番号"), "{problem}");
+        let mut bad = SettingsForm::from_config(&config);
+        bad.new_settings_passcode = "12".into();
+        assert!(bad
+            .validate(b"01234567")
+            .is_err_and(|e| e.contains("設定用パスコード")));
+        bad.new_settings_passcode.clear();
+        bad.patient_display_position = "右".into();
+        assert!(bad
+            .validate(b"01234567")
+            .is_err_and(|e| e.contains("お客様用画面の位置")));
     }
 
     #[test]

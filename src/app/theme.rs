@@ -11,6 +11,8 @@ pub const VALID: Color32 = Color32::from_rgb(0x1B, 0x6E, 0x3A);
 pub const WARN: Color32 = Color32::from_rgb(0x8A, 0x5A, 0x00);
 pub const BAD: Color32 = Color32::from_rgb(0xA3, 0x1D, 0x1D);
 pub const INFO: Color32 = Color32::from_rgb(0x1F, 0x4E, 0x8C);
+/// Staff-only steps (職員用): a colour no verdict uses.
+pub const STAFF: Color32 = Color32::from_rgb(0x5B, 0x2A, 0x86);
 
 /// Installs the font and the desk's text sizes (body ≥ 20 px), scaled by `scale`.
 pub fn install(ctx: &egui::Context, scale: f32) {

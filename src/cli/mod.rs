@@ -61,13 +61,17 @@ struct AppArgs {
     /// Close after the first frame and print how long it took (smoke test).
     #[arg(long)]
     exit_after_first_frame: bool,
-    /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, result,
-    /// result-elderly, result-several, claim, declaration).
+    /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, passcode-wait,
+    /// settings-confirm, result, result-elderly, result-several, claim, declaration).
     #[arg(long, value_name = "NAME", requires = "demo")]
     scenario: Option<String>,
     /// Save a PNG of the window once ready (after the scenario), then close.
     #[arg(long, value_name = "FILE.png")]
     screenshot: Option<std::path::PathBuf>,
+    /// Open the patient window (お客様用画面, the PIN keypad) on a second window, whatever
+    /// `[desk] patient_display` says.
+    #[arg(long)]
+    patient_display: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +154,7 @@ fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Fail
         exit_after_first_frame: args.exit_after_first_frame,
         scenario: args.scenario,
         screenshot: args.screenshot,
+        patient_display: args.patient_display,
     })
     .map_err(|e| {
         Failure::new(

@@ -2,20 +2,25 @@
 
 use egui::{RichText, Ui};
 
-use super::{big_button, keypad, masked, small_button};
-use crate::app::state::{Action, IdentityMode, IdentityScreen};
+use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_title};
+use crate::app::state::{Action, Desk, IdentityMode, IdentityScreen};
 use crate::app::theme;
 use crate::card::PinStatus;
 use crate::domain::dates::format_wareki;
 use crate::domain::expiry::CertificateExpiry;
 
-pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action>) {
+pub fn show(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Action>) {
+    let view = desk.view();
+    // With a patient window (お客様用画面) the PIN keypad is there: the clerk's screen shows
+    // how far the patient is, never a key.
+    let on_patient = desk.pin_on_patient_window();
     // The keypad screens keep their buttons beside the keypad when the window is wide, so
     // the keypad, 暗証番号を忘れた and やめる all stay in view on a 1366×698 window.
-    let beside = matches!(
-        s.mode,
-        IdentityMode::Pin { .. } | IdentityMode::Passcode { .. }
-    );
+    let beside = !on_patient
+        && matches!(
+            s.mode,
+            IdentityMode::Pin { .. } | IdentityMode::Passcode { .. }
+        );
     // One panel per set of buttons: each remembers its own height.
     let id = match s.mode {
         IdentityMode::Pin { .. } => "identity-pin",
@@ -31,13 +36,13 @@ pub fn show(ui: &mut Ui, s: &IdentityScreen, view: u64, actions: &mut Vec<Action
         view,
         beside,
         actions,
-        |ui, actions| buttons(ui, s, actions),
-        |ui, actions| content(ui, s, actions),
+        |ui, actions| buttons(ui, s, desk, actions),
+        |ui, actions| content(ui, s, desk, actions),
     );
 }
 
 /// What to read and the keypad.
-fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
+fn content(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
         ui.add_space(8.0);
         if s.mode != IdentityMode::CertificateExpired {
@@ -47,6 +52,26 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
             ui.label(RichText::new(notice).size(24.0).color(theme::BAD).strong());
         }
         match &s.mode {
+            IdentityMode::Pin { entered } if desk.pin_on_patient_window() => {
+                ui.label(
+                    RichText::new("お客様用画面で暗証番号を入力しています")
+                        .size(32.0)
+                        .strong(),
+                );
+                if let Some(PinStatus::Remaining(n)) = s.pin {
+                    ui.label(format!("入力できる残り回数: {n}回"));
+                }
+                ui.label(RichText::new(masked(entered.len())).size(48.0));
+            }
+            IdentityMode::LastTryWarning if desk.pin_on_patient_window() => {
+                ui.label(
+                    RichText::new("暗証番号の入力はあと1回です")
+                        .size(34.0)
+                        .strong()
+                        .color(theme::WARN),
+                );
+                ui.label("お客様用画面で、最後の1回を入力するか、職員の目視確認にするかを選んでいただいています。");
+            }
             IdentityMode::Pin { entered } => {
                 ui.label(
                     RichText::new("暗証番号(数字4桁)を入力してください")
@@ -87,11 +112,9 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 );
             }
             IdentityMode::Passcode { entered, refused } => {
-                ui.label(RichText::new("目視確認モード(職員用)").size(30.0).strong());
+                staff_title(ui, "目視確認モード", 30.0);
                 ui.label("施設のパスコード(数字4桁)を入力してください。");
-                if *refused {
-                    ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
-                }
+                passcode_refusal(ui, *refused, desk.passcode_wait());
                 ui.label(RichText::new(masked(entered.len())).size(40.0));
                 keypad(ui, actions);
             }
@@ -111,11 +134,7 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
                 );
             }
             IdentityMode::VisualCheck => {
-                ui.label(
-                    RichText::new("目視で本人確認してください")
-                        .size(34.0)
-                        .strong(),
-                );
+                staff_title(ui, "目視で本人確認してください", 34.0);
                 ui.label(
                     "カードの顔写真とご本人を見比べてください。\n\
                      確認できたら「本人と確認しました」を押してください。",
@@ -126,8 +145,19 @@ fn content(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
 }
 
 /// The step's buttons, in the panel that never scrolls.
-fn buttons(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
+fn buttons(ui: &mut Ui, s: &IdentityScreen, desk: &Desk, actions: &mut Vec<Action>) {
     match &s.mode {
+        IdentityMode::Pin { .. } | IdentityMode::LastTryWarning if desk.pin_on_patient_window() => {
+            super::button_row(ui, 600.0, |ui| {
+                if big_button(ui, "職員が目視で確認する", Some(theme::INFO)) {
+                    actions.push(Action::StartVisualCheck);
+                }
+                if small_button(ui, "やめる") {
+                    actions.push(Action::Cancel);
+                }
+            });
+            keypad_here_button(ui, actions);
+        }
         IdentityMode::Pin { entered } => {
             ui.add_enabled_ui(entered.is_complete(), |ui| {
                 if big_button(ui, "決定", Some(theme::VALID)) {
@@ -165,7 +195,9 @@ fn buttons(ui: &mut Ui, s: &IdentityScreen, actions: &mut Vec<Action>) {
             }
         }
         IdentityMode::Passcode { entered, .. } => {
-            ui.add_enabled_ui(entered.is_complete(), |ui| {
+            // A code typed during the wait after wrong tries is not checked.
+            let wait = desk.passcode_wait();
+            ui.add_enabled_ui(entered.is_complete() && wait.is_none(), |ui| {
                 if big_button(ui, "目視確認へ進む", Some(theme::INFO)) {
                     actions.push(Action::SubmitPasscode);
                 }
@@ -215,4 +247,14 @@ fn expiry_banner(ui: &mut Ui, expiry: &CertificateExpiry) {
         }
     };
     ui.label(RichText::new(text).size(22.0).color(theme::WARN));
+}
+
+/// The way out when the patient window cannot be seen (its display off or unplugged): the
+/// keypad comes to this window for this card.
+fn keypad_here_button(ui: &mut Ui, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.label(RichText::new("お客様用画面が見えないとき").size(18.0));
+    if small_button(ui, "この画面で暗証番号を入力する") {
+        actions.push(Action::PinKeypadHere);
+    }
 }

@@ -6,6 +6,7 @@ mod history;
 mod identity;
 mod idle;
 mod numbers;
+pub(crate) mod patient;
 mod problem;
 mod querying;
 mod result;
@@ -25,13 +26,13 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             next_patient,
             ..
         } => querying::reading(ui, reader, *next_patient, actions),
-        Screen::Identity(s) => identity::show(ui, s, desk.view(), actions),
+        Screen::Identity(s) => identity::show(ui, s, desk, actions),
         Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
         Screen::Result(r) => result::show(ui, r, desk.view(), actions),
         Screen::Numbers(form) => numbers::show(ui, form, desk.view(), actions),
         Screen::Claim(flow) => claim::show(ui, flow, desk.view(), actions),
         Screen::Problem(p) => problem::show(ui, p, actions),
-        Screen::Settings(s) => settings::show(ui, s, desk.view(), actions),
+        Screen::Settings(s) => settings::show(ui, s, desk.view(), desk.passcode_wait(), actions),
         Screen::History(h) => history::show(ui, h, desk.today(), desk.view(), actions),
     }
 }
@@ -145,6 +146,48 @@ pub(crate) fn not_recorded(why: &str) -> String {
     } else {
         why.to_owned()
     }
+}
+
+/// The title of a staff-only step, marked 職員用: on one touch screen shared with patients,
+/// the passcode, visual-check and settings screens say at a glance that they are not the
+/// patient's to touch. One line (the badge is a coloured part of the title), so the keypad
+/// below loses no height.
+pub(crate) fn staff_title(ui: &mut Ui, title: &str, size: f32) {
+    use egui::text::{LayoutJob, TextFormat};
+    let mut job = LayoutJob::default();
+    job.append(
+        " 職員用 ",
+        0.0,
+        TextFormat {
+            font_id: egui::FontId::proportional(size * 0.7),
+            color: Color32::WHITE,
+            background: super::theme::STAFF,
+            expand_bg: 4.0,
+            valign: egui::Align::Center,
+            ..Default::default()
+        },
+    );
+    job.append(
+        title,
+        size * 0.4,
+        TextFormat {
+            font_id: egui::FontId::proportional(size),
+            color: Color32::from_gray(20),
+            valign: egui::Align::Center,
+            ..Default::default()
+        },
+    );
+    ui.label(job);
+}
+
+/// Under a passcode keypad: the last code was wrong, and how long the next try waits.
+pub(crate) fn passcode_refusal(ui: &mut Ui, refused: bool, wait: Option<u64>) {
+    let text = match (refused, wait) {
+        (_, Some(seconds)) => format!("パスコードが違います。あと{seconds}秒お待ちください。"),
+        (true, None) => "パスコードが違います。".to_owned(),
+        (false, None) => return,
+    };
+    ui.label(RichText::new(text).color(super::theme::BAD));
 }
 
 /// A large touch button; `true` when tapped.

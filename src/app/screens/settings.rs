@@ -2,13 +2,49 @@
 
 use egui::{RichText, TextEdit, Ui};
 
-use super::{big_button, keypad, masked, small_button};
+use super::{big_button, keypad, masked, passcode_refusal, small_button, staff_title};
 use crate::app::settings::SettingsForm;
 use crate::app::state::{Action, SettingsScreen};
 use crate::app::theme;
 use crate::domain::expiry::GraceEnd;
 
-pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action>) {
+pub fn show(
+    ui: &mut Ui,
+    s: &SettingsScreen,
+    view: u64,
+    wait: Option<u64>,
+    actions: &mut Vec<Action>,
+) {
+    if s.confirming {
+        super::framed(
+            ui,
+            "settings-confirm",
+            view,
+            false,
+            actions,
+            |ui, actions| {
+                super::button_row(ui, 600.0, |ui| {
+                    if big_button(ui, "確かめたので設定を開く", Some(theme::STAFF)) {
+                        actions.push(Action::ConfirmSettings);
+                    }
+                    if small_button(ui, "戻る") {
+                        actions.push(Action::Cancel);
+                    }
+                });
+            },
+            |ui, _| {
+                ui.vertical_centered(|ui| {
+                    staff_title(ui, "設定を開きますか", 32.0);
+                    ui.label(
+                        "設定用パスコードが決められていないため、目視確認と同じ施設パスコードで開こうとしています。\n\
+                         接続先や証明書の設定です。患者さんから画面が見えないことを確かめてから開いてください。\n\
+                         設定の中で、施設パスコードと別の「設定用パスコード」を決められます。",
+                    );
+                });
+            },
+        );
+        return;
+    }
     if !s.unlocked {
         super::framed(
             ui,
@@ -17,7 +53,7 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action
             true,
             actions,
             |ui, actions| {
-                ui.add_enabled_ui(s.passcode.is_complete(), |ui| {
+                ui.add_enabled_ui(s.passcode.is_complete() && wait.is_none(), |ui| {
                     if big_button(ui, "設定を開く", Some(theme::INFO)) {
                         actions.push(Action::SubmitPasscode);
                     }
@@ -28,11 +64,11 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action
             },
             |ui, actions| {
                 ui.vertical_centered(|ui| {
-                    ui.label(RichText::new("設定(職員用)").size(30.0).strong());
-                    ui.label("施設のパスコード(数字4桁)を入力してください。");
-                    if s.refused {
-                        ui.label(RichText::new("パスコードが違います。").color(theme::BAD));
-                    }
+                    staff_title(ui, "設定", 30.0);
+                    ui.label(
+                        "設定用パスコード(決めていなければ施設パスコード、数字4桁)を入力してください。",
+                    );
+                    passcode_refusal(ui, s.refused, wait);
                     ui.label(RichText::new(masked(s.passcode.len())).size(40.0));
                     keypad(ui, actions);
                 });
@@ -61,7 +97,7 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action
     egui::ScrollArea::vertical()
         .id_salt(("settings", view))
         .show(ui, |ui| {
-            ui.label(RichText::new("設定(職員用)").size(30.0).strong());
+            staff_title(ui, "設定", 30.0);
             ui.label(format!("設定ファイル: {}", f.path.display()));
             match &s.form.outcome {
                 Some(Ok(note)) => {
@@ -127,7 +163,26 @@ pub fn show(ui: &mut Ui, s: &SettingsScreen, view: u64, actions: &mut Vec<Action
                         &mut f.new_passcode,
                         true,
                     );
+                    row(
+                        ui,
+                        "新しい設定用パスコード(変更時のみ)",
+                        &mut f.new_settings_passcode,
+                        true,
+                    );
+                    row(
+                        ui,
+                        "お客様用画面の位置(例 1920, 0)",
+                        &mut f.patient_display_position,
+                        false,
+                    );
                 });
+            ui.checkbox(
+                &mut f.patient_display,
+                RichText::new(
+                    "お客様用画面を使う(2台目のディスプレイに暗証番号の入力画面を出す。再起動後から)",
+                )
+                .size(20.0),
+            );
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new("証明書期限切れ後の猶予の終わり").size(20.0));
                 ui.selectable_value(

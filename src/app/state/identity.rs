@@ -1,7 +1,7 @@
 //! The identity screen (本人確認): the PIN keypad, the last-try warning, visual check behind
 //! the facility passcode; drawn by `screens::identity`.
 
-use super::{Action, Desk, Digits, Screen};
+use super::{Action, Desk, Digits, PasscodeOutcome, Screen};
 use crate::card::{CardError, PinStatus};
 use crate::check::CardRead;
 use crate::domain::expiry::CertificateExpiry;
@@ -70,6 +70,8 @@ impl Desk {
                 )
             }
         };
+        // A new card: its PIN is typed where the desk is set up to take it.
+        self.keypad_here = false;
         self.screen = Screen::Identity(Box::new(IdentityScreen {
             read,
             pin,
@@ -127,6 +129,9 @@ impl Desk {
                 IdentityMode::Pin { entered } | IdentityMode::Passcode { entered, .. },
                 Action::KeypadClear,
             ) => entered.clear(),
+            (IdentityMode::Pin { .. } | IdentityMode::LastTryWarning, Action::PinKeypadHere) => {
+                self.keypad_here = true;
+            }
             (IdentityMode::LastTryWarning, Action::UseLastTry) => {
                 screen.mode = IdentityMode::Pin {
                     entered: Digits::default(),
@@ -146,11 +151,18 @@ impl Desk {
             (IdentityMode::Passcode { entered, refused }, Action::SubmitPasscode)
                 if entered.is_complete() =>
             {
-                if self.passcode.matches(entered.reveal()) {
-                    screen.mode = IdentityMode::VisualCheck;
-                } else {
-                    entered.clear();
-                    *refused = true;
+                let now = self.clock.now();
+                let typed = entered.reveal();
+                match self
+                    .passcode_guard
+                    .judge(now, || self.passcode.matches(typed))
+                {
+                    PasscodeOutcome::Right => screen.mode = IdentityMode::VisualCheck,
+                    PasscodeOutcome::Wrong => {
+                        entered.clear();
+                        *refused = true;
+                    }
+                    PasscodeOutcome::Wait(_) => entered.clear(),
                 }
             }
             (IdentityMode::VisualCheck, Action::ConfirmVisual) => {

@@ -19,6 +19,7 @@ mod claim;
 mod history;
 mod identity;
 mod numbers;
+mod passcode;
 mod problem;
 mod result;
 mod settings;
@@ -29,6 +30,7 @@ use time::Date;
 pub use self::history::{HistoryScreen, HISTORY_PAGE};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
+pub use self::passcode::{PasscodeGuard, PasscodeOutcome};
 pub use self::problem::ScreenProblem;
 pub use self::result::{Asked, Choice, ResultScreen, PIN_AGAIN_FOR_REQUERY};
 pub use self::settings::SettingsScreen;
@@ -69,7 +71,8 @@ pub enum Screen {
     Claim(Box<ClaimFlow>),
     /// Something went wrong with the card or the reader; back to idle from here.
     Problem(ScreenProblem),
-    /// Staff settings, behind the facility passcode.
+    /// Staff settings, behind the settings passcode (or the facility passcode and a
+    /// confirmation).
     Settings(Box<SettingsScreen>),
     /// The journal: today's checks, search, the card-use report (受付記録).
     History(Box<HistoryScreen>),
@@ -87,6 +90,9 @@ pub enum Action {
     UseLastTry,
     /// Staff: switch to visual check (asks for the facility passcode).
     StartVisualCheck,
+    /// Staff: the patient window cannot be used (a display off or unplugged): the PIN keypad
+    /// moves to the clerk's window for this card.
+    PinKeypadHere,
     SubmitPasscode,
     /// Staff confirmed the patient against the card's photo.
     ConfirmVisual,
@@ -131,8 +137,11 @@ pub enum Action {
     /// Read the マイナポータル PDF at this path into the evidence form.
     ImportPortalPdf(std::path::PathBuf),
     EditPdfPath(String),
-    /// Staff: open the settings (asks for the facility passcode first).
+    /// Staff: open the settings (asks for the settings passcode first).
     OpenSettings,
+    /// Staff: open the settings after the facility passcode, when no separate settings
+    /// passcode is set (the confirmation step).
+    ConfirmSettings,
     EditSettings(Box<SettingsForm>),
     SaveSettings,
     /// Staff: the journal (受付記録).
@@ -191,6 +200,13 @@ pub struct Desk {
     opening_folder: Option<JobId>,
     /// Queries the clerk cancelled: their late answers are recorded as 中断, never 完了.
     cancelled: Vec<JobId>,
+    /// Wrong staff passcodes in a row and the wait they cost, for every passcode keypad.
+    passcode_guard: PasscodeGuard,
+    /// A patient window (お客様用画面) shows the PIN keypad: the clerk's identity screen then
+    /// shows only how many digits were typed (`[desk] patient_display`).
+    pub patient_display: bool,
+    /// The clerk moved the PIN keypad to their window for the card being checked.
+    keypad_here: bool,
     outbox: Vec<Request>,
     next_job: JobId,
     /// How long a result stays on screen unattended (`[desk] result_timeout_s`).
@@ -215,6 +231,8 @@ struct ViewKey {
     job: Option<JobId>,
     stage: Option<std::mem::Discriminant<ClaimStage>>,
     mode: Option<std::mem::Discriminant<IdentityMode>>,
+    /// The settings' step: (confirming, unlocked).
+    settings: Option<(bool, bool)>,
     verdict: Option<(crate::domain::VerdictKind, Option<i64>)>,
 }
 
@@ -232,6 +250,10 @@ impl ViewKey {
             },
             mode: match screen {
                 Screen::Identity(s) => Some(std::mem::discriminant(&s.mode)),
+                _ => None,
+            },
+            settings: match screen {
+                Screen::Settings(s) => Some((s.confirming, s.unlocked)),
                 _ => None,
             },
             verdict: match screen {
@@ -259,6 +281,9 @@ impl Desk {
             passcode,
             opening_folder: None,
             cancelled: Vec::new(),
+            passcode_guard: PasscodeGuard::default(),
+            patient_display: false,
+            keypad_here: false,
             outbox: Vec::new(),
             next_job: 1,
             result_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_RESULT_TIMEOUT_S),
@@ -332,6 +357,24 @@ impl Desk {
     /// The day the checks are for now (the visit date in Japan), read from the clock.
     pub fn today(&self) -> Date {
         self.clock.today_jst()
+    }
+
+    /// The whole seconds left before a staff passcode may be tried again, after wrong tries
+    /// (「あと N 秒お待ちください」); read from the clock.
+    pub fn passcode_wait(&self) -> Option<u64> {
+        self.passcode_guard.wait(self.clock.now())
+    }
+
+    /// The waits after wrong staff passcodes (`[desk] passcode_delays_s`); the count so far
+    /// starts again.
+    pub fn set_passcode_delays(&mut self, delays_s: Vec<u32>) {
+        self.passcode_guard = PasscodeGuard::new(delays_s);
+    }
+
+    /// Whether the PIN keypad is on the patient window (and not on the clerk's): a patient
+    /// window is configured and the clerk has not moved the keypad for this card.
+    pub fn pin_on_patient_window(&self) -> bool {
+        self.patient_display && !self.keypad_here
     }
 
     /// The requests queued since the last call.
@@ -568,9 +611,10 @@ impl Desk {
             | Action::ExportReports { .. }
             | Action::ResolveRecord(_)
             | Action::ReopenRecord(_) => self.history_action(action),
-            Action::OpenSettings | Action::EditSettings(_) | Action::SaveSettings => {
-                self.settings_action(action)
-            }
+            Action::OpenSettings
+            | Action::ConfirmSettings
+            | Action::EditSettings(_)
+            | Action::SaveSettings => self.settings_action(action),
             Action::EditEvidence(_)
             | Action::AddEvidence
             | Action::Reconfirm
