@@ -10,6 +10,8 @@
 //! - [`import`]: reading what the patient brings, e.g. the マイナポータル qualification PDF;
 //! - [`journal`]: the reception journal (SQLite): every check recorded, the outage queue and
 //!   事後確認, month-end reports;
+//! - [`interop`]: the receipt computer's folders (`req` → `res`, `face`): results as `XmlMsg`
+//!   files;
 //! - [`assets`]: files built into the binary (the Japanese font);
 //! - [`app`]: the reception-desk UI (eframe/egui): state, workers, screens, demo mode;
 //! - [`cli`]: the command line, the automation and diagnostics face of the app;
@@ -26,6 +28,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod import;
+pub mod interop;
 pub mod journal;
 pub mod online;
 pub mod print;

@@ -20,7 +20,7 @@ pub mod record;
 
 use std::sync::Arc;
 
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::domain::search::{Challenge, Search};
 use crate::domain::Verdict;
@@ -85,6 +85,41 @@ pub trait CheckRecorder: Send + Sync {
 impl CheckRecorder for Journal {
     fn record(&self, check: NewCheck) -> Result<CheckId, JournalError> {
         Journal::record(self, check)
+    }
+}
+
+/// A check that is finished (recorded, with a verdict the desk acts on), as it is announced to
+/// other programs.
+#[derive(Clone, Copy, Debug)]
+pub struct FinishedCheck<'a> {
+    /// Its record in the journal.
+    pub id: CheckId,
+    /// By card (照会区分 1) or by numbers (照会区分 2).
+    pub by_card: bool,
+    /// The visit date it was confirmed for (JST).
+    pub on: Date,
+    /// When the verdict arrived.
+    pub at: OffsetDateTime,
+    pub verdict: &'a Verdict,
+}
+
+/// Where finished checks are announced to other programs: the receipt computer's `face`
+/// folder (`crate::interop`). Called after the check is recorded, for every check made at the
+/// desk (by card or by numbers, valid or not), and for a queued check when 事後確認 settles it.
+/// Never given the PIN or the card certificate.
+pub trait ResultSink: Send + Sync {
+    /// Announces `check`; `Ok(Some(name))` names the file written (recorded in the journal),
+    /// `Ok(None)` when announcing is off; `Err` is a precise English reason for the log.
+    fn announce(&self, check: &FinishedCheck<'_>) -> Result<Option<String>, String>;
+}
+
+/// Announces nothing (no receipt computer).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSink;
+
+impl ResultSink for NoSink {
+    fn announce(&self, _check: &FinishedCheck<'_>) -> Result<Option<String>, String> {
+        Ok(None)
     }
 }
 

@@ -234,6 +234,10 @@ pub struct NewCheck {
     pub certificate: Option<HeldCertificate>,
     /// Forces the status; `None` derives it (see [`NewCheck::derived_status`]).
     pub status: Option<CheckStatus>,
+    /// The result file written for the receipt computer, when known before recording (a
+    /// request answered from the `req` folder); a `face` file is named after recording with
+    /// [`Journal::set_interop_file`].
+    pub interop_file: Option<String>,
 }
 
 /// Whether a verdict means the service did not answer (outage): the check is queued.
@@ -320,6 +324,7 @@ impl NewCheck {
             printouts: Vec::new(),
             certificate: None,
             status: None,
+            interop_file: None,
         }
     }
 
@@ -407,6 +412,8 @@ pub struct CheckRecord {
     pub conflict_detail: Option<String>,
     /// The phone number declared on a self-declaration (③).
     pub phone: Option<String>,
+    /// The result file written for the receipt computer (`face`/`res`), if any.
+    pub interop_file: Option<String>,
 }
 
 impl CheckRecord {

@@ -68,7 +68,7 @@ pub(crate) const COLUMNS: &str = "id, recorded_at, check_date, kind, identity, v
     insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step, receipt_json,
     printouts_json, status, certificate_der IS NOT NULL OR certificate_serial IS NOT NULL,
     attempts, last_attempt_detail, reconfirmed_at, reconfirmed_verdict, reconfirmed_validity,
-    conflict_detail, phone";
+    conflict_detail, phone, interop_file";
 
 fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
@@ -135,6 +135,7 @@ pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
         reconfirmed_validity: row.get(23)?,
         conflict_detail: row.get(24)?,
         phone: row.get(25)?,
+        interop_file: row.get(26)?,
     })
 }
 

@@ -12,6 +12,8 @@
 //! Version 3: `phone`, the phone number declared on a self-declaration (③), so staff can
 //! reach the patient and match the signed paper; older records have none. The status name
 //! `abandoned` (left unfinished at the desk), which an older desk would refuse per row.
+//! Version 4: `interop_file`, the name of the result file written for the receipt computer
+//! (`face` or `res` folder, `docs/receipt-computer.md`); empty while none is written.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -26,6 +28,7 @@
 //! | `insurer_number`, `symbol`, `number`, `branch` | numbers used or found; for `several` (複数該当), the candidate staff chose (empty until chosen) |
 //! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate; for ③, the declared ones when the answer gave none) |
 //! | `phone` | declared on the self-declaration (③) |
+//! | `interop_file` | result file written for the receipt computer (`face`/`res`), if any |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
 //! | `status` | `done`, `queued`, `reconfirmed`, `conflict`, `abandoned` |
@@ -94,6 +97,8 @@ pub const MIGRATIONS: &[&str] = &[
          WHERE status IN ('queued', 'conflict');",
     // 2 → 3
     "ALTER TABLE checks ADD COLUMN phone TEXT;",
+    // 3 → 4
+    "ALTER TABLE checks ADD COLUMN interop_file TEXT;",
 ];
 
 /// The schema version of an open connection.

@@ -209,6 +209,19 @@ impl Journal {
         })
     }
 
+    /// Names the result file written for the receipt computer for a check (a `face` file is
+    /// written after the check is recorded, or when 事後確認 settles it).
+    pub fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        let file = file.to_owned();
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET interop_file = ?2 WHERE id = ?1",
+                params![id.0, file],
+            )?;
+            found(n, id)
+        })
+    }
+
     /// Adds a printout (PDF path) to a check.
     pub fn add_printout(&self, id: CheckId, pdf: &Path) -> Result<(), JournalError> {
         let pdf = pdf.to_string_lossy().into_owned();
@@ -564,9 +577,9 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
         "INSERT INTO checks (recorded_at, check_date, kind, identity, verdict, validity,
              insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step,
              receipt_json, receipt_insurer, printouts_json, status, certificate_serial,
-             certificate_der)
+             certificate_der, interop_file)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20)",
+             ?18, ?19, ?20, ?21)",
         params![
             timestamp(c.at),
             c.check_date.to_string(),
@@ -588,6 +601,7 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
             status,
             cert.map(|c| c.serial_hex.as_str()),
             cert.map(|c| c.der.as_slice()),
+            c.interop_file,
         ],
     )?;
     let id = tx.last_insert_rowid();
