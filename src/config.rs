@@ -34,6 +34,15 @@
 //! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
 //! retention_days = 35                 # card certificates of queued checks kept at most this long
 //! csv_encoding = "utf-8-bom"          # month-end CSV files: "utf-8-bom" (default), "shift_jis", "utf-8"
+//!
+//! [interop]                           # the receipt computer's folders (レセコン連携), docs/receipt-computer.md
+//! enabled = true                      # default false
+//! folder = "//server/oqs"             # holds req, res, face, rejected (a UNC or Windows path is just a path)
+//! encoding = "shift_jis"              # result files: "shift_jis" (default) or "utf-8"
+//! desk_id = "desk1"                   # in face file names; default the host name, else desk1
+//! max_request_bytes = 1048576         # larger request files are answered as unreadable
+//! poll_ms = 500                       # how often the watcher looks at req
+//! face_prefix = "OQSsiquc01res_face_" # face file names start with this (unconfirmed)
 //! ```
 
 use std::fmt;
@@ -73,6 +82,7 @@ pub struct Config {
     pub card: CardConfig,
     pub desk: DeskConfig,
     pub journal: JournalConfig,
+    pub interop: InteropConfig,
     /// The file it came from.
     pub path: PathBuf,
 }
@@ -330,6 +340,8 @@ struct File {
     desk: DeskFile,
     #[serde(default)]
     journal: JournalFile,
+    #[serde(default)]
+    interop: InteropFile,
 }
 
 #[derive(Deserialize, Default)]
@@ -577,8 +589,225 @@ impl Config {
                     }
                 },
             },
+            interop: InteropConfig::parse(file.interop, &resolve)?,
             path: path.to_owned(),
         })
+    }
+}
+
+// ---- [interop]: the receipt computer's folders ---------------------------------------------
+
+/// The receipt computer's file interface (レセコン連携, `crate::interop`,
+/// `docs/receipt-computer.md`).
+#[derive(Clone, Debug)]
+pub struct InteropConfig {
+    /// Off by default: a desk without a receipt computer writes no files.
+    pub enabled: bool,
+    /// The root holding `req`, `res`, `face` and `rejected` (often a shared folder). Empty
+    /// when interop is off and no folder is set.
+    pub folder: PathBuf,
+    /// Encoding of the result files: Shift_JIS (default, as the national system's files) or
+    /// UTF-8. Which one a receipt computer reads is unconfirmed, hence the setting.
+    pub encoding: crate::domain::text::TextEncoding,
+    /// This desk's name in `face` file names, so two desks never write the same name.
+    pub desk_id: String,
+    /// Largest request file read; a larger one is answered as unreadable.
+    pub max_request_bytes: usize,
+    /// How often the watcher looks into `req`.
+    pub poll: Duration,
+    /// The start of a `face` file's name (unconfirmed: public code watches
+    /// `OQSsiquc01res_face_*.xml`).
+    pub face_prefix: String,
+}
+
+/// `[interop] max_request_bytes` when not set: a real request is a few kilobytes; a batch of
+/// hundreds of patients fits.
+pub const DEFAULT_INTEROP_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// `[interop] poll_ms` when not set: a receipt computer waits about half a second at most.
+pub const DEFAULT_INTEROP_POLL_MS: u64 = 500;
+/// `[interop] face_prefix` when not set (unconfirmed, see [`InteropConfig::face_prefix`]).
+pub const DEFAULT_FACE_PREFIX: &str = "OQSsiquc01res_face_";
+/// `[interop] desk_id` when not set and the host name is unusable.
+pub const DEFAULT_DESK_ID: &str = "desk1";
+
+/// Whether `s` may be part of a file name written into a shared folder and read by another
+/// program: ASCII letters, digits, `-` and `_`, 1 to 64 characters (no folder walking, no
+/// drive or device names, nothing a terminal interprets). The one rule for request ids,
+/// desk ids and name prefixes.
+pub fn is_safe_file_token(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// This machine's host name made safe for a file name, else [`DEFAULT_DESK_ID`].
+pub fn default_desk_id() -> String {
+    let host: String = gethostname::gethostname()
+        .to_string_lossy()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(32)
+        .collect();
+    if is_safe_file_token(&host) {
+        host
+    } else {
+        DEFAULT_DESK_ID.to_owned()
+    }
+}
+
+impl Default for InteropConfig {
+    fn default() -> Self {
+        InteropConfig {
+            enabled: false,
+            folder: PathBuf::new(),
+            encoding: crate::domain::text::TextEncoding::ShiftJis,
+            desk_id: default_desk_id(),
+            max_request_bytes: DEFAULT_INTEROP_MAX_REQUEST_BYTES,
+            poll: Duration::from_millis(DEFAULT_INTEROP_POLL_MS),
+            face_prefix: DEFAULT_FACE_PREFIX.to_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InteropFile {
+    enabled: Option<bool>,
+    folder: Option<PathBuf>,
+    encoding: Option<String>,
+    desk_id: Option<String>,
+    max_request_bytes: Option<usize>,
+    poll_ms: Option<u64>,
+    face_prefix: Option<String>,
+}
+
+impl InteropConfig {
+    /// Validates `[interop]`; relative folders are resolved like the other paths.
+    fn parse(
+        file: InteropFile,
+        resolve: &dyn Fn(PathBuf) -> PathBuf,
+    ) -> Result<InteropConfig, ConfigError> {
+        use crate::domain::text::{for_display_limited, TextEncoding};
+        let invalid = |field: &'static str, detail: String| ConfigError::Invalid { field, detail };
+        let enabled = file.enabled.unwrap_or(false);
+        let folder = match file.folder {
+            Some(f) if !f.as_os_str().is_empty() => resolve(f),
+            _ if enabled => {
+                return Err(invalid(
+                    "interop.folder",
+                    "required when interop.enabled is true".into(),
+                ))
+            }
+            _ => PathBuf::new(),
+        };
+        let encoding = match file.encoding.as_deref() {
+            None => TextEncoding::ShiftJis,
+            Some(name) => match TextEncoding::from_name(name) {
+                Some(e @ (TextEncoding::ShiftJis | TextEncoding::Utf8)) => e,
+                _ => {
+                    return Err(invalid(
+                        "interop.encoding",
+                        format!(
+                            "{:?} is not one of shift_jis, utf-8",
+                            for_display_limited(name, 40)
+                        ),
+                    ))
+                }
+            },
+        };
+        let token = |field: &'static str, value: Option<String>, default: String| match value {
+            None => Ok(default),
+            Some(v) if is_safe_file_token(&v) => Ok(v),
+            Some(v) => Err(invalid(
+                field,
+                format!(
+                    "{:?}: only ASCII letters, digits, '-' and '_', 1 to 64 characters",
+                    for_display_limited(&v, 40)
+                ),
+            )),
+        };
+        Ok(InteropConfig {
+            enabled,
+            folder,
+            encoding,
+            desk_id: token("interop.desk_id", file.desk_id, default_desk_id())?,
+            max_request_bytes: match file.max_request_bytes {
+                None => DEFAULT_INTEROP_MAX_REQUEST_BYTES,
+                Some(n @ 1024..=67_108_864) => n,
+                Some(_) => {
+                    return Err(invalid(
+                        "interop.max_request_bytes",
+                        "must be 1024 to 67108864 (64 MiB)".into(),
+                    ))
+                }
+            },
+            poll: match file.poll_ms {
+                None => Duration::from_millis(DEFAULT_INTEROP_POLL_MS),
+                Some(ms @ 50..=60_000) => Duration::from_millis(ms),
+                Some(_) => return Err(invalid("interop.poll_ms", "must be 50 to 60000".into())),
+            },
+            face_prefix: token(
+                "interop.face_prefix",
+                file.face_prefix,
+                DEFAULT_FACE_PREFIX.to_owned(),
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod interop_tests {
+    use super::*;
+    use crate::domain::text::TextEncoding;
+
+    const BASE: &str = "facility_code = \"1312345678\"\n[endpoint]\nurl = \"https://127.0.0.1:8443\"\nca = \"ca.pem\"\nclient_certificate = \"c.pem\"\nclient_key = \"k.pem\"\n";
+
+    fn parse(interop: &str) -> Result<Config, ConfigError> {
+        Config::parse(
+            &format!("{BASE}[interop]\n{interop}\n"),
+            Path::new("/srv/desk/config.toml"),
+        )
+    }
+
+    #[test]
+    fn interop_is_off_by_default_and_typed_when_on() {
+        let c = Config::parse(BASE, Path::new("/srv/desk/config.toml")).expect("valid");
+        assert!(!c.interop.enabled);
+        assert_eq!(c.interop.encoding, TextEncoding::ShiftJis);
+        assert!(is_safe_file_token(&c.interop.desk_id));
+        let c = parse("enabled = true\nfolder = \"oqs\"\nencoding = \"UTF-8\"\ndesk_id = \"desk-2\"\npoll_ms = 200\nmax_request_bytes = 4096\nface_prefix = \"FACE_\"")
+            .expect("valid");
+        assert!(c.interop.enabled);
+        assert_eq!(c.interop.folder, PathBuf::from("/srv/desk/oqs"));
+        assert_eq!(c.interop.encoding, TextEncoding::Utf8);
+        assert_eq!(c.interop.desk_id, "desk-2");
+        assert_eq!(c.interop.poll, Duration::from_millis(200));
+        assert_eq!(c.interop.max_request_bytes, 4096);
+        assert_eq!(c.interop.face_prefix, "FACE_");
+    }
+
+    #[test]
+    fn bad_interop_settings_name_their_field() {
+        for (text, field) in [
+            ("enabled = true", "interop.folder"),
+            ("encoding = \"utf-8-bom\"", "interop.encoding"),
+            ("encoding = \"euc-jp\"", "interop.encoding"),
+            ("desk_id = \"../x\"", "interop.desk_id"),
+            ("face_prefix = \"a b\"", "interop.face_prefix"),
+            ("poll_ms = 0", "interop.poll_ms"),
+            ("max_request_bytes = 10", "interop.max_request_bytes"),
+        ] {
+            match parse(text) {
+                Err(e @ ConfigError::Invalid { field: f, .. }) => {
+                    assert_eq!(f, field, "{text}");
+                    assert!(e.desk_message().contains(field), "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 }
 

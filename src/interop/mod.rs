@@ -10,6 +10,15 @@
 //! flows and the journal; nothing upstream depends on it (the check flows announce finished
 //! checks through [`crate::check::ResultSink`]).
 
+pub mod document;
+pub mod face;
+pub mod handler;
+pub mod names;
+pub mod xml;
+
+pub use self::face::FaceWriter;
+pub use self::handler::RequestProcessor;
+
 /// A result file to put in the `res` folder for one claimed request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {

@@ -1,0 +1,267 @@
+//! Answers the receipt computer's requests: [`RequestProcessor`], the
+//! [`RequestHandler`] the folder watcher calls for each claimed file.
+//!
+//! A request it can name (a safe `<id>`) is always answered, even when it cannot be checked:
+//! an unreadable file, a bad field, a request by card, a service that is down, a journal that
+//! refuses — each is a result with `SegmentOfResult` 9, its code and a Japanese message (see
+//! [`ErrorResult`]). Only a file it cannot name is rejected.
+//!
+//! A check is recorded in the journal, with the result file's name, **before** the answer is
+//! returned; a check the journal refused is answered as not recorded, never with its verdict:
+//! the receipt computer must not bill on a check the facility has no record of.
+
+use std::sync::Arc;
+
+use time::{Date, OffsetDateTime};
+
+use super::document::{
+    bulk_result, error_result, parse_search, result_of_check, BulkUnit, ErrorResult, HeaderContext,
+    RequestMsg, SearchInfo,
+};
+use super::names::{parse_request_name, Job, RequestName};
+use super::xml::{read_document, write_document, DocumentEncoding, ReadLimits};
+use super::{Answer, Rejection, RequestHandler};
+use crate::check::{CheckRecorder, FinishedCheck, QualificationService};
+use crate::clock::SharedClock;
+use crate::domain::search::{NumberSearch, Search};
+use crate::domain::{FacilityCode, Verdict};
+use crate::journal::{CheckId, NewCheck};
+
+/// Answers request files by asking the service and recording every check.
+pub struct RequestProcessor {
+    service: Arc<dyn QualificationService>,
+    journal: Arc<dyn CheckRecorder>,
+    facility: FacilityCode,
+    encoding: DocumentEncoding,
+    limits: ReadLimits,
+    clock: SharedClock,
+}
+
+/// One patient's check made for a request: the verdict and its journal id.
+struct Checked {
+    verdict: Verdict,
+    id: CheckId,
+    on: Date,
+    at: OffsetDateTime,
+}
+
+impl RequestProcessor {
+    pub fn new(
+        service: Arc<dyn QualificationService>,
+        journal: Arc<dyn CheckRecorder>,
+        facility: FacilityCode,
+        encoding: DocumentEncoding,
+        limits: ReadLimits,
+        clock: SharedClock,
+    ) -> RequestProcessor {
+        RequestProcessor {
+            service,
+            journal,
+            facility,
+            encoding,
+            limits,
+            clock,
+        }
+    }
+
+    fn context<'a>(&'a self, name: &'a RequestName) -> HeaderContext<'a> {
+        HeaderContext {
+            facility: &self.facility,
+            file_id: &name.id,
+            encoding: self.encoding,
+        }
+    }
+
+    /// Asks the service for `search` on today's date and records the check with the result
+    /// file's name. `Err` is the journal's refusal (logged here).
+    fn check(&self, search: NumberSearch, result_file: &str) -> Result<Checked, ErrorResult> {
+        let on = self.clock.today_jst();
+        let search = Search::Numbers(search);
+        let verdict = self.service.confirm(&search, on);
+        let at = self.clock.now();
+        let mut record = NewCheck::from_online(&search, on, &verdict);
+        record.at = at;
+        record.interop_file = Some(result_file.to_owned());
+        match self.journal.record(record) {
+            Ok(id) => Ok(Checked {
+                verdict,
+                id,
+                on,
+                at,
+            }),
+            Err(e) => {
+                tracing::error!(
+                    file = result_file,
+                    kind = e.kind(),
+                    error = %e,
+                    "the check for a receipt-computer request was not recorded; answering with an error result"
+                );
+                Err(ErrorResult::NotRecorded)
+            }
+        }
+    }
+
+    fn single(&self, name: &RequestName, request: &RequestMsg) -> Vec<u8> {
+        let ctx = self.context(name);
+        let result_file = name.result_name();
+        let fail = |error: ErrorResult, message: Option<String>| {
+            self.encode(
+                &name.result_name(),
+                &error_result(&ctx, self.clock.now(), None, error, message),
+            )
+        };
+        match request
+            .message_header
+            .reference_classification
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("") | Some("2") => {}
+            Some("1") => {
+                tracing::info!(
+                    file = %result_file,
+                    "request by card answered with an error result: card checks are made at the desk's reader"
+                );
+                return fail(ErrorResult::CardRequest, None);
+            }
+            Some(_) => {
+                return fail(
+                    ErrorResult::BadField,
+                    Some("照会区分(ReferenceClassification)が正しくありません。".into()),
+                )
+            }
+        }
+        let infos = &request.message_body.qualification_confirm_search_info;
+        let [info] = infos.as_slice() else {
+            tracing::warn!(file = %result_file, count = infos.len(), "a single request must hold exactly one QualificationConfirmSearchInfo");
+            return fail(
+                ErrorResult::BadField,
+                Some("照会条件(QualificationConfirmSearchInfo)は1件だけ指定してください。".into()),
+            );
+        };
+        let search = match parse_search(info, self.clock.today_jst()) {
+            Ok(s) => s,
+            Err(problem) => {
+                tracing::warn!(file = %result_file, detail = %problem.detail, "request with bad fields");
+                return fail(ErrorResult::BadField, Some(problem.message));
+            }
+        };
+        match self.check(search, &result_file) {
+            Ok(c) => {
+                let finished = FinishedCheck {
+                    id: c.id,
+                    by_card: false,
+                    on: c.on,
+                    at: c.at,
+                    verdict: &c.verdict,
+                };
+                self.encode(&result_file, &result_of_check(&finished, &ctx))
+            }
+            Err(error) => self.encode(
+                &result_file,
+                &error_result(&ctx, self.clock.now(), None, error, None),
+            ),
+        }
+    }
+
+    fn bulk(&self, name: &RequestName, request: &RequestMsg) -> Vec<u8> {
+        let ctx = self.context(name);
+        let result_file = name.result_name();
+        let units: Vec<BulkUnit> = request
+            .message_body
+            .qualification_confirm_search_info
+            .iter()
+            .map(|info| self.bulk_unit(info, &result_file))
+            .collect();
+        self.encode(&result_file, &bulk_result(&ctx, self.clock.now(), units))
+    }
+
+    /// One patient of a batch: a bad row is an error unit, never the end of the batch.
+    fn bulk_unit(&self, info: &SearchInfo, result_file: &str) -> BulkUnit {
+        let asked = info.echoed();
+        match parse_search(info, self.clock.today_jst()) {
+            Err(problem) => {
+                tracing::warn!(file = result_file, detail = %problem.detail, "batch row with bad fields");
+                BulkUnit::error(asked, ErrorResult::BadField, Some(problem.message))
+            }
+            Ok(search) => match self.check(search, result_file) {
+                Ok(c) => BulkUnit::of_verdict(asked, &c.verdict),
+                Err(error) => BulkUnit::error(asked, error, None),
+            },
+        }
+    }
+
+    /// The file's bytes; characters the encoding lacks are logged by element and count.
+    fn encode<T: serde::Serialize>(&self, file: &str, document: &T) -> Vec<u8> {
+        match write_document(document, self.encoding) {
+            Ok(encoded) => {
+                for r in &encoded.replaced {
+                    tracing::info!(
+                        file,
+                        element = %r.element,
+                        count = r.count,
+                        "characters not in Shift_JIS were written as ●"
+                    );
+                }
+                encoded.bytes
+            }
+            Err(e) => {
+                // Our own types always serialize; should one not, the receipt computer still
+                // gets an answer rather than silence.
+                tracing::error!(file, error = %e, "result document could not be serialized");
+                fallback_error(self.encoding)
+            }
+        }
+    }
+}
+
+/// A minimal abnormal-end document, written without serde (only if serializing ever fails).
+fn fallback_error(encoding: DocumentEncoding) -> Vec<u8> {
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n<XmlMsg><MessageHeader><SegmentOfResult>9</SegmentOfResult><ErrorCode>{}</ErrorCode><CharacterCodeIdentifier>{}</CharacterCodeIdentifier></MessageHeader></XmlMsg>\n",
+        encoding.declared_name(),
+        ErrorResult::ServerError.code(),
+        encoding.character_code()
+    );
+    text.into_bytes()
+}
+
+impl RequestHandler for RequestProcessor {
+    fn accepts(&self, file_name: &str) -> bool {
+        super::names::job_of(file_name).is_some()
+    }
+
+    fn handle(&self, file_name: &str, bytes: &[u8]) -> Result<Answer, Rejection> {
+        let name = parse_request_name(file_name).map_err(|reason| {
+            tracing::warn!(reason = %reason, "request file rejected");
+            Rejection { reason }
+        })?;
+        let result_file = name.result_name();
+        let request = match read_document::<RequestMsg>(bytes, &self.limits) {
+            Ok((request, _)) => request,
+            Err(e) => {
+                tracing::warn!(file = %result_file, error = %e, "unreadable request answered with an error result");
+                let ctx = self.context(&name);
+                let doc = error_result(
+                    &ctx,
+                    self.clock.now(),
+                    None,
+                    ErrorResult::UnreadableRequest,
+                    None,
+                );
+                return Ok(Answer {
+                    bytes: self.encode(&result_file, &doc),
+                    file_name: result_file,
+                });
+            }
+        };
+        let bytes = match name.job {
+            Job::Single => self.single(&name, &request),
+            Job::Bulk => self.bulk(&name, &request),
+        };
+        Ok(Answer {
+            file_name: result_file,
+            bytes,
+        })
+    }
+}
