@@ -804,3 +804,84 @@ fn a_batch_request_answers_every_patient_in_order() {
         .iter()
         .all(|c| c.interop_file.as_deref() == Some("OQSmuquc01res_b1.xml")));
 }
+
+/// `onshi-desk interop batch`: a Shift_JIS CSV from Excel in, the result CSV (read back as
+/// Excel would: BOM, Japanese header) and the batch XML out; a bad row is an error row.
+#[test]
+fn the_batch_command_answers_a_csv_row_by_row() {
+    let server = service();
+    let dir = tempfile::tempdir().expect("tmp");
+    let tls = common::pki_dir().join("tls");
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "facility_code = \"1312345678\"\n[endpoint]\nurl = \"{}/\"\nca = {:?}\nclient_certificate = {:?}\nclient_key = {:?}\n[journal]\npath = \"journal.sqlite3\"\n",
+            server.base_url(),
+            tls.join("server-ca.pem"),
+            tls.join("facility.pem"),
+            tls.join("facility-key.pem"),
+        ),
+    )
+    .expect("config");
+    let csv = "保険者番号,記号,番号,枝番,生年月日\r\n01130012,5012345,1024,00,19800401\r\n01130012,5012345,1024,00,昭和99年\r\n０６０１０３９１,,999999,,1980-04-01\r\n";
+    let input = dir.path().join("予約.csv");
+    std::fs::write(&input, encoding_rs::SHIFT_JIS.encode(csv).0).expect("csv");
+    let out_dir = dir.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["interop", "batch"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = common::stdout_json(&out);
+    assert_eq!(summary["rows"], 3, "{summary}");
+    assert_eq!(summary["checked"], 2, "{summary}");
+    assert_eq!(summary["errors"], 1, "{summary}");
+    // The CSV as Excel opens it: UTF-8 with BOM (the journal's default), a Japanese header.
+    let bytes = std::fs::read(summary["csv"].as_str().expect("csv path")).expect("csv");
+    let text =
+        std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").expect("BOM")).expect("utf-8");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("行,保険者番号,記号,番号,枝番,生年月日,確認結果,負担割合,氏名"));
+    assert!(
+        lines[1].contains("資格は有効です")
+            && lines[1].contains("3割")
+            && lines[1].contains("山田 花子"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("生年月日"), "bad row named: {}", lines[2]);
+    assert!(lines[3].contains("該当資格なし"), "{}", lines[3]);
+    let xml = std::fs::read(summary["xml"].as_str().expect("xml path")).expect("xml");
+    let r = ReadBack::of(&xml);
+    assert_eq!(r.get("NumberOfProcessingResult"), Some("3"));
+    assert_eq!(
+        r.all("BulkConfirmUnit/ProcessingResultStatus"),
+        vec!["1", "2", "1"]
+    );
+    assert_eq!(records(dir.path()).len(), 2, "each checked row journaled");
+
+    // A file that is not a usable CSV: a clear error, nothing checked.
+    std::fs::write(&input, "名前,電話\r\nx,y\r\n").expect("csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["interop", "batch"])
+        .arg(&input)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("保険者番号"));
+}

@@ -9,6 +9,7 @@
 mod card;
 mod check_command;
 mod claim;
+mod interop;
 mod journal;
 
 use std::io::Write;
@@ -86,6 +87,8 @@ enum Command {
     Claim(claim::ClaimCommand),
     /// The reception journal: history, export, 事後確認, month-end reports (受付記録).
     Journal(journal::JournalArgs),
+    /// The receipt computer's files: batch checks from a CSV (レセコン連携・一括照会).
+    Interop(interop::InteropArgs),
     /// Make the `[desk] passcode = …` line for a facility passcode read from standard input.
     PasscodeHash,
     /// Internal: read one portal PDF from standard input in a limited child process (started
@@ -118,6 +121,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check_command::run(*args, cli.config.as_deref()),
         Some(Command::Claim(c)) => claim::run(c, cli.config.as_deref()),
         Some(Command::Journal(j)) => journal::run(j, cli.config.as_deref()),
+        Some(Command::Interop(i)) => interop::run(i, cli.config.as_deref()),
         Some(Command::PasscodeHash) => passcode_hash(),
         Some(Command::InternalPdfWorker) => Ok(()),
     };

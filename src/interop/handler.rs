@@ -37,6 +37,15 @@ pub struct RequestProcessor {
     clock: SharedClock,
 }
 
+/// What became of one patient of a batch.
+#[derive(Clone, Debug)]
+pub enum RowOutcome {
+    /// Checked and journaled (a system failure is a verdict too).
+    Checked { verdict: Box<Verdict>, id: CheckId },
+    /// Not checked (a bad field) or not recorded; the message is Japanese.
+    Failed { error: ErrorResult, message: String },
+}
+
 /// One patient's check made for a request: the verdict and its journal id.
 struct Checked {
     verdict: Verdict,
@@ -165,28 +174,60 @@ impl RequestProcessor {
     }
 
     fn bulk(&self, name: &RequestName, request: &RequestMsg) -> Vec<u8> {
-        let ctx = self.context(name);
-        let result_file = name.result_name();
-        let units: Vec<BulkUnit> = request
-            .message_body
-            .qualification_confirm_search_info
-            .iter()
-            .map(|info| self.bulk_unit(info, &result_file))
-            .collect();
-        self.encode(&result_file, &bulk_result(&ctx, self.clock.now(), units))
+        let (bytes, _) = self.answer_batch(
+            name,
+            &request.message_body.qualification_confirm_search_info,
+        );
+        bytes
     }
 
-    /// One patient of a batch: a bad row is an error unit, never the end of the batch.
-    fn bulk_unit(&self, info: &SearchInfo, result_file: &str) -> BulkUnit {
-        let asked = info.echoed();
-        match parse_search(info, self.clock.today_jst()) {
+    /// Answers a batch of searches as the result file `name.result_name()`: each patient
+    /// checked and journaled in order, a bad row an error unit. Returns the file's bytes and
+    /// each row's outcome (for the CSV of `onshi-desk interop batch`).
+    pub fn answer_batch(
+        &self,
+        name: &RequestName,
+        infos: &[SearchInfo],
+    ) -> (Vec<u8>, Vec<RowOutcome>) {
+        let ctx = self.context(name);
+        let result_file = name.result_name();
+        let mut units = Vec::with_capacity(infos.len());
+        let mut outcomes = Vec::with_capacity(infos.len());
+        for info in infos {
+            let asked = info.echoed();
+            let outcome = self.row(info, &result_file);
+            units.push(match &outcome {
+                RowOutcome::Checked { verdict, .. } => BulkUnit::of_verdict(asked, verdict),
+                RowOutcome::Failed { error, message } => {
+                    BulkUnit::error(asked, *error, Some(message.clone()))
+                }
+            });
+            outcomes.push(outcome);
+        }
+        let bytes = self.encode(&result_file, &bulk_result(&ctx, self.clock.now(), units));
+        (bytes, outcomes)
+    }
+
+    /// One patient of a batch: a bad row is an error, never the end of the batch.
+    fn row(&self, info: &SearchInfo, result_file: &str) -> RowOutcome {
+        let search = match parse_search(info, self.clock.today_jst()) {
+            Ok(s) => s,
             Err(problem) => {
                 tracing::warn!(file = result_file, detail = %problem.detail, "batch row with bad fields");
-                BulkUnit::error(asked, ErrorResult::BadField, Some(problem.message))
+                return RowOutcome::Failed {
+                    error: ErrorResult::BadField,
+                    message: problem.message,
+                };
             }
-            Ok(search) => match self.check(search, result_file) {
-                Ok(c) => BulkUnit::of_verdict(asked, &c.verdict),
-                Err(error) => BulkUnit::error(asked, error, None),
+        };
+        match self.check(search, result_file) {
+            Ok(c) => RowOutcome::Checked {
+                verdict: Box::new(c.verdict),
+                id: c.id,
+            },
+            Err(error) => RowOutcome::Failed {
+                error,
+                message: error.message().to_owned(),
             },
         }
     }

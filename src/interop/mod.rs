@@ -10,6 +10,7 @@
 //! flows and the journal; nothing upstream depends on it (the check flows announce finished
 //! checks through [`crate::check::ResultSink`]).
 
+pub mod batch;
 pub mod document;
 pub mod face;
 pub mod handler;
@@ -17,7 +18,7 @@ pub mod names;
 pub mod xml;
 
 pub use self::face::FaceWriter;
-pub use self::handler::RequestProcessor;
+pub use self::handler::{RequestProcessor, RowOutcome};
 
 /// A result file to put in the `res` folder for one claimed request.
 #[derive(Clone, Debug, PartialEq, Eq)]
