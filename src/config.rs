@@ -787,6 +787,9 @@ mod interop_tests {
         assert_eq!(c.interop.poll, Duration::from_millis(200));
         assert_eq!(c.interop.max_request_bytes, 4096);
         assert_eq!(c.interop.face_prefix, "FACE_");
+        // A UNC path written with slashes is absolute: kept as it is.
+        let c = parse("enabled = true\nfolder = \"//server/oqs\"").expect("valid");
+        assert_eq!(c.interop.folder, PathBuf::from("//server/oqs"));
     }
 
     #[test]
