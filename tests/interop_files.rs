@@ -692,6 +692,20 @@ fn a_journal_that_refuses_gets_an_error_result_without_the_verdict() {
         .is_some_and(|m| m.contains("受付記録を保存できませんでした")));
     assert_eq!(r.get("QualificationValidity"), None);
     assert_eq!(r.get("Name"), None, "no unrecorded result leaks out");
+    // In a batch, each unrecorded patient is an error unit.
+    let answer = p
+        .handle(
+            "OQSmuquc01req_full.xml",
+            &request(&[VALID, VALID], "2", DocumentEncoding::ShiftJis),
+        )
+        .expect("answered");
+    let r = ReadBack::of(&answer.bytes);
+    assert_eq!(
+        r.all("BulkConfirmUnit/ProcessingResultCode"),
+        vec!["PH9604", "PH9604"]
+    );
+    assert_eq!(r.get("NumberOfError"), Some("2"));
+    assert_eq!(r.get("Name"), None);
 }
 
 /// The face writer puts the desk's results into `face` (whole files, by rename) and nothing

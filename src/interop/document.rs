@@ -862,5 +862,40 @@ mod tests {
                 || r.message_body.qualification_validity.is_some();
             assert!(coded, "{kind:?} says what happened");
         }
+        // Card refusals and notes carry the service's placeholder codes.
+        for (kind, code) in [
+            (VerdictKind::NotRegistered, "PH1001"),
+            (VerdictKind::RegistrationCancelled, "PH1002"),
+            (VerdictKind::CardReturned, "PH1003"),
+            (VerdictKind::CertificateRevoked, "PH1004"),
+            (VerdictKind::CertificateExpired, "PH1005"),
+            (VerdictKind::CertificateExpiredGrace, "PH0101"),
+        ] {
+            let v = Verdict::bare(kind, NextStep::ConfirmByDocuments);
+            let r = result_of_check(
+                &FinishedCheck {
+                    verdict: &v,
+                    ..check
+                },
+                &ctx,
+            );
+            assert_eq!(r.message_body.processing_result_code.as_deref(), Some(code));
+            assert!(r.message_body.processing_result_message.is_some());
+        }
+        for (kind, code) in [
+            (VerdictKind::ServerError, "PH9001"),
+            (VerdictKind::Timeout, "PH9502"),
+            (VerdictKind::AnswerMismatch, "PH9503"),
+        ] {
+            let v = Verdict::bare(kind, NextStep::RetryOrDocuments);
+            let r = result_of_check(
+                &FinishedCheck {
+                    verdict: &v,
+                    ..check
+                },
+                &ctx,
+            );
+            assert_eq!(r.message_header.error_code.as_deref(), Some(code));
+        }
     }
 }
