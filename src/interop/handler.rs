@@ -110,36 +110,45 @@ impl RequestProcessor {
         }
     }
 
-    fn single(&self, name: &RequestName, request: &RequestMsg) -> Vec<u8> {
+    /// An error result for a request that is not checked.
+    fn refuse(&self, name: &RequestName, error: ErrorResult, message: Option<String>) -> Vec<u8> {
         let ctx = self.context(name);
-        let result_file = name.result_name();
-        let fail = |error: ErrorResult, message: Option<String>| {
-            self.encode(
-                &name.result_name(),
-                &error_result(&ctx, self.clock.now(), None, error, message),
-            )
-        };
+        self.encode(
+            &name.result_name(),
+            &error_result(&ctx, self.clock.now(), None, error, message),
+        )
+    }
+
+    /// What the header's `ReferenceClassification` allows: `None` to go on (by numbers), or
+    /// the error result. A request by card cannot be answered from a file (the card is at
+    /// the desk's reader): unconfirmed choice, see `docs/receipt-computer.md`.
+    fn refuse_classification(&self, name: &RequestName, request: &RequestMsg) -> Option<Vec<u8>> {
         match request
             .message_header
             .reference_classification
             .as_deref()
             .map(str::trim)
         {
-            None | Some("") | Some("2") => {}
+            None | Some("") | Some("2") => None,
             Some("1") => {
                 tracing::info!(
-                    file = %result_file,
+                    file = %name.result_name(),
                     "request by card answered with an error result: card checks are made at the desk's reader"
                 );
-                return fail(ErrorResult::CardRequest, None);
+                Some(self.refuse(name, ErrorResult::CardRequest, None))
             }
-            Some(_) => {
-                return fail(
-                    ErrorResult::BadField,
-                    Some("照会区分(ReferenceClassification)が正しくありません。".into()),
-                )
-            }
+            Some(_) => Some(self.refuse(
+                name,
+                ErrorResult::BadField,
+                Some("照会区分(ReferenceClassification)が正しくありません。".into()),
+            )),
         }
+    }
+
+    fn single(&self, name: &RequestName, request: &RequestMsg) -> Vec<u8> {
+        let ctx = self.context(name);
+        let result_file = name.result_name();
+        let fail = |error: ErrorResult, message: Option<String>| self.refuse(name, error, message);
         let infos = &request.message_body.qualification_confirm_search_info;
         let [info] = infos.as_slice() else {
             tracing::warn!(file = %result_file, count = infos.len(), "a single request must hold exactly one QualificationConfirmSearchInfo");
@@ -296,9 +305,20 @@ impl RequestHandler for RequestProcessor {
                 });
             }
         };
-        let bytes = match name.job {
-            Job::Single => self.single(&name, &request),
-            Job::Bulk => self.bulk(&name, &request),
+        let infos = &request.message_body.qualification_confirm_search_info;
+        let bytes = if let Some(refused) = self.refuse_classification(&name, &request) {
+            refused
+        } else if infos.is_empty() {
+            self.refuse(
+                &name,
+                ErrorResult::BadField,
+                Some("照会条件(QualificationConfirmSearchInfo)がありません。".into()),
+            )
+        } else {
+            match name.job {
+                Job::Single => self.single(&name, &request),
+                Job::Bulk => self.bulk(&name, &request),
+            }
         };
         Ok(Answer {
             file_name: result_file,
