@@ -14,6 +14,13 @@
 //!   (`super::reconfirm`);
 //! - a card that refused the PIN (or left the reader) made no check: nothing is recorded, so
 //!   nothing is announced;
+//! - each query is a check of its own: a 再照会 that got an answer is announced like the first
+//!   query would have been;
+//! - 複数該当 is announced once, as the service answered it (every candidate): staff's choice
+//!   with the patient is journaled, not announced again, because a second file for the same
+//!   check would reach the receipt computer as a second patient checked. How a receipt
+//!   computer takes several candidates from `face` is unconfirmed by public sources; it is
+//!   what the official terminal would hand over for the same answer.
 //! - a sink that fails is logged and changes nothing else: the check is done and recorded
 //!   whether or not the receipt computer got its file, and the missing file shows as an empty
 //!   `interop_file`.
