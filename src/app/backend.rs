@@ -19,8 +19,7 @@ use crate::card::{
     ReaderWatcher,
 };
 use crate::check::{
-    card_record, confirm_by_card, rate_expiry, read_card, Announcer, CheckRecorder, Finished,
-    Identity, ResultSink,
+    card_record, confirm_by_card, rate_expiry, read_card, Announcer, Finished, Identity,
 };
 use crate::domain::expiry::GraceEnd;
 use crate::domain::search::Search;
@@ -97,17 +96,15 @@ pub struct Services {
     /// The reception journal; `Err` says why it could not be opened (every check then tells
     /// the desk it was not recorded).
     pub journal: Result<Journal, String>,
-    /// Told of every check made at the desk once it is recorded (the receipt computer's
-    /// `face` folder); `NoSink` when there is no receipt computer.
-    pub sink: Arc<dyn ResultSink>,
+    /// Announces every check made at the desk once it is recorded (the receipt computer's
+    /// `face` folder), on its own thread; `None` without a journal (nothing is recorded, so
+    /// there is no check to announce).
+    pub announcer: Option<Arc<Announcer>>,
 }
 
 /// The UI's handle on its workers.
 pub struct Backend {
     services: Arc<Services>,
-    /// Announces recorded checks; `None` without a journal (nothing is recorded, so there is
-    /// no check to announce).
-    announcer: Option<Arc<Announcer>>,
     events_tx: Sender<Event>,
     events: Receiver<Event>,
     repaint: Arc<dyn Fn() + Send + Sync>,
@@ -121,13 +118,8 @@ const WATCH_SLICE: Duration = Duration::from_millis(500);
 impl Backend {
     pub fn new(services: Services, repaint: Arc<dyn Fn() + Send + Sync>) -> Backend {
         let (events_tx, events) = mpsc::channel();
-        let announcer = services.journal.as_ref().ok().map(|journal| {
-            let journal: Arc<dyn CheckRecorder> = Arc::new(journal.clone());
-            Arc::new(Announcer::spawn(services.sink.clone(), journal))
-        });
         Backend {
             services: Arc::new(services),
-            announcer,
             events_tx,
             events,
             repaint,
@@ -198,13 +190,12 @@ impl Backend {
     /// Runs `request` on a worker thread.
     pub fn submit(&self, request: Request) {
         let services = self.services.clone();
-        let announcer = self.announcer.clone();
         let tx = self.events_tx.clone();
         let repaint = self.repaint.clone();
         let spawned = std::thread::Builder::new()
             .name("onshi-desk-job".into())
             .spawn(move || {
-                let event = run(&services, announcer.as_deref(), request);
+                let event = run(&services, request);
                 let _ = tx.send(event);
                 repaint();
             });
@@ -234,7 +225,8 @@ fn hand_over(
     }
 }
 
-fn run(s: &Services, announcer: Option<&Announcer>, request: Request) -> Event {
+fn run(s: &Services, request: Request) -> Event {
+    let announcer = s.announcer.as_deref();
     match request {
         Request::ReadCard { job, reader, on } => {
             let result = read_card(s.cards.as_ref(), &reader, on, s.grace).map(|read| {

@@ -247,7 +247,7 @@ impl RunningBuilder {
             tracing::error!("online qualification is not configured: {e}");
         }
         let (journal_path, retention) = &self.journal;
-        let (journal, reconfirmer) =
+        let (journal, reconfirmer, announcer) =
             open_journal(journal_path, &client, *retention, self.sink.clone());
         let backend = Backend::new(
             Services {
@@ -266,7 +266,7 @@ impl RunningBuilder {
                 printer: self.printer,
                 folder_opener: self.folder_opener,
                 journal,
-                sink: self.sink,
+                announcer,
             },
             repainter(ctx),
         );
@@ -387,8 +387,9 @@ fn result_sink(_config: &Result<Config, String>) -> Arc<dyn crate::check::Result
 }
 
 /// Opens the journal and starts the background re-confirmation (事後確認) of queued checks
-/// with `client`. A journal that cannot be opened is no reason not to start: every check then
-/// tells the desk it was not recorded.
+/// with `client`, and the thread that announces checks to `sink` (made at the desk, or settled
+/// by re-confirmation; one queue, so a hanging share holds up neither). A journal that cannot
+/// be opened is no reason not to start: every check then tells the desk it was not recorded.
 fn open_journal(
     path: &std::path::Path,
     client: &Result<Arc<OnlineClient>, String>,
@@ -397,23 +398,28 @@ fn open_journal(
 ) -> (
     Result<crate::journal::Journal, String>,
     Option<crate::check::ReconfirmerHandle>,
+    Option<Arc<crate::check::Announcer>>,
 ) {
     let journal = crate::journal::Journal::open(path).map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "journal not opened");
         e.desk_message()
     });
-    let reconfirmer = match (&journal, client) {
-        (Ok(journal), Ok(client)) => {
+    let announcer = journal.as_ref().ok().map(|journal| {
+        let recorder: Arc<dyn crate::check::CheckRecorder> = Arc::new(journal.clone());
+        Arc::new(crate::check::Announcer::spawn(sink, recorder))
+    });
+    let reconfirmer = match (&journal, client, &announcer) {
+        (Ok(journal), Ok(client), Some(announcer)) => {
             crate::check::Reconfirmer::new(journal.clone(), client.clone())
                 .with_retention_days(retention_days)
-                .with_sink(sink)
+                .with_announcer(announcer.clone())
                 .spawn(std::time::Duration::from_secs(60))
                 .map_err(|e| tracing::error!(error = %e, "re-confirmation not started"))
                 .ok()
         }
         _ => None,
     };
-    (journal, reconfirmer)
+    (journal, reconfirmer, announcer)
 }
 
 /// Where printouts are kept: the platform data dir, else the temp dir.

@@ -14,9 +14,10 @@
 //! Once a check is settled with a real verdict, it is announced to the receipt computer
 //! ([`ResultSink`], `face`) when the desk did not announce it: a check whose verdict at the
 //! desk was an outage (see `super::announce`). A check queued for another reason (an unknown
-//! receipt after 該当なし) was announced at the desk and is not announced twice. The announcing
-//! runs on the re-confirmer's thread: a slow share delays the next re-confirmation, never the
-//! desk.
+//! receipt after 該当なし) was announced at the desk and is not announced twice. In the desk app
+//! the announcing is handed to the desk's [`Announcer`] (a share that hangs then holds up
+//! neither re-confirmation nor closing the desk, which waits for this thread); `onshi-desk
+//! journal reconfirm` announces on its own thread before it reports.
 //!
 //! Outcomes: a valid answer that agrees with what was recorded → `reconfirmed`, and an unknown
 //! receipt becomes a claim with the confirmed numbers (step ①); anything else (無効, 該当なし,
@@ -36,7 +37,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::record::holds_certificate;
-use super::{announce, CheckRecorder, FinishedCheck, NoSink, QualificationService, ResultSink};
+use super::{
+    announce, Announcer, CheckRecorder, Finished, FinishedCheck, NoSink, QualificationService,
+    ResultSink,
+};
 use crate::domain::claim::plan::ClaimStep;
 use crate::domain::claim::receipt::ReceiptHeader;
 use crate::domain::numbers::InsuranceNumbers;
@@ -73,7 +77,15 @@ pub struct Reconfirmer<C> {
     max_delay: Duration,
     retention_days: Option<u32>,
     /// Told of each check settled here that the desk did not announce.
-    sink: Arc<dyn ResultSink>,
+    announce_to: AnnounceTo,
+}
+
+/// How settled checks are announced.
+enum AnnounceTo {
+    /// On the re-confirmer's thread, before the round goes on.
+    Now(Arc<dyn ResultSink>),
+    /// Handed over to an announcing thread.
+    Queue(Arc<Announcer>),
 }
 
 /// The background re-confirmer; stops (after its current request) when dropped.
@@ -119,13 +131,20 @@ impl<C: QualificationService> Reconfirmer<C> {
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(3600),
             retention_days: None,
-            sink: Arc::new(NoSink),
+            announce_to: AnnounceTo::Now(Arc::new(NoSink)),
         }
     }
 
-    /// Announces the checks it settles to `sink` (the receipt computer's `face` folder).
+    /// Announces the checks it settles to `sink` (the receipt computer's `face` folder), on
+    /// the thread that runs the round.
     pub fn with_sink(mut self, sink: Arc<dyn ResultSink>) -> Self {
-        self.sink = sink;
+        self.announce_to = AnnounceTo::Now(sink);
+        self
+    }
+
+    /// Hands the checks it settles to `announcer` (the desk's announcing thread) instead.
+    pub fn with_announcer(mut self, announcer: Arc<Announcer>) -> Self {
+        self.announce_to = AnnounceTo::Queue(announcer);
         self
     }
 
@@ -327,18 +346,30 @@ impl<C: QualificationService> Reconfirmer<C> {
         if !record.verdict.is_some_and(is_outage) {
             return;
         }
-        let journal: &dyn CheckRecorder = &self.journal;
-        announce(
-            self.sink.as_ref(),
-            journal,
-            &FinishedCheck {
+        let by_card = record.kind == CheckKind::Card;
+        match &self.announce_to {
+            AnnounceTo::Now(sink) => {
+                let journal: &dyn CheckRecorder = &self.journal;
+                announce(
+                    sink.as_ref(),
+                    journal,
+                    &FinishedCheck {
+                        id: record.id,
+                        by_card,
+                        on: record.check_date,
+                        at: now,
+                        verdict,
+                    },
+                );
+            }
+            AnnounceTo::Queue(announcer) => announcer.hand_over(Finished {
                 id: record.id,
-                by_card: record.kind == CheckKind::Card,
+                by_card,
                 on: record.check_date,
                 at: now,
-                verdict,
-            },
-        );
+                verdict: verdict.clone(),
+            }),
+        }
     }
 
     /// Runs rounds on a background thread every `poll` until the handle is dropped. Errors
@@ -674,5 +705,46 @@ mod tests {
             .run_once(OffsetDateTime::now_utc(), true)
             .expect("round");
         assert_eq!(sink.seen().len(), 2);
+    }
+
+    /// A share that hangs: the round settles and returns; the file follows once it answers.
+    #[test]
+    fn a_round_handing_over_to_the_announcer_never_waits_on_the_share() {
+        use crate::check::fakes::{self, RecordingSink};
+
+        struct Gated(Mutex<mpsc::Receiver<()>>, RecordingSink);
+        impl ResultSink for Gated {
+            fn announce(&self, check: &FinishedCheck<'_>) -> Result<Option<String>, String> {
+                let _ = self.0.lock().map_err(|e| e.to_string())?.recv();
+                self.1.announce(check)
+            }
+        }
+
+        let (_dir, j) = journal();
+        let id = queued(&j, None);
+        let (release, gate) = mpsc::channel();
+        let sink = Arc::new(Gated(Mutex::new(gate), RecordingSink::default()));
+        let announcer = Arc::new(Announcer::spawn(sink.clone(), Arc::new(j.clone())));
+        let service = fakes::Service::answering(fakes::valid());
+        let r = Reconfirmer::new(j.clone(), &service)
+            .with_announcer(announcer)
+            .run_once(OffsetDateTime::now_utc(), true)
+            .expect("round");
+        assert_eq!(r.reconfirmed, 1, "{r:?}");
+        assert!(sink.1.seen().is_empty(), "the share still hangs");
+        release.send(()).expect("release");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while j
+            .reader()
+            .expect("reader")
+            .get(id)
+            .expect("get")
+            .interop_file
+            .is_none()
+        {
+            assert!(std::time::Instant::now() < deadline, "never announced");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(sink.1.seen().len(), 1);
     }
 }
