@@ -4,6 +4,10 @@
 //! changes; each [`Request`] runs on a thread of its own (one per patient step, so a slow
 //! query that was cancelled never holds up the next patient). Every report goes through one
 //! channel and is followed by a repaint request: the UI sleeps until something happens.
+//!
+//! Every online check, once recorded, is handed to the [`Announcer`] for the receipt computer
+//! (`face`) before its verdict is reported: the announcing runs on a thread of its own, so a
+//! share that hangs never holds up the verdict on the screen (see `crate::check::announce`).
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -14,7 +18,9 @@ use crate::card::{
     CardAccess, CardError, CertificateRead, Pcsc, Pin, PinStatus, ReaderEvent, ReaderInfo,
     ReaderWatcher,
 };
-use crate::check::{card_record, confirm_by_card, rate_expiry, read_card, Identity};
+use crate::check::{
+    card_record, confirm_by_card, rate_expiry, read_card, Announcer, Finished, Identity,
+};
 use crate::domain::expiry::GraceEnd;
 use crate::domain::search::Search;
 use crate::domain::verdict::{NextStep, Verdict, VerdictKind};
@@ -90,6 +96,10 @@ pub struct Services {
     /// The reception journal; `Err` says why it could not be opened (every check then tells
     /// the desk it was not recorded).
     pub journal: Result<Journal, String>,
+    /// Announces every check made at the desk once it is recorded (the receipt computer's
+    /// `face` folder), on its own thread; `None` without a journal (nothing is recorded, so
+    /// there is no check to announce).
+    pub announcer: Option<Arc<Announcer>>,
 }
 
 /// The UI's handle on its workers.
@@ -195,7 +205,28 @@ impl Backend {
     }
 }
 
+/// Hands a recorded check over to be announced (see `crate::check::announce` for which are).
+fn hand_over(
+    announcer: Option<&Announcer>,
+    recorded: &Result<CheckId, String>,
+    by_card: bool,
+    on: time::Date,
+    at: time::OffsetDateTime,
+    verdict: &Verdict,
+) {
+    if let (Some(announcer), Ok(id)) = (announcer, recorded) {
+        announcer.hand_over(Finished {
+            id: *id,
+            by_card,
+            on,
+            at,
+            verdict: verdict.clone(),
+        });
+    }
+}
+
 fn run(s: &Services, request: Request) -> Event {
+    let announcer = s.announcer.as_deref();
     match request {
         Request::ReadCard { job, reader, on } => {
             let result = read_card(s.cards.as_ref(), &reader, on, s.grace).map(|read| {
@@ -238,6 +269,7 @@ fn run(s: &Services, request: Request) -> Event {
                     )
                 }
             };
+            let at = time::OffsetDateTime::now_utc();
             match &result {
                 Ok((_, v)) => {
                     tracing::info!(verdict = ?v.kind, detail = ?v.detail, "check by card")
@@ -252,6 +284,9 @@ fn run(s: &Services, request: Request) -> Event {
                 // The card refused or left: no check was made, nothing to record.
                 Err(_) => Err(String::new()),
             };
+            if let Ok((_, verdict)) = &result {
+                hand_over(announcer, &recorded, true, on, at, verdict);
+            }
             Event::Confirmed {
                 job,
                 on,
@@ -353,8 +388,10 @@ fn run(s: &Services, request: Request) -> Event {
                 Err(why) => no_service(why),
                 Ok(client) => client.confirm(&search, on),
             };
+            let at = time::OffsetDateTime::now_utc();
             tracing::info!(verdict = ?verdict.kind, detail = ?verdict.detail, "check by numbers");
             let recorded = record(s, NewCheck::from_online(&search, on, &verdict));
+            hand_over(announcer, &recorded, false, on, at, &verdict);
             Event::NumbersConfirmed {
                 job,
                 on,

@@ -161,6 +161,8 @@ pub struct RunningBuilder {
     folder_opener: PathBuf,
     journal: (PathBuf, u32),
     passcode: Option<Box<dyn PasscodeCheck>>,
+    /// Told of every check made at the desk and settled by 事後確認 (the receipt computer).
+    sink: Arc<dyn crate::check::ResultSink>,
     #[cfg(feature = "demo")]
     demo: Option<demo::DemoEnv>,
 }
@@ -181,6 +183,7 @@ impl RunningBuilder {
             ),
         };
         RunningBuilder {
+            sink: result_sink(&config),
             printer: config.as_ref().ok().and_then(|c| c.desk.printer.clone()),
             clock,
             config,
@@ -195,6 +198,12 @@ impl RunningBuilder {
             #[cfg(feature = "demo")]
             demo: None,
         }
+    }
+
+    /// Announces finished checks to `sink` instead of the configured one (tests).
+    pub fn with_sink(mut self, sink: Arc<dyn crate::check::ResultSink>) -> RunningBuilder {
+        self.sink = sink;
+        self
     }
 
     /// The demo desk on a prepared environment: the demo reader (first) beside any PC/SC
@@ -238,7 +247,8 @@ impl RunningBuilder {
             tracing::error!("online qualification is not configured: {e}");
         }
         let (journal_path, retention) = &self.journal;
-        let (journal, reconfirmer) = open_journal(journal_path, &client, *retention);
+        let (journal, reconfirmer, announcer) =
+            open_journal(journal_path, &client, *retention, self.sink.clone());
         let backend = Backend::new(
             Services {
                 cards: self.cards,
@@ -256,6 +266,7 @@ impl RunningBuilder {
                 printer: self.printer,
                 folder_opener: self.folder_opener,
                 journal,
+                announcer,
             },
             repainter(ctx),
         );
@@ -369,32 +380,46 @@ fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), Stri
     onshi_files::write_atomic(path, &png, onshi_files::Access::Private).map_err(|e| e.to_string())
 }
 
+/// Where the desk announces finished checks, from the configuration: nothing yet (`NoSink`);
+/// the receipt computer's `face` writer (`[interop]`) is connected here.
+fn result_sink(_config: &Result<Config, String>) -> Arc<dyn crate::check::ResultSink> {
+    Arc::new(crate::check::NoSink)
+}
+
 /// Opens the journal and starts the background re-confirmation (事後確認) of queued checks
-/// with `client`. A journal that cannot be opened is no reason not to start: every check then
-/// tells the desk it was not recorded.
+/// with `client`, and the thread that announces checks to `sink` (made at the desk, or settled
+/// by re-confirmation; one queue, so a hanging share holds up neither). A journal that cannot
+/// be opened is no reason not to start: every check then tells the desk it was not recorded.
 fn open_journal(
     path: &std::path::Path,
     client: &Result<Arc<OnlineClient>, String>,
     retention_days: u32,
+    sink: Arc<dyn crate::check::ResultSink>,
 ) -> (
     Result<crate::journal::Journal, String>,
     Option<crate::check::ReconfirmerHandle>,
+    Option<Arc<crate::check::Announcer>>,
 ) {
     let journal = crate::journal::Journal::open(path).map_err(|e| {
         tracing::error!(path = %path.display(), error = %e, "journal not opened");
         e.desk_message()
     });
-    let reconfirmer = match (&journal, client) {
-        (Ok(journal), Ok(client)) => {
+    let announcer = journal.as_ref().ok().map(|journal| {
+        let recorder: Arc<dyn crate::check::CheckRecorder> = Arc::new(journal.clone());
+        Arc::new(crate::check::Announcer::spawn(sink, recorder))
+    });
+    let reconfirmer = match (&journal, client, &announcer) {
+        (Ok(journal), Ok(client), Some(announcer)) => {
             crate::check::Reconfirmer::new(journal.clone(), client.clone())
                 .with_retention_days(retention_days)
+                .with_announcer(announcer.clone())
                 .spawn(std::time::Duration::from_secs(60))
                 .map_err(|e| tracing::error!(error = %e, "re-confirmation not started"))
                 .ok()
         }
         _ => None,
     };
-    (journal, reconfirmer)
+    (journal, reconfirmer, announcer)
 }
 
 /// Where printouts are kept: the platform data dir, else the temp dir.

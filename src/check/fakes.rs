@@ -8,7 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use time::Date;
 
-use super::{CheckRecorder, QualificationService};
+use super::{CheckRecorder, FinishedCheck, QualificationService, ResultSink};
 use crate::card::{CardAccess, CardError, CertificateRead, Pin, PinStatus, UserAuthCertificate};
 use crate::domain::search::{Challenge, Search};
 use crate::domain::verdict::{NextStep, Qualification, Verdict, VerdictKind};
@@ -111,6 +111,8 @@ impl QualificationService for Service {
 #[derive(Default)]
 pub struct Recorder {
     pub records: Mutex<Vec<NewCheck>>,
+    /// Result files named for checks (`interop_file`).
+    pub files: Mutex<Vec<(CheckId, String)>>,
     pub refuse: bool,
 }
 
@@ -122,6 +124,65 @@ impl CheckRecorder for Recorder {
         let mut records = self.records.lock().expect("lock");
         records.push(check);
         Ok(CheckId(i64::try_from(records.len()).expect("few")))
+    }
+
+    fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        if self.refuse {
+            return Err(JournalError::Full("test: disk full".into()));
+        }
+        self.files.lock().expect("lock").push((id, file.to_owned()));
+        Ok(())
+    }
+}
+
+/// What a [`RecordingSink`] was given for one check: its fields, and everything it was given
+/// written out (so a test can look for what must never leave, the PIN or the certificate).
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub id: i64,
+    pub by_card: bool,
+    pub on: Date,
+    pub verdict: VerdictKind,
+    pub text: String,
+}
+
+/// A result sink that keeps what it is given and names a file `face-<id>.xml`, or fails.
+#[derive(Default)]
+pub struct RecordingSink {
+    pub seen: Mutex<Vec<Seen>>,
+    pub fail: bool,
+}
+
+impl RecordingSink {
+    pub fn failing() -> Self {
+        RecordingSink {
+            fail: true,
+            ..RecordingSink::default()
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl ResultSink for RecordingSink {
+    fn announce(&self, check: &FinishedCheck<'_>) -> Result<Option<String>, String> {
+        let text = format!(
+            "{check:?}\n{}",
+            serde_json::to_string(check.verdict).map_err(|e| e.to_string())?
+        );
+        self.seen.lock().expect("lock").push(Seen {
+            id: check.id.0,
+            by_card: check.by_card,
+            on: check.on,
+            verdict: check.verdict.kind,
+            text,
+        });
+        if self.fail {
+            return Err("test: share not reachable".into());
+        }
+        Ok(Some(format!("face-{}.xml", check.id.0)))
     }
 }
 

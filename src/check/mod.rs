@@ -8,11 +8,14 @@
 //! - the card: [`CardAccess`](crate::card::CardAccess) (PC/SC at the desk, the demo reader);
 //! - the online qualification service: [`QualificationService`] (a challenge for the PIN
 //!   method and the confirmation itself), implemented by [`OnlineClient`];
-//! - the journal: [`CheckRecorder`], implemented by [`Journal`].
+//! - the journal: [`CheckRecorder`], implemented by [`Journal`];
+//! - other programs told of finished checks (the receipt computer's `face` folder):
+//!   [`ResultSink`], announced by [`announce`] (the one rule, see [`announce`](mod@announce)).
 //!
 //! The CLI command `onshi-desk check` (`crate::cli::check_command`) and the desk app's workers are
 //! thin callers of these flows.
 
+pub mod announce;
 pub mod card;
 pub mod numbers;
 pub mod reconfirm;
@@ -27,6 +30,7 @@ use crate::domain::Verdict;
 use crate::journal::{CheckId, Journal, JournalError, NewCheck};
 use crate::online::OnlineClient;
 
+pub use self::announce::{announce, Announced, Announcer, Finished};
 pub use self::card::{
     check_by_card, confirm_by_card, rate_expiry, read_card, CardCheck, CardRead, Identity,
 };
@@ -80,11 +84,23 @@ impl<T: QualificationService + ?Sized> QualificationService for &T {
 /// desk is told "recorded" only for what is on disk.
 pub trait CheckRecorder: Send + Sync {
     fn record(&self, check: NewCheck) -> Result<CheckId, JournalError>;
+
+    /// Names the result file written for the receipt computer for a recorded check
+    /// (`interop_file`). The default keeps no names (a recorder that is not the journal).
+    fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        Err(JournalError::Other(format!(
+            "this recorder keeps no result file names (check {id}, file {file})"
+        )))
+    }
 }
 
 impl CheckRecorder for Journal {
     fn record(&self, check: NewCheck) -> Result<CheckId, JournalError> {
         Journal::record(self, check)
+    }
+
+    fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        Journal::set_interop_file(self, id, file)
     }
 }
 

@@ -11,6 +11,14 @@
 //!   challenge was never signed), so it is not replayed as a visual check; it waits for
 //!   numbers.
 //!
+//! Once a check is settled with a real verdict, it is announced to the receipt computer
+//! ([`ResultSink`], `face`) when the desk did not announce it: a check whose verdict at the
+//! desk was an outage (see `super::announce`). A check queued for another reason (an unknown
+//! receipt after 該当なし) was announced at the desk and is not announced twice. In the desk app
+//! the announcing is handed to the desk's [`Announcer`] (a share that hangs then holds up
+//! neither re-confirmation nor closing the desk, which waits for this thread); `onshi-desk
+//! journal reconfirm` announces on its own thread before it reports.
+//!
 //! Outcomes: a valid answer that agrees with what was recorded → `reconfirmed`, and an unknown
 //! receipt becomes a claim with the confirmed numbers (step ①); anything else (無効, 該当なし,
 //! 複数該当, other numbers, another birth date or name) → `conflict`, for staff. The update is
@@ -21,6 +29,7 @@
 //! failure, so the outage is not hammered.
 
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -28,7 +37,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::record::holds_certificate;
-use super::QualificationService;
+use super::{
+    announce, Announcer, CheckRecorder, Finished, FinishedCheck, NoSink, QualificationService,
+    ResultSink,
+};
 use crate::domain::claim::plan::ClaimStep;
 use crate::domain::claim::receipt::ReceiptHeader;
 use crate::domain::numbers::InsuranceNumbers;
@@ -37,7 +49,7 @@ use crate::domain::search::{CardSearch, NumberSearch, Search};
 use crate::domain::verdict::{Verdict, VerdictKind};
 use crate::domain::IdentityMethod;
 use crate::journal::{
-    is_outage, is_unknown_insurer, CheckNumbers, CheckRecord, Journal, JournalError,
+    is_outage, is_unknown_insurer, CheckKind, CheckNumbers, CheckRecord, Journal, JournalError,
     ReconfirmOutcome, Settlement,
 };
 
@@ -64,6 +76,16 @@ pub struct Reconfirmer<C> {
     base_delay: Duration,
     max_delay: Duration,
     retention_days: Option<u32>,
+    /// Told of each check settled here that the desk did not announce.
+    announce_to: AnnounceTo,
+}
+
+/// How settled checks are announced.
+enum AnnounceTo {
+    /// On the re-confirmer's thread, before the round goes on.
+    Now(Arc<dyn ResultSink>),
+    /// Handed over to an announcing thread.
+    Queue(Arc<Announcer>),
 }
 
 /// The background re-confirmer; stops (after its current request) when dropped.
@@ -109,7 +131,21 @@ impl<C: QualificationService> Reconfirmer<C> {
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(3600),
             retention_days: None,
+            announce_to: AnnounceTo::Now(Arc::new(NoSink)),
         }
+    }
+
+    /// Announces the checks it settles to `sink` (the receipt computer's `face` folder), on
+    /// the thread that runs the round.
+    pub fn with_sink(mut self, sink: Arc<dyn ResultSink>) -> Self {
+        self.announce_to = AnnounceTo::Now(sink);
+        self
+    }
+
+    /// Hands the checks it settles to `announcer` (the desk's announcing thread) instead.
+    pub fn with_announcer(mut self, announcer: Arc<Announcer>) -> Self {
+        self.announce_to = AnnounceTo::Queue(announcer);
+        self
     }
 
     /// Changes the backoff (first delay, longest delay).
@@ -292,6 +328,9 @@ impl<C: QualificationService> Reconfirmer<C> {
                     outcome,
                 },
             )?;
+            if applied {
+                self.announce_settled(&record, &verdict, now);
+            }
             match (applied, conflict) {
                 (false, _) => report.already_settled += 1,
                 (true, true) => report.conflicts += 1,
@@ -300,6 +339,39 @@ impl<C: QualificationService> Reconfirmer<C> {
         }
         Ok(report)
     }
+    /// Announces a check just settled with `verdict`, if the desk did not announce it (its
+    /// verdict there was an outage): as the original check was, by card or by numbers, for its
+    /// visit date.
+    fn announce_settled(&self, record: &CheckRecord, verdict: &Verdict, now: OffsetDateTime) {
+        if !record.verdict.is_some_and(is_outage) {
+            return;
+        }
+        let by_card = record.kind == CheckKind::Card;
+        match &self.announce_to {
+            AnnounceTo::Now(sink) => {
+                let journal: &dyn CheckRecorder = &self.journal;
+                announce(
+                    sink.as_ref(),
+                    journal,
+                    &FinishedCheck {
+                        id: record.id,
+                        by_card,
+                        on: record.check_date,
+                        at: now,
+                        verdict,
+                    },
+                );
+            }
+            AnnounceTo::Queue(announcer) => announcer.hand_over(Finished {
+                id: record.id,
+                by_card,
+                on: record.check_date,
+                at: now,
+                verdict: verdict.clone(),
+            }),
+        }
+    }
+
     /// Runs rounds on a background thread every `poll` until the handle is dropped. Errors
     /// are logged (the journal error is also what the next `record` would report).
     pub fn spawn(self, poll: Duration) -> Result<ReconfirmerHandle, JournalError>
@@ -534,5 +606,145 @@ mod tests {
         assert_eq!(rec.status, CheckStatus::Reconfirmed);
         assert!(!rec.certificate_held, "dropped once settled");
         assert_eq!(rec.reconfirmed_verdict, Some(VerdictKind::Valid));
+    }
+
+    #[test]
+    fn an_outage_check_is_announced_once_settled_by_card_as_it_was_made() {
+        use crate::check::fakes::{self, RecordingSink};
+        let (_dir, j) = journal();
+        let on = date!(2026 - 11 - 21);
+        let certificate = fakes::certificate(on);
+        let by_card = j
+            .record(crate::check::card_record(
+                &certificate,
+                IdentityMethod::Visual,
+                &fakes::unreachable(),
+                on,
+                false,
+            ))
+            .expect("record");
+        let by_numbers = queued(&j, None);
+        // Queued for its unknown receipt after 該当なし: announced at the desk already.
+        let mut no_record = NewCheck::empty(CheckKind::Numbers, on);
+        no_record.verdict = Some(VerdictKind::NoRecord);
+        no_record.status = Some(CheckStatus::Queued);
+        no_record.numbers = Some(CheckNumbers {
+            insurer_number: "01130012".into(),
+            symbol: Some("5012345".into()),
+            number: "1024".into(),
+            branch: Some("00".into()),
+        });
+        no_record.birthdate = Some(date!(1980 - 04 - 01));
+        let announced_at_desk = j.record(no_record).expect("record");
+
+        let sink = Arc::new(RecordingSink::default());
+        // Still down: nothing settled, nothing announced.
+        let down = Reconfirmer::new(j.clone(), Fake::new(vec![fakes::unreachable()]))
+            .with_sink(sink.clone());
+        let r = down
+            .run_once(OffsetDateTime::now_utc(), true)
+            .expect("round");
+        assert!(r.endpoint_down);
+        assert!(sink.seen().is_empty(), "an outage is not announced");
+
+        let service = fakes::Service::answering(fakes::valid());
+        let r = Reconfirmer::new(j.clone(), &service)
+            .with_sink(sink.clone())
+            .run_once(OffsetDateTime::now_utc(), true)
+            .expect("round");
+        assert_eq!(r.reconfirmed, 3, "{r:?}");
+        let seen = sink.seen();
+        let mut announced: Vec<(i64, bool, Date, VerdictKind)> = seen
+            .iter()
+            .map(|s| (s.id, s.by_card, s.on, s.verdict))
+            .collect();
+        announced.sort_by_key(|a| a.0);
+        assert_eq!(
+            announced,
+            vec![
+                (by_card.0, true, on, VerdictKind::Valid),
+                (
+                    by_numbers.0,
+                    false,
+                    date!(2026 - 11 - 21),
+                    VerdictKind::Valid
+                ),
+            ]
+        );
+        let reader = j.reader().expect("reader");
+        for id in [by_card, by_numbers] {
+            assert_eq!(
+                reader.get(id).expect("get").interop_file,
+                Some(format!("face-{}.xml", id.0))
+            );
+        }
+        assert_eq!(
+            reader.get(announced_at_desk).expect("get").interop_file,
+            None
+        );
+
+        // Never the certificate, though the check was asked again by it.
+        let serial = certificate.serial.hex();
+        let der_hex: String = certificate
+            .der()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        for s in &seen {
+            let text = s.text.to_lowercase();
+            assert!(!text.contains(&serial.to_lowercase()), "{text}");
+            assert!(!text.contains(&der_hex[..64]), "{text}");
+            assert!(!text.contains("certificate_der"), "{text}");
+            let der_list = format!("{:?}", &certificate.der()[..24]);
+            assert!(!text.contains(der_list.trim_matches(['[', ']'])), "{text}");
+        }
+
+        // Settled already: running again announces nothing more.
+        Reconfirmer::new(j.clone(), &service)
+            .with_sink(sink.clone())
+            .run_once(OffsetDateTime::now_utc(), true)
+            .expect("round");
+        assert_eq!(sink.seen().len(), 2);
+    }
+
+    /// A share that hangs: the round settles and returns; the file follows once it answers.
+    #[test]
+    fn a_round_handing_over_to_the_announcer_never_waits_on_the_share() {
+        use crate::check::fakes::{self, RecordingSink};
+
+        struct Gated(Mutex<mpsc::Receiver<()>>, RecordingSink);
+        impl ResultSink for Gated {
+            fn announce(&self, check: &FinishedCheck<'_>) -> Result<Option<String>, String> {
+                let _ = self.0.lock().map_err(|e| e.to_string())?.recv();
+                self.1.announce(check)
+            }
+        }
+
+        let (_dir, j) = journal();
+        let id = queued(&j, None);
+        let (release, gate) = mpsc::channel();
+        let sink = Arc::new(Gated(Mutex::new(gate), RecordingSink::default()));
+        let announcer = Arc::new(Announcer::spawn(sink.clone(), Arc::new(j.clone())));
+        let service = fakes::Service::answering(fakes::valid());
+        let r = Reconfirmer::new(j.clone(), &service)
+            .with_announcer(announcer)
+            .run_once(OffsetDateTime::now_utc(), true)
+            .expect("round");
+        assert_eq!(r.reconfirmed, 1, "{r:?}");
+        assert!(sink.1.seen().is_empty(), "the share still hangs");
+        release.send(()).expect("release");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while j
+            .reader()
+            .expect("reader")
+            .get(id)
+            .expect("get")
+            .interop_file
+            .is_none()
+        {
+            assert!(std::time::Instant::now() < deadline, "never announced");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(sink.1.seen().len(), 1);
     }
 }

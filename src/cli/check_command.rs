@@ -3,18 +3,23 @@
 //! Exit codes beyond the common ones: 0 the qualification is valid (also in the certificate's
 //! grace period); 5 the service answered, but not "valid" (invalid, no record, several, card
 //! not registered, …); 6 the service failed (server error, unreachable, timeout).
+//!
+//! A recorded check is announced like one made at the desk app (`crate::check::announce`):
+//! the result file's name, if one was written, is in the output (`interop_file`). The command
+//! waits for the announcement: it ends right after, so there is no desk to keep responsive.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use super::{bounded, find_card, parse_date, print_json, Failure};
 use crate::card::{self, CardError, Pcsc, PinStatus};
 use crate::check::{
-    card_record, check_by_card, check_by_numbers, CardCheck, CheckRecorder, Identity,
+    announce, card_record, check_by_card, check_by_numbers, CardCheck, CheckRecorder,
+    FinishedCheck, Identity, NoSink, ResultSink,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
@@ -108,8 +113,50 @@ fn check(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     let search = number_search(&args, today)?;
     let config = Config::load(config_path)?;
     let client = OnlineClient::new(&config)?;
-    let (verdict, recorded) = check_by_numbers(&client, &ConfiguredJournal(&config), search, today);
-    report(&verdict, None, args.json, recorded.map_err(not_recorded))
+    let journal = ConfiguredJournal(&config);
+    let (verdict, recorded) = check_by_numbers(&client, &journal, search, today);
+    let at = OffsetDateTime::now_utc();
+    let sink = result_sink(&config);
+    let (recorded, file) = finish(
+        sink.as_ref(),
+        &journal,
+        recorded,
+        false,
+        today,
+        at,
+        &verdict,
+    );
+    report(&verdict, None, args.json, recorded, file)
+}
+
+/// Where this command announces its check, from the configuration: nothing yet (`NoSink`);
+/// the receipt computer's `face` writer (`[interop]`) is connected here.
+fn result_sink(_config: &Config) -> Box<dyn ResultSink> {
+    Box::new(NoSink)
+}
+
+/// After the check was recorded (or not): announces it (`crate::check::announce`) and says
+/// what to report — the record, or why there is none, and the result file written.
+fn finish(
+    sink: &dyn ResultSink,
+    journal: &dyn CheckRecorder,
+    recorded: Result<CheckId, JournalError>,
+    by_card: bool,
+    on: Date,
+    at: OffsetDateTime,
+    verdict: &Verdict,
+) -> (Result<CheckId, NotRecorded>, Option<String>) {
+    let file = recorded.as_ref().ok().and_then(|id| {
+        let finished = FinishedCheck {
+            id: *id,
+            by_card,
+            on,
+            at,
+            verdict,
+        };
+        announce(sink, journal, &finished).file().map(str::to_owned)
+    });
+    (recorded.map_err(not_recorded), file)
 }
 
 /// Why a check was not recorded, for the output.
@@ -127,6 +174,10 @@ struct ConfiguredJournal<'a>(&'a Config);
 impl CheckRecorder for ConfiguredJournal<'_> {
     fn record(&self, check: NewCheck) -> Result<CheckId, JournalError> {
         Journal::open(&self.0.journal.path()).and_then(|journal| journal.record(check))
+    }
+
+    fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        Journal::open(&self.0.journal.path()).and_then(|journal| journal.set_interop_file(id, file))
     }
 }
 
@@ -228,8 +279,20 @@ fn check_card(args: CheckArgs, config_path: Option<&Path>, today: Date) -> Resul
         today,
         consent,
     );
-    let recorded = ConfiguredJournal(&config).record(new).map_err(not_recorded);
-    report(&check.verdict, Some(&check), args.json, recorded)
+    let at = OffsetDateTime::now_utc();
+    let journal = ConfiguredJournal(&config);
+    let recorded = journal.record(new);
+    let sink = result_sink(&config);
+    let (recorded, file) = finish(
+        sink.as_ref(),
+        &journal,
+        recorded,
+        true,
+        today,
+        at,
+        &check.verdict,
+    );
+    report(&check.verdict, Some(&check), args.json, recorded, file)
 }
 
 /// A blocked PIN is not tried; one try left is not spent unless asked.
@@ -279,6 +342,8 @@ struct Output<'a> {
     journal_id: Option<CheckId>,
     /// Why the check is not in the journal.
     journal_error: Option<NotRecorded>,
+    /// The result file written for the receipt computer (`face`), if any.
+    interop_file: Option<String>,
 }
 
 fn report(
@@ -286,6 +351,7 @@ fn report(
     check: Option<&CardCheck>,
     json: bool,
     recorded: Result<CheckId, NotRecorded>,
+    interop_file: Option<String>,
 ) -> Result<(), Failure> {
     if let Some(detail) = &verdict.detail {
         tracing::warn!(kind = ?verdict.kind, %detail, "check did not give a verdict from the service");
@@ -320,6 +386,7 @@ fn report(
         }),
         journal_id: recorded.as_ref().ok().copied(),
         journal_error: recorded.err(),
+        interop_file,
     };
     if json {
         print_json(&out)?;
@@ -352,6 +419,9 @@ fn print_text(o: &Output<'_>) {
     if let Some(id) = o.journal_id {
         println!("受付記録\t#{id}");
     }
+    if let Some(file) = &o.interop_file {
+        println!("結果ファイル\t{file}");
+    }
     if let Some(n) = o.note {
         println!("通知\t{} {}", n.code, n.message);
     }
@@ -372,5 +442,84 @@ fn print_text(o: &Output<'_>) {
     }
     if let Some(c) = &o.card {
         println!("電子証明書\t{} ({})", c.serial_hex, c.expiry_message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::*;
+    use crate::check::fakes::{self, Recorder, RecordingSink};
+
+    const ON: Date = date!(2026 - 12 - 02);
+    const AT: OffsetDateTime = datetime!(2026-12-02 01:00 UTC);
+
+    #[test]
+    fn a_recorded_check_is_announced_and_its_file_reported() {
+        let sink = RecordingSink::default();
+        let journal = Recorder::default();
+        let (recorded, file) = finish(
+            &sink,
+            &journal,
+            Ok(CheckId(3)),
+            true,
+            ON,
+            AT,
+            &fakes::valid(),
+        );
+        assert!(matches!(recorded, Ok(CheckId(3))));
+        assert_eq!(file.as_deref(), Some("face-3.xml"));
+        let seen = sink.seen();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].by_card);
+        assert_eq!(seen[0].on, ON);
+        assert_eq!(
+            *journal.files.lock().expect("lock"),
+            vec![(CheckId(3), "face-3.xml".to_owned())]
+        );
+    }
+
+    #[test]
+    fn an_unrecorded_check_or_an_outage_is_not_announced() {
+        let sink = RecordingSink::default();
+        let journal = Recorder::default();
+        let (recorded, file) = finish(
+            &sink,
+            &journal,
+            Err(JournalError::Full("test: disk full".into())),
+            false,
+            ON,
+            AT,
+            &fakes::valid(),
+        );
+        assert!(recorded.is_err());
+        assert_eq!(file, None);
+        let (recorded, file) = finish(
+            &sink,
+            &journal,
+            Ok(CheckId(4)),
+            false,
+            ON,
+            AT,
+            &fakes::unreachable(),
+        );
+        assert!(recorded.is_ok());
+        assert_eq!(file, None, "announced when 事後確認 settles it");
+        assert!(sink.seen().is_empty());
+
+        // A failing sink: recorded, no file.
+        let (recorded, file) = finish(
+            &RecordingSink::failing(),
+            &journal,
+            Ok(CheckId(5)),
+            false,
+            ON,
+            AT,
+            &fakes::valid(),
+        );
+        assert!(recorded.is_ok());
+        assert_eq!(file, None);
+        assert!(journal.files.lock().expect("lock").is_empty());
     }
 }
