@@ -380,10 +380,13 @@ fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), Stri
     onshi_files::write_atomic(path, &png, onshi_files::Access::Private).map_err(|e| e.to_string())
 }
 
-/// Where the desk announces finished checks, from the configuration: nothing yet (`NoSink`);
-/// the receipt computer's `face` writer (`[interop]`) is connected here.
-fn result_sink(_config: &Result<Config, String>) -> Arc<dyn crate::check::ResultSink> {
-    Arc::new(crate::check::NoSink)
+/// Where the desk announces finished checks, from the configuration: the receipt computer's
+/// `face` folder when `[interop] enabled`, else nowhere.
+fn result_sink(config: &Result<Config, String>) -> Arc<dyn crate::check::ResultSink> {
+    match config {
+        Ok(c) if c.interop.enabled => Arc::new(crate::interop::face::FaceWriter::from_config(c)),
+        _ => Arc::new(crate::check::NoSink),
+    }
 }
 
 /// Opens the journal and starts the background re-confirmation (事後確認) of queued checks

@@ -129,10 +129,14 @@ fn check(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     report(&verdict, None, args.json, recorded, file)
 }
 
-/// Where this command announces its check, from the configuration: nothing yet (`NoSink`);
-/// the receipt computer's `face` writer (`[interop]`) is connected here.
-fn result_sink(_config: &Config) -> Box<dyn ResultSink> {
-    Box::new(NoSink)
+/// Where this command announces its check: the receipt computer's `face` folder when
+/// `[interop] enabled`, else nowhere.
+fn result_sink(config: &Config) -> Box<dyn ResultSink> {
+    if config.interop.enabled {
+        Box::new(crate::interop::face::FaceWriter::from_config(config))
+    } else {
+        Box::new(NoSink)
+    }
 }
 
 /// After the check was recorded (or not): announces it (`crate::check::announce`) and says

@@ -409,7 +409,14 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 None => Config::load(config_path)?,
             };
             let client = OnlineClient::new(&config)?;
+            // Settled checks get their result files, as at the desk ([interop]).
+            let sink: std::sync::Arc<dyn crate::check::ResultSink> = if config.interop.enabled {
+                std::sync::Arc::new(crate::interop::face::FaceWriter::from_config(&config))
+            } else {
+                std::sync::Arc::new(crate::check::NoSink)
+            };
             let report = crate::check::Reconfirmer::new(journal.clone(), client)
+                .with_sink(sink)
                 .run_once(OffsetDateTime::now_utc(), true)
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
