@@ -320,3 +320,29 @@ fn the_token_never_reaches_a_log_line_or_a_detail() {
         }
     }
 }
+
+#[test]
+fn the_mock_process_takes_the_login_faults_from_its_command_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let refusing = common::MockService::start(&["--fault-login-refused"]);
+    let config = Config::load(Some(&refusing.config(dir.path(), |t| t))).expect("config");
+    let v = check(&OnlineClient::new(&config).expect("client"));
+    assert_eq!(v.kind, VerdictKind::ServerError, "{:?}", v.detail);
+    assert!(
+        v.detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("login: HTTP 403: refused")),
+        "{:?}",
+        v.detail
+    );
+
+    // Every token used up after one request: each later search is refused once, the client
+    // logs in again and gets its answer.
+    let strict = common::MockService::start(&["--fault-token-uses", "1", "--token-ttl-s", "60"]);
+    let config = Config::load(Some(&strict.config(dir.path(), |t| t))).expect("config");
+    let client = OnlineClient::new(&config).expect("client");
+    for round in 0..3 {
+        let v = check(&client);
+        assert_eq!(v.kind, VerdictKind::Valid, "round {round}: {:?}", v.detail);
+    }
+}
