@@ -656,3 +656,25 @@ fn a_hostile_login_answer_is_a_verdict_and_nothing_is_searched() {
         assert_eq!(service.requests(), 0, "{needle}");
     }
 }
+
+#[test]
+fn the_login_and_the_search_share_one_timeout() {
+    // Each alone fits in the 1 s timeout (about 0.6 s); together they do not.
+    let slow_login = || Reply::DripBody {
+        body: json!({"status": "0", "msg": "", "result": {"idToken": HOSTILE_TOKEN}}).to_string(),
+        slow: 6,
+        every: Duration::from_millis(100),
+    };
+    let service = HostileService::start_with(slow_login, |r| Reply::DripBody {
+        body: valid_answer(r, the_patient()),
+        slow: 6,
+        every: Duration::from_millis(100),
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let v = check(&service.client(dir.path(), 1000));
+    assert_eq!(v.kind, VerdictKind::Timeout, "{:?}", v.detail);
+
+    // With time for both, the same service is believed (the test is not vacuous).
+    let v = check(&service.client(dir.path(), 5000));
+    assert_eq!(v.kind, VerdictKind::Valid, "{:?}", v.detail);
+}
