@@ -148,7 +148,7 @@ async fn challenge(State(state): State<Arc<AppState>>, request: Request) -> Resp
             Ok(()) => issue_challenge(&state, &body),
         },
     };
-    finish(&state, control, answer).await
+    with_challenge_header(finish(&state, control, answer).await)
 }
 
 async fn confirmation(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -161,7 +161,19 @@ async fn confirmation(State(state): State<Arc<AppState>>, request: Request) -> R
             Ok(()) => confirm(&state, &body),
         },
     };
-    finish(&state, control, answer).await
+    with_challenge_header(finish(&state, control, answer).await)
+}
+
+/// A 401 says how to authenticate (RFC 9110 §11.6.1): with the login's token. The scheme name
+/// is the project's own; public code sends the token raw, without a scheme.
+fn with_challenge_header(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("OnshiToken realm=\"online-qualification\""),
+        );
+    }
+    response
 }
 
 /// What a request brings to be let in: its `Authorization` value and the connection's
