@@ -6,11 +6,12 @@
 //! Both sides talk to the same in-process mock server over mutual TLS on loopback, each on its
 //! own kept-alive connection, alternating request by request so both see the same machine
 //! load:
-//! - **raw**: a bare reqwest client POSTs a prepared search-by-numbers body and reads the
-//!   answer's bytes — the round trip no desk can avoid;
+//! - **raw**: a bare reqwest client POSTs a prepared search-by-numbers body with the token of
+//!   one login made beforehand, and reads the answer's bytes — the round trip no desk can
+//!   avoid;
 //! - **client**: `OnlineClient::confirm` for the same search — building and serialising the
 //!   request, the round trip, parsing the answer, checking it against the request and turning
-//!   it into a `Verdict` with its ratio.
+//!   it into a `Verdict` with its ratio (its one login happens in the warm-up rounds).
 //!
 //! The difference of the medians is the client's own cost (target: under 2 ms).
 
@@ -93,6 +94,10 @@ fn run() -> Result<(), Error> {
         server.base_url()
     );
     let body = raw_body(as_of);
+    let token = raw_login(
+        &raw,
+        &format!("{}/online-qualification/v1/login", server.base_url()),
+    )?;
 
     let mut raw_times = Vec::with_capacity(rounds);
     let mut client_times = Vec::with_capacity(rounds);
@@ -101,6 +106,7 @@ fn run() -> Result<(), Error> {
         let mut answer = Vec::new();
         raw.post(&url)
             .header("content-type", "application/json")
+            .header("authorization", &token)
             .body(body.clone())
             .send()?
             .read_to_end(&mut answer)?;
@@ -173,6 +179,21 @@ fn raw_body(on: time::Date) -> Vec<u8> {
     }})
     .to_string()
     .into_bytes()
+}
+
+/// The `idToken` of one login.
+fn raw_login(raw: &reqwest::blocking::Client, url: &str) -> Result<String, Error> {
+    let mut answer = Vec::new();
+    raw.post(url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()?
+        .read_to_end(&mut answer)?;
+    let value: serde_json::Value = serde_json::from_slice(&answer)?;
+    value["result"]["idToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("login answer without idToken: {value}").into())
 }
 
 /// A bare reqwest client with the same trust and identity as the desk's.

@@ -13,7 +13,11 @@
 //! client_certificate = "tls/facility.pem"
 //! client_key = "tls/facility-key.pem"
 //! connect_timeout_ms = 3000
-//! timeout_ms = 10000
+//! timeout_ms = 10000                  # the whole exchange: login (when needed) and request
+//! login_path = "/online-qualification/v1/login"  # optional; the real web API's public code
+//! search_path = "/online-qualification/v1/qualification-confirmation"  # uses /oqs-api-pro/…
+//! challenge_path = "/online-qualification/v1/challenge"  # optional
+//! token_lifetime_s = 1800             # when the login answer does not say (60–86400)
 //!
 //! [card]
 //! reader = "SONY FeliCa"              # optional: name or start of the name
@@ -65,6 +69,48 @@ pub struct EndpointConfig {
     pub client_key: PathBuf,
     pub connect_timeout: Duration,
     pub timeout: Duration,
+    /// Path of the login (`POST`, the facility certificate is the credential), under `url`.
+    pub login_path: String,
+    /// Path of the qualification-confirmation search, under `url`.
+    pub search_path: String,
+    /// Path of the PIN method's challenge (project extension), under `url`.
+    pub challenge_path: String,
+    /// How long a login token is used when the login answer does not say (the real service's
+    /// lifetime is not public: unconfirmed).
+    pub token_lifetime: Duration,
+}
+
+/// The project's login path (the mock also serves the public `/oqs-api-pro/…/auth`).
+pub const DEFAULT_LOGIN_PATH: &str = "/online-qualification/v1/login";
+/// The project's search path (the mock also serves the public `/oqs-api-pro/…/search`).
+pub const DEFAULT_SEARCH_PATH: &str = "/online-qualification/v1/qualification-confirmation";
+/// The challenge path (project extension: public code has no challenge).
+pub const DEFAULT_CHALLENGE_PATH: &str = "/online-qualification/v1/challenge";
+/// Token lifetime assumed when the login answer does not give one: 30 minutes (unconfirmed).
+pub const DEFAULT_TOKEN_LIFETIME_S: u64 = 1800;
+
+/// A configured endpoint path: `/` then URL path characters only (RFC 3986 `pchar` and `/`),
+/// no query or fragment, so a setting cannot smuggle a second host or a header.
+fn endpoint_path(
+    value: Option<String>,
+    default: &str,
+    field: &'static str,
+) -> Result<String, ConfigError> {
+    let path = value.unwrap_or_else(|| default.to_owned());
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/".contains(c);
+    if !path.starts_with('/') || path.starts_with("//") || path.len() > 200 {
+        return Err(ConfigError::Invalid {
+            field,
+            detail: format!("{path:?}: must start with a single / (at most 200 characters)"),
+        });
+    }
+    if let Some(c) = path.chars().find(|c| !allowed(*c)) {
+        return Err(ConfigError::Invalid {
+            field,
+            detail: format!("{path:?}: {c:?} is not allowed in a path"),
+        });
+    }
+    Ok(path)
 }
 
 /// Card reader settings.
@@ -375,6 +421,10 @@ struct EndpointFile {
     client_key: PathBuf,
     connect_timeout_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    login_path: Option<String>,
+    search_path: Option<String>,
+    challenge_path: Option<String>,
+    token_lifetime_s: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -497,6 +547,26 @@ impl Config {
                 client_key: resolve(e.client_key),
                 connect_timeout: ms(e.connect_timeout_ms, 3_000, "endpoint.connect_timeout_ms")?,
                 timeout: ms(e.timeout_ms, 10_000, "endpoint.timeout_ms")?,
+                login_path: endpoint_path(e.login_path, DEFAULT_LOGIN_PATH, "endpoint.login_path")?,
+                search_path: endpoint_path(
+                    e.search_path,
+                    DEFAULT_SEARCH_PATH,
+                    "endpoint.search_path",
+                )?,
+                challenge_path: endpoint_path(
+                    e.challenge_path,
+                    DEFAULT_CHALLENGE_PATH,
+                    "endpoint.challenge_path",
+                )?,
+                token_lifetime: match e.token_lifetime_s.unwrap_or(DEFAULT_TOKEN_LIFETIME_S) {
+                    s @ 60..=86_400 => Duration::from_secs(s),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            field: "endpoint.token_lifetime_s",
+                            detail: "must be 60 to 86400 (a minute to a day)".into(),
+                        })
+                    }
+                },
             },
             card: CardConfig {
                 reader: file.card.reader,
@@ -841,6 +911,45 @@ grace_end = "from-expiry-date"
         );
         assert_eq!(c.endpoint.timeout, Duration::from_secs(10));
         assert_eq!(c.card.grace_end, GraceEnd::FromExpiryDate);
+    }
+
+    #[test]
+    fn endpoint_paths_and_token_lifetime_default_and_are_checked() {
+        let p = Path::new("/c.toml");
+        let c = Config::parse(GOOD, p).expect("valid");
+        assert_eq!(c.endpoint.login_path, DEFAULT_LOGIN_PATH);
+        assert_eq!(c.endpoint.search_path, DEFAULT_SEARCH_PATH);
+        assert_eq!(c.endpoint.challenge_path, DEFAULT_CHALLENGE_PATH);
+        assert_eq!(c.endpoint.token_lifetime, Duration::from_secs(1800));
+        let public = GOOD.replace(
+            "[card]",
+            "login_path = \"/oqs-api-pro/MSA12020/ILI12020SV01/auth\"\nsearch_path = \"/oqs-api-pro/MSA01030/ILI01030SV01/search\"\ntoken_lifetime_s = 600\n[card]",
+        );
+        let c = Config::parse(&public, p).expect("valid");
+        assert_eq!(
+            c.endpoint.login_path,
+            "/oqs-api-pro/MSA12020/ILI12020SV01/auth"
+        );
+        assert_eq!(
+            c.endpoint.search_path,
+            "/oqs-api-pro/MSA01030/ILI01030SV01/search"
+        );
+        assert_eq!(c.endpoint.token_lifetime, Duration::from_secs(600));
+        for (bad, field) in [
+            ("login_path = \"auth\"", "endpoint.login_path"),
+            ("search_path = \"//evil.example/x\"", "endpoint.search_path"),
+            ("challenge_path = \"/c?x=1\"", "endpoint.challenge_path"),
+            ("login_path = \"/a b\"", "endpoint.login_path"),
+            ("login_path = \"/a\\r\\nX: y\"", "endpoint.login_path"),
+            ("token_lifetime_s = 59", "endpoint.token_lifetime_s"),
+            ("token_lifetime_s = 86401", "endpoint.token_lifetime_s"),
+        ] {
+            let text = GOOD.replace("[card]", &format!("{bad}\n[card]"));
+            match Config::parse(&text, p) {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

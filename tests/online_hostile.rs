@@ -48,14 +48,37 @@ enum Reply {
 type Script = dyn Fn(&Value) -> Reply + Send + Sync;
 
 /// A TLS server on loopback with the test PKI's server certificate, answering each request
-/// (one per connection) by its script.
+/// (one per connection) by its script. Logins (the desk logs in before its first request)
+/// are answered with a well-formed token and not counted as requests; the script sees the
+/// rest.
 struct HostileService {
     addr: String,
     requests: Arc<AtomicUsize>,
 }
 
+/// The token the hostile service hands out at login.
+const HOSTILE_TOKEN: &str = "it-hostile-0123456789abcdef";
+
+fn login_answer() -> Reply {
+    Reply::Now(
+        200,
+        json!({"status": "0", "msg": "", "result": {"accessToken": "at", "refreshToken": "rt",
+            "idToken": HOSTILE_TOKEN, "linkSysCharCd": "0"}})
+        .to_string(),
+    )
+}
+
 impl HostileService {
     fn start(script: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> HostileService {
+        HostileService::start_with(login_answer, script)
+    }
+
+    /// Like [`HostileService::start`], with the login answered by `login`.
+    fn start_with(
+        login: impl Fn() -> Reply + Send + Sync + 'static,
+        script: impl Fn(&Value) -> Reply + Send + Sync + 'static,
+    ) -> HostileService {
+        let login: Arc<dyn Fn() -> Reply + Send + Sync> = Arc::new(login);
         let tls = common::pki_dir().join("tls");
         let chain = CertificateDer::pem_file_iter(tls.join("server.pem"))
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
@@ -78,12 +101,17 @@ impl HostileService {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (config, script, counter) = (config.clone(), script.clone(), counter.clone());
+                let login = login.clone();
                 std::thread::spawn(move || {
                     let Ok(conn) = rustls::ServerConnection::new(config) else {
                         return;
                     };
                     let mut tls = rustls::StreamOwned::new(conn, stream);
-                    if let Some(request) = read_request(&mut tls) {
+                    if let Some((path, request)) = read_request(&mut tls) {
+                        if path.ends_with("/login") {
+                            let _ = send(&mut tls, login());
+                            return;
+                        }
                         counter.fetch_add(1, Ordering::SeqCst);
                         let _ = send(&mut tls, script(&request));
                     }
@@ -119,10 +147,18 @@ impl HostileService {
     }
 }
 
-/// Reads one HTTP request (headers, then a Content-Length body) and returns its JSON body.
-fn read_request(stream: &mut impl Read) -> Option<Value> {
+/// Reads one HTTP request (headers, then a Content-Length body) and returns its path and
+/// JSON body.
+fn read_request(stream: &mut impl Read) -> Option<(String, Value)> {
     let mut reader = BufReader::new(stream);
     let mut length = 0usize;
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let path = request_line
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -140,7 +176,7 @@ fn read_request(stream: &mut impl Read) -> Option<Value> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
+    Some((path, serde_json::from_slice(&body).ok()?))
 }
 
 fn send(stream: &mut impl Write, reply: Reply) -> std::io::Result<()> {
@@ -545,4 +581,100 @@ fn a_challenge_id_that_could_rewrite_a_log_is_refused() {
     let detail = refused.detail.unwrap_or_default();
     assert!(detail.contains("challenge id"), "{detail}");
     assert!(!has_unsafe_chars(&detail), "{detail:?}");
+}
+
+/// What the detail must contain, the verdict, and the login answer.
+type LoginCase = (&'static str, VerdictKind, fn() -> Reply);
+
+#[test]
+fn a_hostile_login_answer_is_a_verdict_and_nothing_is_searched() {
+    let cases: Vec<LoginCase> = vec![
+        ("idToken", VerdictKind::ServerError, || {
+            Reply::Now(
+                200,
+                json!({"status": "0", "msg": "", "result": {"idToken": "it-\u{1b}[2J\nINFO forged"}})
+                    .to_string(),
+            )
+        }),
+        ("idToken", VerdictKind::ServerError, || {
+            Reply::Now(
+                200,
+                json!({"status": "0", "result": {"idToken": "x".repeat(100_000)}}).to_string(),
+            )
+        }),
+        ("not JSON", VerdictKind::ServerError, || {
+            Reply::Now(200, "<html>\u{1b}[31mportal</html>".into())
+        }),
+        ("refused", VerdictKind::ServerError, || {
+            Reply::Now(
+                200,
+                json!({"status": "9\u{202e}", "msg": "\u{1b}]0;拒否\u{7}", "result": null})
+                    .to_string(),
+            )
+        }),
+        ("extExpiresIn", VerdictKind::ServerError, || {
+            Reply::Now(
+                200,
+                json!({"status": "0", "result": {"idToken": "it-1", "extExpiresIn": "-5"}})
+                    .to_string(),
+            )
+        }),
+        ("HTTP 503", VerdictKind::ServerError, || {
+            Reply::Now(503, "busy".into())
+        }),
+        ("login", VerdictKind::Timeout, || Reply::DripBody {
+            body: json!({"status": "0", "result": {"idToken": "it-1"}}).to_string(),
+            slow: 40,
+            every: Duration::from_millis(300),
+        }),
+    ];
+    for (needle, kind, login) in cases {
+        let service =
+            HostileService::start_with(login, |r| Reply::Now(200, valid_answer(r, the_patient())));
+        let dir = tempfile::tempdir().expect("tmp");
+        let client = service.client(dir.path(), 1000);
+        let started = Instant::now();
+        let v = check(&client);
+        assert!(
+            started.elapsed() < ANSWERED_WITHIN,
+            "{needle}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(v.kind, kind, "{needle}: {:?}", v.detail);
+        let detail = v.detail.unwrap_or_default();
+        assert!(detail.starts_with("login: "), "{needle}: {detail}");
+        assert!(detail.contains(needle), "{needle}: {detail}");
+        assert!(!has_unsafe_chars(&detail), "{needle}: {detail:?}");
+        assert!(detail.len() < 1000, "{needle}: {} bytes", detail.len());
+        assert_eq!(service.requests(), 0, "{needle}: searched without a login");
+        // The challenge goes the same way.
+        let refused = client.challenge().expect_err("no login, no challenge");
+        assert!(
+            refused.detail.unwrap_or_default().starts_with("login: "),
+            "{needle}"
+        );
+        assert_eq!(service.requests(), 0, "{needle}");
+    }
+}
+
+#[test]
+fn the_login_and_the_search_share_one_timeout() {
+    // Each alone fits in the 1 s timeout (about 0.6 s); together they do not.
+    let slow_login = || Reply::DripBody {
+        body: json!({"status": "0", "msg": "", "result": {"idToken": HOSTILE_TOKEN}}).to_string(),
+        slow: 6,
+        every: Duration::from_millis(100),
+    };
+    let service = HostileService::start_with(slow_login, |r| Reply::DripBody {
+        body: valid_answer(r, the_patient()),
+        slow: 6,
+        every: Duration::from_millis(100),
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let v = check(&service.client(dir.path(), 1000));
+    assert_eq!(v.kind, VerdictKind::Timeout, "{:?}", v.detail);
+
+    // With time for both, the same service is believed (the test is not vacuous).
+    let v = check(&service.client(dir.path(), 5000));
+    assert_eq!(v.kind, VerdictKind::Valid, "{:?}", v.detail);
 }

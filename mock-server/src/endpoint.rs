@@ -7,9 +7,12 @@
 //!
 //! - transport: TLS 1.2/1.3 with a **required** client certificate chaining to the configured
 //!   facility CA, HTTP/1.1 keep-alive, HTTP/2 when the client offers it by ALPN;
-//! - `POST /online-qualification/v1/challenge` and
+//! - `POST /online-qualification/v1/login` (the facility certificate is the credential; the
+//!   answer carries the `idToken` the other endpoints require in `Authorization`),
+//!   `POST /online-qualification/v1/challenge` and
 //!   `POST /online-qualification/v1/qualification-confirmation`, answered from
-//!   [`crate::fixtures`];
+//!   [`crate::fixtures`]; the login and the search also at the paths public code of the real
+//!   web API uses ([`PUBLIC_LOGIN_PATH`], [`PUBLIC_SEARCH_PATH`]);
 //! - one task per connection: a failed handshake or a garbage request only ends its own
 //!   connection.
 //!
@@ -24,13 +27,24 @@ mod config;
 mod message;
 mod request;
 mod server;
+mod token;
 
-pub use config::{load_certificates, load_private_key, ServerConfig, ServerFiles};
+pub use config::{
+    load_certificates, load_private_key, ServerConfig, ServerFiles, ServerStats, DEFAULT_TOKEN_TTL,
+};
 pub use server::{serve, spawn, spawn_on, RunningServer};
 
 pub use crate::fixtures::{Faults, Fixtures};
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// Path of the login endpoint (project path).
+pub const LOGIN_PATH: &str = "/online-qualification/v1/login";
+/// The login path public code of the real web API posts to; served as an alias of
+/// [`LOGIN_PATH`] so a desk configured with either works.
+pub const PUBLIC_LOGIN_PATH: &str = "/oqs-api-pro/MSA12020/ILI12020SV01/auth";
+/// The search path public code of the real web API posts to; an alias of
+/// [`CONFIRMATION_PATH`].
+pub const PUBLIC_SEARCH_PATH: &str = "/oqs-api-pro/MSA01030/ILI01030SV01/search";
 /// Path of the challenge endpoint.
 pub const CHALLENGE_PATH: &str = "/online-qualification/v1/challenge";
 /// Path of the qualification-confirmation endpoint.

@@ -748,7 +748,12 @@ async fn http2_by_alpn() {
     .await
     .expect("h2 handshake");
     tokio::spawn(conn);
+    // The token of a login over another connection with the same facility certificate.
+    let mut login = Connection::facility(addr()).await.expect("connect");
+    login.login().await.expect("login");
+    let token = login.token.expect("token");
     let request = hyper::Request::post(format!("https://localhost{CHALLENGE_PATH}"))
+        .header(hyper::header::AUTHORIZATION, token)
         .body(http_body_util::Full::new(hyper::body::Bytes::from_static(
             b"{}",
         )))

@@ -18,10 +18,21 @@
 //! - anything the server wrote that reaches a detail, a note, a log line or stdout goes through
 //!   [`for_display`] first;
 //! - the answer must be about the patient asked for ([`super::interpret`]).
+//!
+//! **Login and token.** Public code of the real web API logs in first (`POST …/auth`, the
+//! facility certificate being the credential), then sends the `idToken` it got, raw, in the
+//! `Authorization` header of each search. The client does the same: it logs in lazily on the
+//! first request, keeps the token until its expiry (what the answer says, else
+//! `endpoint.token_lifetime_s`), and when the service answers 401 `PH4010` (token refused) it
+//! logs in again once and repeats the request once — both requests are safe to repeat (a
+//! search changes nothing; a refused challenge was never issued). One login runs at a time:
+//! the desk's workers share the client, and the others wait for that login's outcome, a
+//! failed login being their verdict too. Login and request together stay within
+//! `endpoint.timeout_ms`. The token never reaches a log line or a verdict's detail.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -32,8 +43,8 @@ use time::Date;
 
 use super::interpret::{interpret, Asked};
 use super::message::{
-    ChallengeEnvelope, ErrorEnvelope, RequestBody, RequestEnvelope, RequestHeader, RequestMsg,
-    ResponseEnvelope, SearchInfo,
+    ChallengeEnvelope, ErrorEnvelope, LoginEnvelope, LoginRequest, RequestBody, RequestEnvelope,
+    RequestHeader, RequestMsg, ResponseEnvelope, SearchInfo,
 };
 use crate::config::{Config, ConfigError};
 use crate::domain::search::{Challenge, Search};
@@ -47,9 +58,22 @@ const MAX_ANSWER: u64 = 1 << 20;
 /// Characters of a non-JSON error body kept in a detail (enough to recognise a proxy's page).
 const BODY_SNIPPET_CHARS: usize = 120;
 
+/// Longest `idToken` accepted (a JWT of the real service is about a kilobyte).
+const MAX_TOKEN_CHARS: usize = 8192;
+
+/// Longest token lifetime believed from a login answer: a day.
+const MAX_TOKEN_LIFETIME_S: u64 = 86_400;
+
+/// `status` of a successful login (unconfirmed: public code does not show the values).
+const LOGIN_OK: &str = "0";
+
+/// Error code of a refused token (401): log in again.
+const TOKEN_REFUSED: &str = "PH4010";
+
 /// The client; cheap to share between threads.
 pub struct OnlineClient {
     http: reqwest::blocking::Client,
+    login_url: String,
     challenge_url: String,
     confirm_url: String,
     facility: FacilityCode,
@@ -58,6 +82,84 @@ pub struct OnlineClient {
     sequence: AtomicU64,
     /// `endpoint.timeout`: the bound on one whole exchange, headers and body.
     timeout: Duration,
+    /// `endpoint.token_lifetime_s`: how long a token is used when the login does not say.
+    token_lifetime: Duration,
+    session: Session,
+}
+
+/// A login token. Its text is wiped when the last copy goes, and never printed.
+#[derive(Clone)]
+struct Token {
+    value: Arc<zeroize::Zeroizing<String>>,
+    /// Used until then; a little before the service's own expiry.
+    renew_at: Instant,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Token {
+    fn same(&self, other: &Token) -> bool {
+        Arc::ptr_eq(&self.value, &other.value)
+    }
+}
+
+/// The login state shared by the threads using one client.
+#[derive(Default)]
+struct Session {
+    state: Mutex<SessionState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct SessionState {
+    token: Option<Token>,
+    /// A thread is logging in; the others wait for it.
+    logging_in: bool,
+    /// Logins finished, so a waiting thread knows the one it waited for is over.
+    round: u64,
+    /// The outcome of the last login when it failed: the verdict of the threads that waited.
+    last_failure: Option<Verdict>,
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        // Every update is a few assignments: a poisoned state is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Clears `logging_in` and wakes the waiters however the login ends.
+struct LoginTurn<'a> {
+    session: &'a Session,
+    outcome: Option<Result<Token, Verdict>>,
+}
+
+impl Drop for LoginTurn<'_> {
+    fn drop(&mut self) {
+        let mut state = self.session.lock();
+        state.logging_in = false;
+        state.round = state.round.wrapping_add(1);
+        match self.outcome.take() {
+            Some(Ok(token)) => {
+                state.token = Some(token);
+                state.last_failure = None;
+            }
+            Some(Err(verdict)) => state.last_failure = Some(verdict),
+            None => {
+                state.last_failure = Some(failure(
+                    VerdictKind::ServerError,
+                    "login: abandoned".to_owned(),
+                ))
+            }
+        }
+        self.session.changed.notify_all();
+    }
 }
 
 /// What came back from one POST: status, the `Location` of a redirect, the body.
@@ -138,23 +240,30 @@ impl OnlineClient {
             .user_agent(concat!("onshi-desk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| invalid("endpoint", err))?;
-        let base = &config.endpoint.url;
+        let e = &config.endpoint;
+        // The base URL ends in `/`; the paths start with one.
+        let url = |path: &str| format!("{}{}", e.url, path.trim_start_matches('/'));
         Ok(Self {
             http,
-            challenge_url: format!("{base}online-qualification/v1/challenge"),
-            confirm_url: format!("{base}online-qualification/v1/qualification-confirmation"),
+            login_url: url(&e.login_path),
+            challenge_url: url(&e.challenge_path),
+            confirm_url: url(&e.search_path),
             facility: config.facility_code.clone(),
             desk_id: format!("desk{}", std::process::id()),
             sequence: AtomicU64::new(1),
-            timeout: config.endpoint.timeout,
+            timeout: e.timeout,
+            token_lifetime: e.token_lifetime,
+            session: Session::default(),
         })
     }
 
     /// Asks for a challenge for the PIN method.
     pub fn challenge(&self) -> Result<Challenge, Verdict> {
-        let answer = self.post(&self.challenge_url, &serde_json::json!({}))?;
+        let deadline = Instant::now() + self.timeout;
+        let (answer, used) =
+            self.authorized_post(&self.challenge_url, &serde_json::json!({}), deadline)?;
         if answer.status != 200 {
-            return Err(http_error(&answer));
+            return Err(redacted(http_error(&answer), &used));
         }
         let c: ChallengeEnvelope = serde_json::from_slice(&answer.body).map_err(|e| {
             failure(
@@ -220,33 +329,169 @@ impl OnlineClient {
                 },
             },
         };
-        let answer = match self.post(&self.confirm_url, &request) {
+        let deadline = Instant::now() + self.timeout;
+        let (answer, used) = match self.authorized_post(&self.confirm_url, &request, deadline) {
             Ok(r) => r,
             Err(v) => return v,
         };
-        if answer.status != 200 {
-            return http_error(&answer);
+        let verdict = if answer.status != 200 {
+            http_error(&answer)
+        } else {
+            match serde_json::from_slice::<ResponseEnvelope>(&answer.body) {
+                Ok(answer) => interpret(answer.xml_msg, &asked, on),
+                Err(e) => failure(
+                    VerdictKind::ServerError,
+                    format!("malformed answer: {}", for_display(&e.to_string())),
+                ),
+            }
+        };
+        redacted(verdict, &used)
+    }
+
+    /// POSTs with the session's token (logging in first when there is none), and once more
+    /// with a new token when the service refuses the first one (401 `PH4010`). Returns the
+    /// answer and the tokens used, so whatever the server echoed of them can be redacted.
+    fn authorized_post(
+        &self,
+        url: &str,
+        body: &impl Serialize,
+        deadline: Instant,
+    ) -> Result<(Answer, Vec<Token>), Verdict> {
+        let token = self.token(deadline)?;
+        let answer = self
+            .post(url, body, Some(&token), deadline)
+            .map_err(|v| redacted(v, std::slice::from_ref(&token)))?;
+        if !token_refused(&answer) {
+            return Ok((answer, vec![token]));
         }
-        match serde_json::from_slice::<ResponseEnvelope>(&answer.body) {
-            Ok(answer) => interpret(answer.xml_msg, &asked, on),
-            Err(e) => failure(
-                VerdictKind::ServerError,
-                format!("malformed answer: {}", for_display(&e.to_string())),
-            ),
+        tracing::info!(
+            "the online service refused the login token ({TOKEN_REFUSED}); logging in again"
+        );
+        self.forget(&token);
+        let fresh = self.token(deadline)?;
+        let used = vec![token, fresh.clone()];
+        let answer = self
+            .post(url, body, Some(&fresh), deadline)
+            .map_err(|v| redacted(v, &used))?;
+        if token_refused(&answer) {
+            // Refused twice: the answer is the verdict, and the next request logs in afresh.
+            self.forget(&fresh);
+        }
+        Ok((answer, used))
+    }
+
+    /// The session's token while it is fresh; else a new login, by this thread or by the one
+    /// already logging in (whose failure is then this thread's verdict too).
+    fn token(&self, deadline: Instant) -> Result<Token, Verdict> {
+        let mut state = self.session.lock();
+        let waited_from = state.round;
+        loop {
+            if let Some(token) = &state.token {
+                if Instant::now() < token.renew_at {
+                    return Ok(token.clone());
+                }
+                state.token = None;
+            }
+            if !state.logging_in {
+                if state.round != waited_from {
+                    if let Some(failed) = &state.last_failure {
+                        return Err(failed.clone());
+                    }
+                }
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(failure(
+                    VerdictKind::Timeout,
+                    "login: another request's login did not finish within the timeout".to_owned(),
+                ));
+            }
+            state = self
+                .session
+                .changed
+                .wait_timeout(state, left)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        state.logging_in = true;
+        drop(state);
+        let mut turn = LoginTurn {
+            session: &self.session,
+            outcome: None,
+        };
+        let outcome = self.log_in(deadline);
+        turn.outcome = Some(outcome.clone());
+        drop(turn);
+        outcome
+    }
+
+    /// Drops `used` from the session unless another thread already replaced it.
+    fn forget(&self, used: &Token) {
+        let mut state = self.session.lock();
+        if state.token.as_ref().is_some_and(|t| t.same(used)) {
+            state.token = None;
         }
     }
 
-    /// One POST within `self.timeout` in all: the header phase gets the time left (reqwest's
-    /// own timeout), the body is read against the same deadline.
-    fn post(&self, url: &str, body: &impl Serialize) -> Result<Answer, Verdict> {
-        let deadline = Instant::now() + self.timeout;
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .timeout(self.timeout)
-            .send()
-            .map_err(|e| transport_failure(&e))?;
+    /// One login: `POST endpoint.login_path` with the facility certificate (the TLS layer
+    /// presents it); every failure is a verdict with a detail starting `login:`.
+    fn log_in(&self, deadline: Instant) -> Result<Token, Verdict> {
+        let request = LoginRequest {
+            desk_id: self.desk_id.clone(),
+        };
+        let prefixed = |mut v: Verdict| {
+            v.detail = Some(format!("login: {}", v.detail.unwrap_or_default()));
+            tracing::warn!(
+                "login to the online service failed: {}",
+                v.detail.as_deref().unwrap_or_default()
+            );
+            v
+        };
+        let answer = self
+            .post(&self.login_url, &request, None, deadline)
+            .map_err(prefixed)?;
+        let token = login_token(&answer, self.token_lifetime).map_err(prefixed)?;
+        tracing::info!(
+            "logged in to the online service; the token is used for {} s",
+            token
+                .renew_at
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+        );
+        Ok(token)
+    }
+
+    /// One POST by `deadline` in all: the header phase gets the time left (reqwest's own
+    /// timeout), the body is read against the same deadline.
+    fn post(
+        &self,
+        url: &str,
+        body: &impl Serialize,
+        token: Option<&Token>,
+        deadline: Instant,
+    ) -> Result<Answer, Verdict> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failure(
+                VerdictKind::Timeout,
+                "no time left within the timeout to send the request".to_owned(),
+            ));
+        }
+        let mut request = self.http.post(url).json(body).timeout(left);
+        if let Some(token) = token {
+            // Checked to be visible ASCII on arrival; marked sensitive so no layer logs it.
+            let mut value =
+                reqwest::header::HeaderValue::from_str(token.value.as_str()).map_err(|_| {
+                    failure(
+                        VerdictKind::ServerError,
+                        "login token is not a valid header value".to_owned(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let response = request.send().map_err(|e| transport_failure(&e))?;
         let status = response.status().as_u16();
         let location = response
             .headers()
@@ -366,6 +611,124 @@ fn failure(kind: VerdictKind, detail: String) -> Verdict {
     let mut v = Verdict::bare(kind, NextStep::RetryOrDocuments);
     v.detail = Some(detail);
     v
+}
+
+/// Whether the service refused the token: 401 with the error code `PH4010`.
+fn token_refused(answer: &Answer) -> bool {
+    answer.status == 401
+        && serde_json::from_slice::<ErrorEnvelope>(&answer.body)
+            .ok()
+            .and_then(|e| e.error.code)
+            .is_some_and(|code| code == TOKEN_REFUSED)
+}
+
+/// `verdict` with every token in `used` replaced by `<token>` in its detail and note: a
+/// server that echoes the token back must not get it into a log.
+fn redacted(mut verdict: Verdict, used: &[Token]) -> Verdict {
+    let scrub = |text: &mut String| {
+        for token in used {
+            let value = token.value.as_str();
+            if !value.is_empty() && text.contains(value) {
+                *text = text.replace(value, "<token>");
+            }
+        }
+    };
+    if let Some(detail) = verdict.detail.as_mut() {
+        scrub(detail);
+    }
+    if let Some(note) = verdict.note.as_mut() {
+        scrub(&mut note.code);
+        scrub(&mut note.message);
+    }
+    verdict
+}
+
+/// The token of a login answer, checked: 200, `status` `"0"`, an `idToken` of visible ASCII
+/// (it goes into a header), an expiry in seconds if given. The details never quote the token
+/// nor serde's error text (which can quote values).
+fn login_token(answer: &Answer, default_lifetime: Duration) -> Result<Token, Verdict> {
+    let envelope = serde_json::from_slice::<LoginEnvelope>(&answer.body).ok();
+    if answer.status != 200 {
+        if let Some(LoginEnvelope {
+            status: Some(status),
+            msg,
+            ..
+        }) = &envelope
+        {
+            let mut v = failure(
+                VerdictKind::ServerError,
+                format!(
+                    "HTTP {}: refused (status {:?}: {})",
+                    answer.status,
+                    for_display_limited(status, 20),
+                    for_display_limited(msg.as_deref().unwrap_or_default(), 200)
+                ),
+            );
+            if (400..500).contains(&answer.status) {
+                v.next_step = NextStep::ConfirmByDocuments;
+            }
+            return Err(v);
+        }
+        return Err(http_error(answer));
+    }
+    let malformed = |what: &str| failure(VerdictKind::ServerError, format!("answer {what}"));
+    let Some(envelope) = envelope else {
+        return Err(
+            match serde_json::from_slice::<serde_json::Value>(&answer.body) {
+                Err(e) => malformed(&format!(
+                    "is not JSON (line {} column {})",
+                    e.line(),
+                    e.column()
+                )),
+                Ok(_) => malformed("is not the login answer's shape"),
+            },
+        );
+    };
+    let status = envelope.status.as_deref().unwrap_or_default();
+    if status != LOGIN_OK {
+        return Err(failure(
+            VerdictKind::ServerError,
+            format!(
+                "refused (status {:?}: {})",
+                for_display_limited(status, 20),
+                for_display_limited(envelope.msg.as_deref().unwrap_or_default(), 200)
+            ),
+        ));
+    }
+    let result = envelope.result.ok_or_else(|| malformed("has no result"))?;
+    let token = zeroize::Zeroizing::new(result.id_token.unwrap_or_default());
+    if token.is_empty() {
+        return Err(malformed("has no idToken"));
+    }
+    if token.len() > MAX_TOKEN_CHARS || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(malformed(&format!(
+            "has an idToken of {} bytes that is not up to {MAX_TOKEN_CHARS} visible ASCII characters",
+            token.len()
+        )));
+    }
+    let lifetime = match result.ext_expires_in.as_deref() {
+        None => default_lifetime,
+        Some(s) => match s.parse::<u64>() {
+            Ok(n)
+                if (1..=MAX_TOKEN_LIFETIME_S).contains(&n)
+                    && s.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Duration::from_secs(n)
+            }
+            _ => {
+                return Err(malformed(&format!(
+                    "has extExpiresIn {:?}, not 1 to {MAX_TOKEN_LIFETIME_S} seconds",
+                    for_display_limited(s, 20)
+                )))
+            }
+        },
+    };
+    // Renewed a little early, so a token does not expire between check and use.
+    let margin = (lifetime / 10).min(Duration::from_secs(30));
+    Ok(Token {
+        value: Arc::new(token),
+        renew_at: Instant::now() + lifetime.saturating_sub(margin),
+    })
 }
 
 /// A non-200 answer: the server's coded error when it gave one, a refused redirect, or a
@@ -516,6 +879,74 @@ mod tests {
             location: None,
             body: body.to_vec(),
         }
+    }
+
+    #[test]
+    fn login_answers_are_checked_and_give_a_lifetime() {
+        let lifetime = Duration::from_secs(1800);
+        let ok = br#"{"status":"0","msg":"","result":{"accessToken":"a","refreshToken":"r","idToken":"it-1","linkSysCharCd":"0","extExpiresIn":"100"}}"#;
+        let before = Instant::now();
+        let token = login_token(&answer(200, ok), lifetime).expect("token");
+        assert_eq!(token.value.as_str(), "it-1");
+        // 100 s less a tenth (the margin) = 90 s.
+        let used_for = token.renew_at.saturating_duration_since(before);
+        assert!(
+            used_for >= Duration::from_secs(90) && used_for < Duration::from_secs(91),
+            "{used_for:?}"
+        );
+        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
+        let no_expiry = br#"{"status":"0","result":{"idToken":"it-1"}}"#;
+        let token = login_token(&answer(200, no_expiry), lifetime).expect("token");
+        let used_for = token.renew_at.saturating_duration_since(before);
+        assert!(used_for > Duration::from_secs(1700), "{used_for:?}");
+
+        for (body, needle) in [
+            (&br#"{"status":"1","msg":"x","result":null}"#[..], "refused"),
+            (br#"{"status":"0","result":{}}"#, "no idToken"),
+            (br#"{"status":"0"}"#, "no result"),
+            (br#"{"status":"0","result":{"idToken":"a b"}}"#, "idToken"),
+            (
+                br#"{"status":"0","result":{"idToken":"t","extExpiresIn":"0"}}"#,
+                "extExpiresIn",
+            ),
+            (
+                br#"{"status":"0","result":{"idToken":"t","extExpiresIn":"+5"}}"#,
+                "extExpiresIn",
+            ),
+            (br#"{"status":"0","result":{"idToken":7}}"#, "shape"),
+            (b"not json", "not JSON"),
+        ] {
+            let v = login_token(&answer(200, body), lifetime).expect_err(needle);
+            assert_eq!(v.kind, VerdictKind::ServerError);
+            let detail = v.detail.unwrap_or_default();
+            assert!(detail.contains(needle), "{needle}: {detail}");
+        }
+        let refused = login_token(
+            &answer(403, br#"{"status":"1","msg":"\u001b[2J","result":null}"#),
+            lifetime,
+        )
+        .expect_err("refused");
+        assert_eq!(refused.next_step, NextStep::ConfirmByDocuments);
+        let detail = refused.detail.unwrap_or_default();
+        assert!(detail.starts_with("HTTP 403: refused"), "{detail}");
+        assert!(!has_unsafe_chars(&detail), "{detail:?}");
+    }
+
+    #[test]
+    fn a_token_the_server_echoes_is_redacted() {
+        let token = Token {
+            value: Arc::new(zeroize::Zeroizing::new("it-secret".to_owned())),
+            renew_at: Instant::now(),
+        };
+        let body = br#"{"Error":{"Code":"PH4010","Message":"it-secret?","Detail":"token it-secret refused"}}"#;
+        let v = redacted(http_error(&answer(401, body)), &[token]);
+        let detail = v.detail.unwrap_or_default();
+        assert!(!detail.contains("it-secret"), "{detail}");
+        assert!(detail.contains("token <token> refused"), "{detail}");
+        assert!(!v.note.expect("note").message.contains("it-secret"));
+        assert!(token_refused(&answer(401, body)));
+        assert!(!token_refused(&answer(403, body)));
+        assert!(!token_refused(&answer(401, b"{}")));
     }
 
     #[test]

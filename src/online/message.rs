@@ -206,6 +206,56 @@ pub struct ErrorBody {
     pub detail: Option<String>,
 }
 
+/// The login's body (project extension: the facility certificate of the connection is the
+/// credential; the body only names the desk in the service's log).
+#[derive(Debug, Serialize)]
+pub struct LoginRequest {
+    #[serde(rename = "ExtDeskId")]
+    pub desk_id: String,
+}
+
+/// The login's answer, field names as public code of the real web API reads them:
+/// `{"status", "msg", "result": {"accessToken", "refreshToken", "idToken", "linkSysCharCd"}}`;
+/// `extExpiresIn` (seconds, a string) is the project's own. Only what the desk uses is kept:
+/// the access and refresh tokens are never read into memory.
+#[derive(Deserialize)]
+pub struct LoginEnvelope {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub msg: Option<String>,
+    #[serde(default)]
+    pub result: Option<LoginResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResult {
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub ext_expires_in: Option<String>,
+}
+
+// Hand-written so a token can never reach a log line through `{:?}`.
+impl std::fmt::Debug for LoginEnvelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginEnvelope")
+            .field("status", &self.status)
+            .field("msg", &self.msg)
+            .field(
+                "result",
+                &self.result.as_ref().map(|r| {
+                    (
+                        r.id_token.as_ref().map(|_| "<redacted>"),
+                        r.ext_expires_in.as_deref(),
+                    )
+                }),
+            )
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,15 @@ struct ServeArgs {
     /// Fault on every request: echo a different ArbitraryFileIdentifier (a lying server).
     #[arg(long)]
     fault_wrong_file_id: bool,
+    /// Lifetime of a login token, in seconds (default 1800).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_ttl_s: Option<u64>,
+    /// Fault: every login token expires after this many authenticated requests.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    fault_token_uses: Option<u32>,
+    /// Fault: refuse every login (403, status "1").
+    #[arg(long)]
+    fault_login_refused: bool,
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -161,7 +170,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         wrong_file_id: args.fault_wrong_file_id,
     };
     let config = match ServerConfig::load(&files) {
-        Ok(config) => config.with_faults(faults),
+        Ok(config) => {
+            let config = config
+                .with_faults(faults)
+                .with_token_uses(args.fault_token_uses)
+                .with_login_refused(args.fault_login_refused);
+            match args.token_ttl_s {
+                Some(s) => config.with_token_ttl(std::time::Duration::from_secs(s)),
+                None => config,
+            }
+        }
         Err(e) => {
             eprintln!("onshi-mock: serve: {e}");
             return ExitCode::FAILURE;

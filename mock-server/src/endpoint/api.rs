@@ -1,4 +1,4 @@
-//! The HTTP layer: routes, body limit, the two endpoints, faults.
+//! The HTTP layer: routes, body limit, the login and the two endpoints it opens, faults.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,11 @@ use super::codes::{self, Code};
 use super::config::ServerConfig;
 use super::message::{self, Outcome, Reference};
 use super::request::{self, CardSearch, ConfirmationRequest, Method, Search};
-use super::{CHALLENGE_PATH, CONFIRMATION_PATH, MAX_BODY_BYTES};
+use super::token::{ClientIdentity, TokenStore};
+use super::{
+    CHALLENGE_PATH, CONFIRMATION_PATH, LOGIN_PATH, MAX_BODY_BYTES, PUBLIC_LOGIN_PATH,
+    PUBLIC_SEARCH_PATH,
+};
 use crate::fixtures::{CardStatus, Faults, Fixtures, Insured};
 
 /// Beyond the limit, up to this much more body is read and thrown away before answering 413,
@@ -35,6 +39,8 @@ pub(crate) struct AppState {
     fixtures: Arc<Fixtures>,
     jpki: Arc<JpkiTrust>,
     challenges: ChallengeStore,
+    tokens: Arc<TokenStore>,
+    login_refused: bool,
     faults: Faults,
 }
 
@@ -44,6 +50,8 @@ impl AppState {
             fixtures: config.fixtures.clone(),
             jpki: config.jpki.clone(),
             challenges: ChallengeStore::new(config.challenge_ttl),
+            tokens: config.tokens.clone(),
+            login_refused: config.login_refused,
             faults: config.faults,
         }
     }
@@ -69,9 +77,15 @@ impl ConnectionControl {
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route(LOGIN_PATH, post(login).fallback(method_not_allowed))
+        .route(PUBLIC_LOGIN_PATH, post(login).fallback(method_not_allowed))
         .route(CHALLENGE_PATH, post(challenge).fallback(method_not_allowed))
         .route(
             CONFIRMATION_PATH,
+            post(confirmation).fallback(method_not_allowed),
+        )
+        .route(
+            PUBLIC_SEARCH_PATH,
             post(confirmation).fallback(method_not_allowed),
         )
         .fallback(not_found)
@@ -112,23 +126,158 @@ impl Answer {
     }
 }
 
-async fn challenge(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let control = request.extensions().get::<ConnectionControl>().cloned();
+async fn login(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let identity = request.extensions().get::<ClientIdentity>().copied();
     let answer = match read_body(request.into_body()).await {
         Err(answer) => answer,
-        Ok(body) => issue_challenge(&state, &body),
+        Ok(body) => log_in(&state, identity, &body),
     };
-    finish(&state, control, answer).await
+    // The global faults stand for a broken search service and leave the login alone (its
+    // own fault is `login_refused`): a test of a fault then sees that fault, not a failed
+    // login.
+    respond(answer)
+}
+
+async fn challenge(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let control = request.extensions().get::<ConnectionControl>().cloned();
+    let token = Authorized::of(&request);
+    let answer = match read_body(request.into_body()).await {
+        Err(answer) => answer,
+        Ok(body) => match token.check(&state) {
+            Err(answer) => answer,
+            Ok(()) => issue_challenge(&state, &body),
+        },
+    };
+    with_challenge_header(finish(&state, control, answer).await)
 }
 
 async fn confirmation(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let control = request.extensions().get::<ConnectionControl>().cloned();
+    let token = Authorized::of(&request);
     let answer = match read_body(request.into_body()).await {
         Err(answer) => answer,
-        Ok(body) => confirm(&state, &body),
+        Ok(body) => match token.check(&state) {
+            Err(answer) => answer,
+            Ok(()) => confirm(&state, &body),
+        },
     };
-    finish(&state, control, answer).await
+    with_challenge_header(finish(&state, control, answer).await)
 }
+
+/// A 401 says how to authenticate (RFC 9110 §11.6.1): with the login's token. The scheme name
+/// is the project's own; public code sends the token raw, without a scheme.
+fn with_challenge_header(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("OnshiToken realm=\"online-qualification\""),
+        );
+    }
+    response
+}
+
+/// What a request brings to be let in: its `Authorization` value and the connection's
+/// facility certificate. Checked after the body is read, so a refused request still leaves
+/// its keep-alive connection usable for the login and the retry.
+struct Authorized {
+    authorization: Option<Result<String, ()>>,
+    identity: Option<ClientIdentity>,
+}
+
+impl Authorized {
+    fn of(request: &Request) -> Authorized {
+        Authorized {
+            authorization: request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.to_str().map(str::to_owned).map_err(|_| ())),
+            identity: request.extensions().get::<ClientIdentity>().copied(),
+        }
+    }
+
+    /// 401 PH4010 unless the token is live and was issued to this connection's certificate.
+    fn check(&self, state: &AppState) -> Result<(), Answer> {
+        let authorization = match &self.authorization {
+            None => None,
+            Some(Ok(value)) => Some(value.as_str()),
+            // Not visible ASCII: no token we issued.
+            Some(Err(())) => Some(""),
+        };
+        state
+            .tokens
+            .check(authorization, self.identity)
+            .map_err(|refusal| {
+                Answer::error(StatusCode::UNAUTHORIZED, codes::PH4010, refusal.detail())
+            })
+    }
+}
+
+/// The optional body of a login (project extension): `{}` or `{"ExtDeskId": "…"}`, which
+/// names the desk in the mock's log. The facility certificate of the connection is the
+/// credential; the body carries none.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    #[serde(rename = "ExtDeskId")]
+    desk_id: Option<String>,
+}
+
+/// Largest `ExtDeskId` accepted.
+const MAX_DESK_ID_CHARS: usize = 64;
+
+fn log_in(state: &AppState, identity: Option<ClientIdentity>, body: &[u8]) -> Answer {
+    let bad = |detail: String| Answer::error(StatusCode::BAD_REQUEST, codes::PH4000, &detail);
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        LoginBody { desk_id: None }
+    } else {
+        match serde_json::from_slice::<LoginBody>(body) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                return bad(format!(
+                    "login body: {e} (expected {{}} or {{\"ExtDeskId\": \"…\"}})"
+                ))
+            }
+        }
+    };
+    if let Some(desk) = &parsed.desk_id {
+        if desk.is_empty()
+            || desk.chars().count() > MAX_DESK_ID_CHARS
+            || !desk.chars().all(|c| c.is_ascii_graphic())
+        {
+            return bad(format!(
+                "ExtDeskId: 1 to {MAX_DESK_ID_CHARS} visible ASCII characters"
+            ));
+        }
+    }
+    if state.login_refused {
+        return match message::login_refused(LOGIN_REFUSED_MESSAGE) {
+            Ok(body) => Answer::json(StatusCode::FORBIDDEN, body),
+            Err(e) => Answer::internal(&e),
+        };
+    }
+    // The handshake required a client certificate, so a connection always has one; without
+    // it there is nothing to bind a token to.
+    let Some(identity) = identity else {
+        return Answer::error(
+            StatusCode::UNAUTHORIZED,
+            codes::PH4010,
+            "no facility certificate on this connection",
+        );
+    };
+    let issued = state.tokens.issue(identity);
+    tracing::debug!(
+        "login by desk {:?}",
+        parsed.desk_id.as_deref().unwrap_or("(unnamed)")
+    );
+    match message::login(&issued) {
+        Ok(body) => Answer::json(StatusCode::OK, body),
+        Err(e) => Answer::internal(&e),
+    }
+}
+
+/// `msg` of a refused login (the login-refused fault).
+const LOGIN_REFUSED_MESSAGE: &str =
+    "医療機関等の認証に失敗しました。電子証明書の有効期限と登録状況を確認してください。";
 
 async fn method_not_allowed(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let control = request.extensions().get::<ConnectionControl>().cloned();
@@ -350,6 +499,16 @@ fn card_outcome<'a>(
         },
     };
     Ok((outcome, entry))
+}
+
+/// The answer as it is, without any fault.
+fn respond(answer: Answer) -> Response {
+    (
+        answer.status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        answer.body,
+    )
+        .into_response()
 }
 
 /// Applies the global and entry faults, then builds the HTTP response.

@@ -56,6 +56,11 @@ pub const PH4000: Code = Code {
     code: "PH4000",
     message: "要求電文の形式が正しくありません。",
 };
+/// 401: no token, or a token unknown, expired or issued to another facility certificate.
+pub const PH4010: Code = Code {
+    code: "PH4010",
+    message: "認証の有効期限が切れたか、認証されていません。再度ログインしてください。",
+};
 /// 403: the certificate was not issued by a configured JPKI CA.
 pub const PH4030: Code = Code {
     code: "PH4030",

@@ -10,12 +10,16 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 
 use super::card_certificate::JpkiTrust;
+use super::token::TokenStore;
 use super::ServerError;
 use crate::fixtures::{Faults, Fixtures};
 use crate::pki::tls::TlsFiles;
 
 /// How long an issued challenge stays usable (the contract's 60 seconds).
 pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(60);
+/// How long a login token stays usable. The real service's token lifetime is not public
+/// (unconfirmed); 30 minutes is a common choice for such tokens.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 /// How long a graceful shutdown waits for requests in flight before cutting connections.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Connections served at once; more wait in the listen backlog.
@@ -32,6 +36,8 @@ pub struct ServerConfig {
     pub(crate) challenge_ttl: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) tokens: Arc<TokenStore>,
+    pub(crate) login_refused: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -43,6 +49,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("challenge_ttl", &self.challenge_ttl)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("max_connections", &self.max_connections)
+            .field("token_ttl", &self.tokens.ttl())
+            .field("token_max_uses", &self.tokens.max_uses())
+            .field("login_refused", &self.login_refused)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +94,8 @@ impl ServerConfig {
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tokens: Arc::new(TokenStore::new(DEFAULT_TOKEN_TTL, None)),
+            login_refused: false,
         })
     }
 
@@ -126,6 +137,33 @@ impl ServerConfig {
     pub fn with_max_connections(mut self, max: usize) -> ServerConfig {
         self.max_connections = max.max(1);
         self
+    }
+
+    /// Login token lifetime (default 30 min); tests shorten it to see expiry.
+    pub fn with_token_ttl(mut self, ttl: Duration) -> ServerConfig {
+        self.tokens = Arc::new(TokenStore::new(ttl, self.tokens.max_uses()));
+        self
+    }
+
+    /// Fault: every token expires after `uses` authenticated requests (`None`: never), so a
+    /// test sees a token expire mid-session without waiting for the TTL.
+    pub fn with_token_uses(mut self, uses: Option<u32>) -> ServerConfig {
+        self.tokens = Arc::new(TokenStore::new(self.tokens.ttl(), uses));
+        self
+    }
+
+    /// Fault: every login is refused (403, `status` `"1"`), as for a facility whose
+    /// certificate the service no longer accepts.
+    pub fn with_login_refused(mut self, refused: bool) -> ServerConfig {
+        self.login_refused = refused;
+        self
+    }
+
+    /// Counters of the server started with this configuration (shared by its clones).
+    pub fn stats(&self) -> ServerStats {
+        ServerStats {
+            tokens: self.tokens.clone(),
+        }
     }
 
     /// The data set served.
@@ -202,4 +240,38 @@ fn read_file(path: &Path) -> Result<Vec<u8>, ServerError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// What a running server counts about logins, for tests and the load benchmark.
+#[derive(Clone)]
+pub struct ServerStats {
+    tokens: Arc<TokenStore>,
+}
+
+impl std::fmt::Debug for ServerStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the tokens themselves.
+        f.debug_struct("ServerStats")
+            .field("logins", &self.logins())
+            .field("refused_tokens", &self.refused_tokens())
+            .finish()
+    }
+}
+
+impl ServerStats {
+    /// Successful logins so far.
+    pub fn logins(&self) -> u64 {
+        self.tokens.logins()
+    }
+
+    /// Requests refused with 401 PH4010 so far.
+    pub fn refused_tokens(&self) -> u64 {
+        self.tokens.refused()
+    }
+
+    /// The last 64 `idToken`s issued, oldest first: a test hook, so a test can look for a
+    /// token where it must never appear (a log line, a verdict's detail).
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        self.tokens.remembered()
+    }
 }

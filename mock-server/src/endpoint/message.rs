@@ -219,3 +219,54 @@ pub(crate) fn challenge(
         },
     })
 }
+
+/// `status` of a login answer: `"0"` logged in (unconfirmed: the real values are not public).
+pub(crate) const LOGIN_OK: &str = "0";
+/// `status` of a refused login: `"1"` (unconfirmed).
+pub(crate) const LOGIN_REFUSED: &str = "1";
+
+#[derive(Serialize)]
+struct LoginDocument<'a> {
+    status: &'a str,
+    msg: &'a str,
+    result: Option<LoginResult<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginResult<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    id_token: &'a str,
+    link_sys_char_cd: &'a str,
+    /// Project extension: the token's lifetime in seconds, so a client need not guess.
+    ext_expires_in: String,
+}
+
+/// `{"status": "0", "msg": "", "result": {"accessToken", "refreshToken", "idToken",
+/// "linkSysCharCd", "extExpiresIn"}}`.
+pub(crate) fn login(issued: &super::token::Issued) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&LoginDocument {
+        status: LOGIN_OK,
+        msg: "",
+        result: Some(LoginResult {
+            access_token: &issued.access_token,
+            refresh_token: &issued.refresh_token,
+            id_token: &issued.id_token,
+            // Public code reads it without saying what it holds; the mock says "0", the value
+            // `CharacterCodeIdentifier` uses for UTF-8 (unconfirmed).
+            link_sys_char_cd: "0",
+            // Whole seconds, rounded up: a TTL shortened to milliseconds by a test is "1".
+            ext_expires_in: issued.lifetime.as_millis().div_ceil(1000).to_string(),
+        }),
+    })
+}
+
+/// `{"status": "1", "msg": "<Japanese>", "result": null}`.
+pub(crate) fn login_refused(msg: &str) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&LoginDocument {
+        status: LOGIN_REFUSED,
+        msg,
+        result: None,
+    })
+}

@@ -21,7 +21,8 @@ use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use super::api::{self, AppState, ConnectionControl};
-use super::config::ServerConfig;
+use super::config::{ServerConfig, ServerStats};
+use super::token::ClientIdentity;
 use super::ServerError;
 
 /// A client has this long to finish the TLS handshake: a silent peer must not hold a
@@ -131,6 +132,14 @@ impl Connection {
             _ = self.stop.wait_for(|stop| *stop) => return,
         };
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        // The facility certificate this connection authenticated with: login tokens are bound
+        // to it.
+        let identity = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|certificate| ClientIdentity::of(certificate.as_ref()));
         let http = if h2 {
             self.http.http2_only()
         } else {
@@ -143,6 +152,9 @@ impl Connection {
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(request_control.clone());
+            if let Some(identity) = identity {
+                request.extensions_mut().insert(identity);
+            }
             let mut router = router.clone();
             // Router is always ready (axum documents `poll_ready` as always `Ready`).
             async move { router.call(request).await }
@@ -180,6 +192,7 @@ impl Connection {
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    stats: ServerStats,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
 }
@@ -188,6 +201,11 @@ impl RunningServer {
     /// The bound address (`127.0.0.1:PORT`).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the server counted (logins, refused tokens).
+    pub fn stats(&self) -> &ServerStats {
+        &self.stats
     }
 
     /// `https://127.0.0.1:PORT` (no trailing slash).
@@ -247,6 +265,7 @@ pub fn spawn_on(addr: SocketAddr, config: ServerConfig) -> Result<RunningServer,
         let _context = runtime.enter();
         TcpListener::from_std(std_listener).map_err(ServerError::Runtime)?
     };
+    let stats = config.stats();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("onshi-mock-server".to_string())
@@ -261,6 +280,7 @@ pub fn spawn_on(addr: SocketAddr, config: ServerConfig) -> Result<RunningServer,
         .map_err(ServerError::Runtime)?;
     Ok(RunningServer {
         addr: bound,
+        stats,
         stop: Some(stop_tx),
         thread: Some(thread),
     })

@@ -229,3 +229,45 @@ fn response_element_order() {
     assert!(none.contains(r#""QualificationValidity":"4""#), "{none}");
     assert!(!none.contains("ResultList"), "{none}");
 }
+
+#[test]
+fn tokens_are_bound_checked_and_used_up() {
+    use super::token::{ClientIdentity, Refusal, TokenStore};
+    let ours = ClientIdentity::of(b"our facility certificate");
+    let theirs = ClientIdentity::of(b"their facility certificate");
+    let store = TokenStore::new(Duration::from_secs(60), Some(2));
+    let issued = store.issue(ours);
+    assert!(issued.id_token.starts_with("it-") && issued.id_token.len() == 67);
+    assert_ne!(issued.id_token, store.issue(ours).id_token);
+    assert_eq!(store.check(None, Some(ours)), Err(Refusal::Missing));
+    assert_eq!(store.check(Some("  "), Some(ours)), Err(Refusal::Missing));
+    assert_eq!(
+        store.check(Some(&issued.access_token), Some(ours)),
+        Err(Refusal::Unknown)
+    );
+    assert_eq!(
+        store.check(Some(&issued.id_token), Some(theirs)),
+        Err(Refusal::OtherCertificate)
+    );
+    assert_eq!(
+        store.check(Some(&issued.id_token), None),
+        Err(Refusal::OtherCertificate)
+    );
+    assert_eq!(store.check(Some(&issued.id_token), Some(ours)), Ok(()));
+    let bearer = format!("bEaReR {}", issued.id_token);
+    assert_eq!(store.check(Some(&bearer), Some(ours)), Ok(()));
+    assert_eq!(
+        store.check(Some(&issued.id_token), Some(ours)),
+        Err(Refusal::UsedUp)
+    );
+    assert_eq!(store.logins(), 2);
+    assert_eq!(store.refused(), 6);
+
+    let short = TokenStore::new(Duration::from_millis(1), None);
+    let issued = short.issue(ours);
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(
+        short.check(Some(&issued.id_token), Some(ours)),
+        Err(Refusal::Expired)
+    );
+}

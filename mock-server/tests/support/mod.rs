@@ -13,7 +13,7 @@ use hyper::StatusCode;
 use hyper_util::rt::TokioIo;
 use onshi_mock::endpoint::{
     load_certificates, load_private_key, ServerConfig, ServerFiles, CHALLENGE_PATH,
-    CONFIRMATION_PATH,
+    CONFIRMATION_PATH, LOGIN_PATH,
 };
 use onshi_mock::pki::{self, tls::TlsFiles};
 use onshi_mock::Persona;
@@ -125,9 +125,14 @@ pub fn client_config_with_roots(
     Arc::new(config)
 }
 
-/// An HTTP/1.1 keep-alive connection over mTLS.
+/// An HTTP/1.1 keep-alive connection over mTLS. Like the desk, it logs in before its first
+/// request to another path and sends the `idToken` on each request after that (unless made
+/// with [`Connection::without_login`]).
 pub struct Connection {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    /// The `Authorization` value sent; `None` until logged in.
+    pub token: Option<String>,
+    auto_login: bool,
 }
 
 pub async fn tls_connect(
@@ -150,7 +155,46 @@ impl Connection {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Connection { sender })
+        Ok(Connection {
+            sender,
+            token: None,
+            auto_login: true,
+        })
+    }
+
+    /// This connection never logs in by itself (to see what a request without a token gets).
+    pub fn without_login(mut self) -> Connection {
+        self.auto_login = false;
+        self
+    }
+
+    /// `POST path` (a login path) with `body`; on 200 keeps the `idToken` for the requests
+    /// that follow and returns the whole answer.
+    pub async fn login_at(
+        &mut self,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(StatusCode, Value), Error> {
+        let (status, _, bytes) = self
+            .send(hyper::Method::POST, path, body.to_vec(), None)
+            .await?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "login answer is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })?;
+        if status == StatusCode::OK {
+            if let Some(token) = value["result"]["idToken"].as_str() {
+                self.token = Some(token.to_owned());
+            }
+        }
+        Ok((status, value))
+    }
+
+    /// Logs in at the project's path with `{}`.
+    pub async fn login(&mut self) -> Result<(StatusCode, Value), Error> {
+        self.login_at(LOGIN_PATH, b"{}").await
     }
 
     /// With the standard facility certificate.
@@ -158,19 +202,45 @@ impl Connection {
         Connection::open(addr, client_config(Some(facility_identity()), false)).await
     }
 
+    /// One request; logs in first when this connection has no token yet (a refused login is
+    /// not an error here: the request then goes without a token and gets the server's answer).
     pub async fn request(
         &mut self,
         method: hyper::Method,
         path: &str,
         body: Vec<u8>,
     ) -> Result<(StatusCode, hyper::HeaderMap, Vec<u8>), Error> {
+        if self.auto_login && self.token.is_none() && path != LOGIN_PATH {
+            let (status, _, bytes) = self
+                .send(hyper::Method::POST, LOGIN_PATH, b"{}".to_vec(), None)
+                .await?;
+            if status == StatusCode::OK {
+                let value: Value = serde_json::from_slice(&bytes)?;
+                self.token = value["result"]["idToken"].as_str().map(str::to_owned);
+            }
+        }
+        let token = self.token.clone();
+        self.send(method, path, body, token.as_deref()).await
+    }
+
+    /// One request with this `Authorization` value (or none), nothing else added.
+    pub async fn send(
+        &mut self,
+        method: hyper::Method,
+        path: &str,
+        body: Vec<u8>,
+        authorization: Option<&str>,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Vec<u8>), Error> {
         self.sender.ready().await?;
-        let request = hyper::Request::builder()
+        let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))?;
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        if let Some(token) = authorization {
+            request = request.header(hyper::header::AUTHORIZATION, token);
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
         let response = self.sender.send_request(request).await?;
         let status = response.status();
         let headers = response.headers().clone();
