@@ -10,6 +10,8 @@
 //! flows and the journal; nothing upstream depends on it (the check flows announce finished
 //! checks through [`crate::check::ResultSink`]).
 
+pub mod watch;
+
 /// A result file to put in the `res` folder for one claimed request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
