@@ -551,3 +551,101 @@ fn serve_runs_on_the_callers_thread_until_shutdown() {
     shutdown.trigger();
     server.join().expect("join").expect("serve");
 }
+
+#[test]
+fn events_wake_the_watcher_between_polls() {
+    let (_dir, root) = folder();
+    let handler = Arc::new(EchoHandler::default());
+    // A poll of an hour: only a file-system event (then the settle deadline) can wake it.
+    let options = WatchOptions {
+        poll: Duration::from_secs(3600),
+        ..fast_options("desk-a")
+    };
+    let board = options.status.clone();
+    let watcher = start(&root, &handler, options);
+    wait_status(&board, "watching", |s| s.state == WatchState::Watching);
+    assert!(board.snapshot().events, "inotify is available on Linux");
+    put_request(&root, "event", b"<XmlMsg/>");
+    wait_until("answered on an event", || {
+        result_path(&root, "event").exists()
+    });
+    watcher.stop().expect("stop");
+}
+
+#[test]
+fn polling_alone_finds_requests_as_on_a_share_without_events() {
+    let (_dir, root) = folder();
+    let handler = Arc::new(EchoHandler::default());
+    let options = WatchOptions {
+        events: false,
+        ..fast_options("desk-a")
+    };
+    let board = options.status.clone();
+    let watcher = start(&root, &handler, options);
+    wait_status(&board, "watching", |s| s.state == WatchState::Watching);
+    assert!(!board.snapshot().events);
+    put_request(&root, "polled", b"<XmlMsg/>");
+    wait_until("answered by polling", || {
+        result_path(&root, "polled").exists()
+    });
+    watcher.stop().expect("stop");
+}
+
+/// Log lines written by a `tracing` subscriber, kept for the test to read.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    fn count(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().expect("log"))
+            .matches(needle)
+            .count()
+    }
+}
+
+#[test]
+fn a_vanished_folder_is_logged_once_however_long_it_is_gone() {
+    let (_dir, root) = folder();
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let handler: Arc<dyn RequestHandler> = Arc::new(EchoHandler::default());
+    let options = fast_options("desk-a");
+    let board = options.status.clone();
+    let shutdown = watch::Shutdown::new();
+    let stop = shutdown.clone();
+    let served = root.clone();
+    let server = std::thread::spawn(move || {
+        tracing::subscriber::with_default(subscriber, || {
+            watch::serve(&served, handler, &options, &stop)
+        })
+    });
+    wait_status(&board, "watching", |s| s.state == WatchState::Watching);
+    std::fs::remove_dir_all(&root).expect("unmount");
+    wait_status(&board, "folder missing", |s| {
+        matches!(s.state, WatchState::FolderMissing { .. })
+    });
+    let passes = board.snapshot().passes;
+    wait_status(&board, "ten more polls", |s| s.passes >= passes + 10);
+    std::fs::create_dir_all(root.join("req")).expect("remount");
+    put_request(&root, "back", b"<XmlMsg/>");
+    wait_until("answered", || result_path(&root, "back").exists());
+    shutdown.trigger();
+    server.join().expect("join").expect("serve");
+    assert_eq!(log.count("request folder is missing"), 1);
+    assert_eq!(log.count("request folder is back"), 1);
+}

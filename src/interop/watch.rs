@@ -28,6 +28,7 @@
 //!   crate) only wake the loop early. A missing `req` is logged once, shown in
 //!   [`WatchStatus`], and polled for at the same pace until it is back.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -250,6 +251,9 @@ pub struct WatchStatus {
     pub pending: usize,
     /// Failed attempts to write an answer or move a reject.
     pub write_failures: u64,
+    /// Looks at the folder so far (polls and event wake-ups), for support: a share that
+    /// vanished is still being polled.
+    pub passes: u64,
     /// The last trouble, in precise English (for the log and the support line).
     pub last_error: Option<String>,
     pub last_error_at: Option<SystemTime>,
@@ -452,6 +456,7 @@ struct Watcher<'a> {
     events: Option<notify::RecommendedWatcher>,
     events_failed: bool,
     missing: bool,
+    last_trouble: RefCell<Option<String>>,
 }
 
 impl<'a> Watcher<'a> {
@@ -479,6 +484,7 @@ impl<'a> Watcher<'a> {
             events: None,
             events_failed: false,
             missing: false,
+            last_trouble: RefCell::new(None),
         }
     }
 
@@ -510,6 +516,7 @@ impl<'a> Watcher<'a> {
     }
 
     fn pass(&mut self) {
+        self.options.status.update(|s| s.passes += 1);
         if !self.req_present() {
             return;
         }
@@ -532,6 +539,7 @@ impl<'a> Watcher<'a> {
         let present = self.req.is_dir();
         if present && self.missing {
             self.missing = false;
+            *self.last_trouble.borrow_mut() = None;
             tracing::info!(folder = %self.req.display(), "request folder is back; watching again");
         }
         if !present {
@@ -928,8 +936,16 @@ impl<'a> Watcher<'a> {
         names
     }
 
+    /// Logs a trouble once while it lasts (the same message on every pass would flood the
+    /// log of a desk whose share is misconfigured) and shows it in the status.
     fn trouble(&self, message: String) {
-        tracing::warn!(folder = %self.root.display(), "{message}");
+        let mut last = self.last_trouble.borrow_mut();
+        if last.as_deref() == Some(message.as_str()) {
+            tracing::debug!(folder = %self.root.display(), "{message}");
+        } else {
+            tracing::warn!(folder = %self.root.display(), "{message}");
+            *last = Some(message.clone());
+        }
         self.options.status.error(message);
     }
 }
