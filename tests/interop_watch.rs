@@ -272,10 +272,11 @@ fn a_file_written_slowly_straight_into_req_is_taken_whole() {
     let (_dir, root) = folder();
     std::fs::create_dir(root.join("req")).expect("req");
     let handler = Arc::new(EchoHandler::default());
-    // Pieces come every 20 ms; the file must sit unchanged for a whole second before it is
-    // taken, so only a machine stalled that long between two writes could split it.
+    // Pieces come every 100 ms, longer than the 50 ms poll, so a watcher that took a file
+    // once two looks agree would split it; the file must sit unchanged for two seconds before
+    // it is taken, so only a machine stalled that long between two writes could split it.
     let options = WatchOptions {
-        settle: Duration::from_secs(1),
+        settle: Duration::from_secs(2),
         ..fast_options("desk-a")
     };
     let watcher = start(&root, &handler, options);
@@ -283,12 +284,12 @@ fn a_file_written_slowly_straight_into_req_is_taken_whole() {
     let mut whole = Vec::new();
     {
         let mut file = std::fs::File::create(root.join("req").join(&name)).expect("create");
-        for i in 0..40 {
+        for i in 0..30 {
             let piece = format!("<piece n=\"{i}\"/>\n");
             file.write_all(piece.as_bytes()).expect("write piece");
             file.flush().expect("flush");
             whole.extend_from_slice(piece.as_bytes());
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
     let result = result_path(&root, "slow");

@@ -646,8 +646,14 @@ impl<'a> Watcher<'a> {
     }
 
     fn take_settled_requests(&mut self) {
-        let Ok(entries) = std::fs::read_dir(&self.req) else {
-            return; // Vanished since the check: the next pass notices.
+        let entries = match std::fs::read_dir(&self.req) {
+            Ok(entries) => entries,
+            // Vanished since the check: the next pass notices.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => {
+                self.trouble(format!("cannot list {}: {e}", self.req.display()));
+                return;
+            }
         };
         let now = Instant::now();
         let mut present = HashSet::new();
