@@ -18,6 +18,7 @@
 //! (the desk's `OnlineClient`, search by numbers) — see [`handler_under_test`].
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ fn run() -> Result<(), Error> {
         ),
     )?;
     let config = Config::load(Some(&config_path))?;
-    let handler = handler_under_test(&config)?;
+    let handler = handler_under_test(&config, dir.path())?;
 
     println!(
         "onshi-desk interop: request file in req → result file in res, {requests} requests \
@@ -114,7 +115,7 @@ fn run() -> Result<(), Error> {
 /// One round: a fresh folder and watcher, `warmup + requests` requests, the latencies of the
 /// last `requests`.
 fn measure(
-    folder: &std::path::Path,
+    folder: &Path,
     handler: &Arc<dyn RequestHandler>,
     options: WatchOptions,
     warmup: usize,
@@ -154,7 +155,7 @@ fn measure(
 
 /// The receipt computer's side: sees results appear, records when, removes them.
 fn pick_up(
-    res: &std::path::Path,
+    res: &Path,
     submitted: &Mutex<HashMap<String, Instant>>,
     total: usize,
 ) -> Result<HashMap<String, Duration>, String> {
@@ -183,9 +184,24 @@ fn pick_up(
 }
 
 /// LEAD: switch this to engineer F's `RequestProcessor` (the real request → service → journal
-/// → result file path) built from the same `config`, once it is on main. The request files are
-/// already real `OQSsiquc01req` documents ([`request_xml`]); the rest of the bench stays.
-fn handler_under_test(config: &Config) -> Result<Arc<dyn RequestHandler>, Error> {
+/// → result file path) once it is on main; the request files are already real `OQSsiquc01req`
+/// documents ([`request_xml`]) and the rest of the bench stays. Tried on a scratch merge with
+/// main, the body is:
+///
+/// ```ignore
+/// let journal = onshi_desk::journal::Journal::open(&work.join("bench-journal.sqlite"))?;
+/// Ok(Arc::new(onshi_desk::interop::RequestProcessor::new(
+///     Arc::new(OnlineClient::new(config)?),
+///     Arc::new(journal),
+///     config.facility_code.clone(),
+///     onshi_desk::interop::xml::DocumentEncoding::from_setting(config.interop.encoding),
+///     onshi_desk::interop::xml::ReadLimits::default(),
+///     onshi_desk::clock::SystemClock::shared(),
+/// )))
+/// ```
+///
+/// (then `MockRoundTrip` and its imports go).
+fn handler_under_test(config: &Config, _work: &Path) -> Result<Arc<dyn RequestHandler>, Error> {
     Ok(Arc::new(MockRoundTrip {
         client: OnlineClient::new(config)?,
     }))
