@@ -705,12 +705,16 @@ impl<'a> Watcher<'a> {
             if self.shutdown.is_triggered() {
                 return;
             }
-            self.sightings.remove(&name);
-            if self.pending.contains_key(&name) || self.unremoved.contains(&name) {
-                continue; // The same name again before the last one was answered: wait.
-            }
-            if self.claim(&self.req.join(&name), &name) {
+            // The same name again before the last one was answered waits for that answer.
+            let busy = self.pending.contains_key(&name) || self.unremoved.contains(&name);
+            if !busy && self.claim(&self.req.join(&name), &name) {
+                self.sightings.remove(&name);
                 self.process(&name);
+            } else if let Some(s) = self.sightings.get_mut(&name) {
+                // Not taken now (or taken by another watcher: then gone by the next pass).
+                // Look again at the poll's pace, not the settle's: no busy loop with settle 0.
+                let now = Instant::now();
+                s.since = now.checked_add(self.options.poll).unwrap_or(now);
             }
         }
     }
@@ -1041,6 +1045,36 @@ mod tests {
         assert!(ignored("OQSsiquc01req_1.xml.partial"));
         assert!(ignored(CLAIM_DIR));
         assert!(!ignored("OQSsiquc01req_1.xml"));
+    }
+
+    #[test]
+    fn only_arrivals_of_visible_files_wake_the_loop() {
+        use notify::event::{CreateKind, EventKind, ModifyKind, RemoveKind, RenameMode};
+        let event = |kind, name: &str| {
+            notify::Event::new(kind).add_path(PathBuf::from("/oqs/req").join(name))
+        };
+        let visible = "OQSsiquc01req_1.xml";
+        assert!(wakes(&event(EventKind::Create(CreateKind::File), visible)));
+        assert!(wakes(&event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            visible
+        )));
+        assert!(wakes(&event(EventKind::Modify(ModifyKind::Any), visible)));
+        // A claim renames the request out of `req`; a result removes nothing there.
+        assert!(!wakes(&event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            visible
+        )));
+        assert!(!wakes(&event(EventKind::Remove(RemoveKind::File), visible)));
+        // A writer's temporary file and the claim folder itself.
+        assert!(!wakes(&event(
+            EventKind::Create(CreateKind::File),
+            ".OQSsiquc01req_1.xml.7-0.partial"
+        )));
+        assert!(!wakes(&event(
+            EventKind::Modify(ModifyKind::Any),
+            CLAIM_DIR
+        )));
     }
 
     #[test]
