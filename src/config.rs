@@ -688,6 +688,11 @@ pub struct InteropConfig {
     /// The start of a `face` file's name (unconfirmed: public code watches
     /// `OQSsiquc01res_face_*.xml`).
     pub face_prefix: String,
+    /// How long a request file must stay unchanged before the watcher takes it: a receipt
+    /// computer may write straight into `req` without a temporary name (project's choice).
+    pub settle: Duration,
+    /// A claim of another desk untouched this long is taken back (its owner died).
+    pub stale_claim: Duration,
 }
 
 /// `[interop] max_request_bytes` when not set: a real request is a few kilobytes; a batch of
@@ -697,6 +702,10 @@ pub const DEFAULT_INTEROP_MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_INTEROP_POLL_MS: u64 = 500;
 /// `[interop] face_prefix` when not set (unconfirmed, see [`InteropConfig::face_prefix`]).
 pub const DEFAULT_FACE_PREFIX: &str = "OQSsiquc01res_face_";
+/// `[interop] settle_ms` when not set.
+pub const DEFAULT_INTEROP_SETTLE_MS: u64 = 200;
+/// `[interop] stale_claim_s` when not set: well above the watcher's longest retry wait (60 s).
+pub const DEFAULT_INTEROP_STALE_CLAIM_S: u64 = 600;
 /// `[interop] desk_id` when not set and the host name is unusable.
 pub const DEFAULT_DESK_ID: &str = "desk1";
 
@@ -738,6 +747,8 @@ impl Default for InteropConfig {
             max_request_bytes: DEFAULT_INTEROP_MAX_REQUEST_BYTES,
             poll: Duration::from_millis(DEFAULT_INTEROP_POLL_MS),
             face_prefix: DEFAULT_FACE_PREFIX.to_owned(),
+            settle: Duration::from_millis(DEFAULT_INTEROP_SETTLE_MS),
+            stale_claim: Duration::from_secs(DEFAULT_INTEROP_STALE_CLAIM_S),
         }
     }
 }
@@ -752,6 +763,8 @@ struct InteropFile {
     max_request_bytes: Option<usize>,
     poll_ms: Option<u64>,
     face_prefix: Option<String>,
+    settle_ms: Option<u64>,
+    stale_claim_s: Option<u64>,
 }
 
 impl InteropConfig {
@@ -824,6 +837,21 @@ impl InteropConfig {
                 file.face_prefix,
                 DEFAULT_FACE_PREFIX.to_owned(),
             )?,
+            settle: match file.settle_ms {
+                None => Duration::from_millis(DEFAULT_INTEROP_SETTLE_MS),
+                Some(ms @ 0..=10_000) => Duration::from_millis(ms),
+                Some(_) => return Err(invalid("interop.settle_ms", "must be 0 to 10000".into())),
+            },
+            stale_claim: match file.stale_claim_s {
+                None => Duration::from_secs(DEFAULT_INTEROP_STALE_CLAIM_S),
+                Some(s @ 120..=86_400) => Duration::from_secs(s),
+                Some(_) => {
+                    return Err(invalid(
+                        "interop.stale_claim_s",
+                        "must be 120 to 86400 (above the longest retry wait of 60 s)".into(),
+                    ))
+                }
+            },
         })
     }
 }

@@ -137,6 +137,9 @@ pub struct Running {
     /// The after-the-fact confirmation (事後確認) running in the background; stops when
     /// dropped.
     _reconfirmer: Option<crate::check::ReconfirmerHandle>,
+    /// The receipt computer's `req` folder watched in the background (`[interop] enabled`);
+    /// stops when dropped.
+    pub interop: Option<crate::interop::watch::WatchHandle>,
     #[cfg(feature = "demo")]
     pub demo: Option<demo::DemoEnv>,
 }
@@ -249,6 +252,7 @@ impl RunningBuilder {
         let (journal_path, retention) = &self.journal;
         let (journal, reconfirmer, announcer) =
             open_journal(journal_path, &client, *retention, self.sink.clone());
+        let interop = watch_requests(&config, &client, &journal, &self.clock);
         let backend = Backend::new(
             Services {
                 cards: self.cards,
@@ -296,6 +300,7 @@ impl RunningBuilder {
             desk,
             backend,
             _reconfirmer: reconfirmer,
+            interop,
             #[cfg(feature = "demo")]
             demo: self.demo,
         }
@@ -423,6 +428,36 @@ fn open_journal(
         _ => None,
     };
     (journal, reconfirmer, announcer)
+}
+
+/// Starts answering the receipt computer's request files (`req` → `res`) when `[interop]` is
+/// enabled and the service and the journal are there: the same handler as `onshi-desk interop
+/// serve`, on the desk's clock. A watcher that cannot start is logged; the desk works without.
+fn watch_requests(
+    config: &Result<Config, String>,
+    client: &Result<Arc<OnlineClient>, String>,
+    journal: &Result<crate::journal::Journal, String>,
+    clock: &SharedClock,
+) -> Option<crate::interop::watch::WatchHandle> {
+    let (Ok(config), Ok(client), Ok(journal)) = (config, client, journal) else {
+        return None;
+    };
+    if !config.interop.enabled {
+        return None;
+    }
+    let processor = crate::interop::RequestProcessor::for_config(
+        config,
+        client.clone(),
+        Arc::new(journal.clone()),
+        clock.clone(),
+    );
+    crate::interop::watch::spawn(
+        &config.interop.folder,
+        Arc::new(processor),
+        crate::interop::watch::WatchOptions::from_config(&config.interop),
+    )
+    .map_err(|e| tracing::error!(error = %e, "request-folder watcher not started"))
+    .ok()
 }
 
 /// Where printouts are kept: the platform data dir, else the temp dir.

@@ -4,8 +4,10 @@
 //! without a receipt computer that writes batch files) and writes the batch result XML and a
 //! result CSV; see `crate::interop::batch` for the formats and `docs/receipt-computer.md`.
 //!
-//! `interop serve` (the headless folder watcher) is not here yet: it needs
-//! `crate::interop::watch`, written separately.
+//! `interop serve` watches the receipt computer's `req` folder without the desk window (a
+//! back-office PC, or a desk PC whose window is closed): every request file is answered in
+//! `res` (`crate::interop::watch`, `crate::interop::handler`). It runs until stopped; stopping
+//! it at any moment loses nothing (a claimed request is answered on the next start).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::interop::batch::{read_csv, result_csv};
 use crate::interop::names::{execution_time, Job, RequestName};
-use crate::interop::xml::{DocumentEncoding, ReadLimits};
+use crate::interop::watch::{serve as serve_folder, Shutdown, WatchOptions};
 use crate::interop::{RequestProcessor, RowOutcome};
 use crate::journal::{csv_bytes, Journal};
 use crate::online::OnlineClient;
@@ -31,6 +33,9 @@ pub struct InteropArgs {
 
 #[derive(Subcommand, Debug)]
 enum InteropCommand {
+    /// Watch the receipt computer's `req` folder ([interop] folder) and answer every request
+    /// file in `res`, until stopped.
+    Serve,
     /// Check every patient of a CSV (保険者番号,記号,番号,枝番,生年月日 with a header row) and
     /// write the batch result XML and a result CSV (一括照会).
     Batch {
@@ -57,6 +62,7 @@ struct BatchSummary {
 
 pub fn run(args: InteropArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     match args.command {
+        InteropCommand::Serve => serve(config_path),
         InteropCommand::Batch { file, out, json } => {
             batch(&file, out.as_deref(), config_path, json).map_err(|f| f.json(json))
         }
@@ -70,6 +76,44 @@ fn io_failure(path: &Path, e: std::io::Error) -> Failure {
         format!("{}: {e}", path.display()),
         1,
     )
+}
+
+/// The request handler for `config`: the service, the journal, the facility's code and the
+/// result encoding; shared by `serve` and `batch` (and the desk app's watcher).
+pub fn processor(config: &Config) -> Result<RequestProcessor, Failure> {
+    let journal = Journal::open(&config.journal.path())?;
+    let client = OnlineClient::new(config)?;
+    Ok(RequestProcessor::for_config(
+        config,
+        Arc::new(client),
+        Arc::new(journal),
+        SystemClock::shared(),
+    ))
+}
+
+fn serve(config_path: Option<&Path>) -> Result<(), Failure> {
+    let config = Config::load(config_path)?;
+    if !config.interop.enabled {
+        return Err(Failure::new(
+            "config",
+            "レセコン連携が設定されていません(設定ファイルの [interop] で enabled = true と folder を指定してください)。",
+            "[interop] enabled is not true",
+            1,
+        ));
+    }
+    let handler = Arc::new(processor(&config)?);
+    let folder = config.interop.folder.clone();
+    let options = WatchOptions::from_config(&config.interop);
+    // The line a supervisor or a test waits for.
+    println!("watching {}", folder.display());
+    serve_folder(&folder, handler, &options, &Shutdown::new()).map_err(|e| {
+        Failure::new(
+            "config",
+            "レセコン連携フォルダの監視を開始できません。設定を確認してください。",
+            e.to_string(),
+            1,
+        )
+    })
 }
 
 fn batch(
@@ -91,20 +135,7 @@ fn batch(
     let (rows, _) = read_csv(&bytes)
         .map_err(|e| Failure::new("invalid_input", e.desk_message(), e.to_string(), 2))?;
     let clock = SystemClock::shared();
-    let journal = Journal::open(&config.journal.path())?;
-    let client = OnlineClient::new(&config)?;
-    let encoding = DocumentEncoding::from_setting(config.interop.encoding);
-    let processor = RequestProcessor::new(
-        Arc::new(client),
-        Arc::new(journal),
-        config.facility_code.clone(),
-        encoding,
-        ReadLimits {
-            max_bytes: config.interop.max_request_bytes,
-            ..ReadLimits::default()
-        },
-        clock.clone(),
-    );
+    let processor = processor(&config)?;
     let name = RequestName {
         job: Job::Bulk,
         id: format!("csv_{}", execution_time(clock.now())),

@@ -73,6 +73,27 @@ impl RequestProcessor {
         }
     }
 
+    /// The processor `config` describes (facility code, result encoding, request size cap), for
+    /// the desk app's watcher, `onshi-desk interop serve` and `interop batch` alike.
+    pub fn for_config(
+        config: &crate::config::Config,
+        service: Arc<dyn QualificationService>,
+        journal: Arc<dyn CheckRecorder>,
+        clock: SharedClock,
+    ) -> RequestProcessor {
+        RequestProcessor::new(
+            service,
+            journal,
+            config.facility_code.clone(),
+            DocumentEncoding::from_setting(config.interop.encoding),
+            ReadLimits {
+                max_bytes: config.interop.max_request_bytes,
+                ..ReadLimits::default()
+            },
+            clock,
+        )
+    }
+
     fn context<'a>(&'a self, name: &'a RequestName) -> HeaderContext<'a> {
         HeaderContext {
             facility: &self.facility,

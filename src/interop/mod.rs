@@ -15,6 +15,7 @@ pub mod document;
 pub mod face;
 pub mod handler;
 pub mod names;
+pub mod watch;
 pub mod xml;
 
 pub use self::face::FaceWriter;
