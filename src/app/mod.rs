@@ -296,6 +296,7 @@ impl RunningBuilder {
         }
         desk.config_path = self.config_path;
         desk.config = config.ok();
+        desk.interop = interop.as_ref().map(|w| w.status_board());
         Running {
             desk,
             backend,

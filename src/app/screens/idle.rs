@@ -20,6 +20,14 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         ui.add_space(16.0);
         let (text, colour) = reader_state(desk);
         ui.label(RichText::new(text).size(24.0).color(colour));
+        if let Some((line, trouble)) = desk.interop_line() {
+            let (size, colour) = if trouble {
+                (22.0, theme::BAD)
+            } else {
+                (16.0, theme::INFO)
+            };
+            ui.label(RichText::new(line).size(size).color(colour));
+        }
         if desk.config.is_none() {
             ui.label(
                 RichText::new(

@@ -219,6 +219,9 @@ pub struct Desk {
     waiting_card: Option<String>,
     /// The view now shown and since when (see [`Desk::view`]).
     view: (u64, ViewKey, time::OffsetDateTime),
+    /// The receipt computer's request-folder watcher, when `[interop]` runs it (its state is
+    /// written by the watcher's thread and read when the waiting screen is drawn).
+    pub interop: Option<crate::interop::watch::StatusBoard>,
 }
 
 /// What makes a view new: another screen, another job, another claim stage or identity step,
@@ -291,7 +294,19 @@ impl Desk {
             waiting_card: None,
             view: (0, ViewKey::of(&Screen::Idle), clock.now()),
             clock,
+            interop: None,
         }
+    }
+
+    /// The line about the receipt computer's folder on the waiting screen, and whether it is a
+    /// trouble staff must see (the share is gone, answers cannot be written): `None` without
+    /// a receipt computer.
+    pub fn interop_line(&self) -> Option<(String, bool)> {
+        use crate::interop::watch::WatchState;
+        let status = self.interop.as_ref()?.snapshot();
+        let trouble =
+            matches!(status.state, WatchState::FolderMissing { .. }) || status.pending > 0;
+        Some((status.summary_ja(), trouble))
     }
 
     /// The view shown now: a number that changes with the screen, the patient's job, the
