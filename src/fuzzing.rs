@@ -112,3 +112,94 @@ pub fn portal_pdf(data: &[u8]) {
         let _ = serde_json::to_vec(&fields);
     }
 }
+
+/// A request file from the receipt computer (`req`, `crate::interop`): the whole handler — the
+/// bounded strict reading, the fields, the result document in Shift_JIS or UTF-8 — with a
+/// service that answers every search as valid (echoing the numbers, with a name Shift_JIS
+/// cannot hold) and a journal that records everything, so the fuzzer reaches the result
+/// writing too.
+///
+/// The first byte picks the job (even: a single check `OQSsiquc01req_`, odd: a batch
+/// `OQSmuquc01req_`) and, by its second bit, the result encoding; the rest is the file.
+pub fn receipt_request(data: &[u8]) {
+    use std::sync::Arc;
+
+    use crate::interop::xml::{DocumentEncoding, ReadLimits};
+    use crate::interop::{RequestHandler, RequestProcessor};
+
+    let Some((&which, file)) = data.split_first() else {
+        return;
+    };
+    let encoding = if which & 2 == 0 {
+        DocumentEncoding::ShiftJis
+    } else {
+        DocumentEncoding::Utf8
+    };
+    let Ok(facility) = crate::domain::FacilityCode::parse("1312345678") else {
+        return;
+    };
+    let processor = RequestProcessor::new(
+        Arc::new(fuzz_fakes::AnswersValid),
+        Arc::new(fuzz_fakes::RecordsAll::default()),
+        facility,
+        encoding,
+        ReadLimits::default(),
+        Arc::new(crate::clock::FixedClock::on(TODAY)),
+    );
+    let name = if which & 1 == 0 {
+        "OQSsiquc01req_fuzz.xml"
+    } else {
+        "OQSmuquc01req_fuzz.xml"
+    };
+    let _ = processor.handle(name, file);
+}
+
+/// The service and the journal [`receipt_request`] runs against: in process, always answering.
+mod fuzz_fakes {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use time::Date;
+
+    use crate::check::{CheckRecorder, QualificationService};
+    use crate::domain::search::{Challenge, Search};
+    use crate::domain::{NextStep, Qualification, Verdict, VerdictKind};
+    use crate::journal::{CheckId, JournalError, NewCheck};
+
+    pub struct AnswersValid;
+
+    impl QualificationService for AnswersValid {
+        fn challenge(&self) -> Result<Challenge, Verdict> {
+            Err(Verdict::bare(
+                VerdictKind::Unreachable,
+                NextStep::RetryOrDocuments,
+            ))
+        }
+
+        fn confirm(&self, search: &Search, _on: Date) -> Verdict {
+            let mut verdict = Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally);
+            verdict.validity = Some(1);
+            if let Search::Numbers(n) = search {
+                verdict.qualifications.push(Qualification {
+                    insurer_number: Some(n.insurer.clone()),
+                    symbol: n.symbol.clone(),
+                    number: Some(n.number.clone()),
+                    branch: n.branch.clone(),
+                    birthdate: Some(n.birthdate),
+                    name: Some("𠮷田 髙子".into()),
+                    name_kana: Some("ﾖｼﾀﾞ ﾀｶｺ".into()),
+                    ..Qualification::default()
+                });
+            }
+            verdict
+        }
+    }
+
+    #[derive(Default)]
+    pub struct RecordsAll(AtomicI64);
+
+    impl CheckRecorder for RecordsAll {
+        fn record(&self, _check: NewCheck) -> Result<CheckId, JournalError> {
+            Ok(CheckId(self.0.fetch_add(1, Ordering::Relaxed) + 1))
+        }
+    }
+}

@@ -33,6 +33,7 @@ fn run_target(target: &str, data: &[u8]) {
         "claim_json" => onshi_desk::fuzzing::claim_json(data),
         "service_answer" => onshi_desk::fuzzing::service_answer(data),
         "portal_pdf" => onshi_desk::fuzzing::portal_pdf(data),
+        "receipt_request" => onshi_desk::fuzzing::receipt_request(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -170,4 +171,9 @@ fn service_answer_inputs_replay_cleanly() {
 #[test]
 fn portal_pdf_inputs_replay_cleanly() {
     replay("portal_pdf");
+}
+
+#[test]
+fn receipt_request_inputs_replay_cleanly() {
+    replay("receipt_request");
 }
