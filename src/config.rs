@@ -44,8 +44,10 @@
 //! folder = "//server/oqs"             # holds req, res, face, rejected (a UNC or Windows path is just a path)
 //! encoding = "shift_jis"              # result files: "shift_jis" (default) or "utf-8"
 //! desk_id = "desk1"                   # in face file names; default the host name, else desk1
-//! max_request_bytes = 1048576         # larger request files are answered as unreadable
+//! max_request_bytes = 1048576         # larger request files are refused (moved to rejected)
 //! poll_ms = 500                       # how often the watcher looks at req
+//! settle_ms = 200                     # a request must stay unchanged this long before it is taken
+//! stale_claim_s = 600                 # a claim of a desk that died is taken back after this
 //! face_prefix = "OQSsiquc01res_face_" # face file names start with this (unconfirmed)
 //! ```
 
