@@ -250,6 +250,17 @@ fn split_era(s: &str) -> (Option<Era>, &str) {
     (None, s)
 }
 
+/// `YYYYMMDD`, the date form of the `XmlMsg` messages (the service's and the receipt
+/// computer's files), in one place.
+pub fn compact(date: Date) -> String {
+    format!(
+        "{:04}{:02}{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
 /// `令和8年11月22日`, the one way the desk shows a person's dates (生年月日, 資格取得日, …) on
 /// screen and on the printed 被保険者資格申立書: receipt computers (レセコン) and the documents
 /// the patient carries write them in 和暦, so a clerk compares like with like.

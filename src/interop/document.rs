@@ -158,14 +158,9 @@ pub struct LimitRecord {
     pub limit_application_certificate_valid_end_date: Option<String>,
 }
 
-/// `YYYYMMDD`.
+/// `YYYYMMDD` (`domain::dates::compact`).
 pub fn ymd(date: Date) -> String {
-    format!(
-        "{:04}{:02}{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    crate::domain::dates::compact(date)
 }
 
 /// A ratio as the 3-digit percent of the files (`030` = 3割).

@@ -307,7 +307,7 @@ impl OnlineClient {
                 self.sequence.fetch_add(1, Ordering::Relaxed)
             ),
             facility_code: self.facility.as_str().to_owned(),
-            date: yyyymmdd(on),
+            date: crate::domain::dates::compact(on),
             reference: match search {
                 Search::Card(_) => "1",
                 Search::Numbers(_) => "2",
@@ -574,10 +574,6 @@ fn read_body(response: reqwest::blocking::Response, deadline: Instant) -> Result
     }
 }
 
-fn yyyymmdd(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 fn flag(b: bool) -> String {
     if b { "1" } else { "0" }.to_owned()
 }
@@ -589,7 +585,7 @@ fn search_info(search: &Search) -> SearchInfo {
             insured_card_symbol: n.symbol.clone(),
             insured_identification_number: Some(n.number.clone()),
             insured_branch_number: n.branch.clone(),
-            birthdate: Some(yyyymmdd(n.birthdate)),
+            birthdate: Some(crate::domain::dates::compact(n.birthdate)),
             limit_application_certificate_related_cons_flg: flag(n.limit_consent),
             ..Default::default()
         },
