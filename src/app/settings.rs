@@ -42,6 +42,12 @@ pub struct SettingsForm {
     pub patient_display: bool,
     /// Where it opens, as typed: `1920, 0`; empty: wherever the window system puts it.
     pub patient_display_position: String,
+    /// The receipt computer's folders (`[interop] enabled`).
+    pub interop_enabled: bool,
+    /// The folder holding `req`, `res`, `face` (`[interop] folder`), as typed.
+    pub interop_folder: String,
+    /// Result files in UTF-8 instead of Shift_JIS (`[interop] encoding`).
+    pub interop_utf8: bool,
     /// The outcome of the last save: `Ok(note)` or `Err(problem)`, for the desk.
     pub outcome: Option<Result<String, String>>,
 }
@@ -78,6 +84,9 @@ impl SettingsForm {
                 .patient_display_position
                 .map(|[x, y]| format!("{x}, {y}"))
                 .unwrap_or_default(),
+            interop_enabled: c.interop.enabled,
+            interop_folder: path_text(&c.interop.folder),
+            interop_utf8: c.interop.encoding == crate::domain::text::TextEncoding::Utf8,
             outcome: None,
         }
     }
@@ -195,6 +204,11 @@ impl SettingsForm {
         {
             problems.push(
                 "「結果を自動で閉じるまで」は 10〜3600 (秒) の数字で入力してください。".to_owned(),
+            );
+        }
+        if self.interop_enabled && self.interop_folder.trim().is_empty() {
+            problems.push(
+                "レセコン連携を使うときは「レセコン連携フォルダ」を入力してください。".to_owned(),
             );
         }
         let passcode = self.new_passcode.trim();
@@ -344,6 +358,28 @@ impl SettingsForm {
                 position,
                 same(|f| &f.patient_display_position),
             ),
+            (
+                Some("interop"),
+                "enabled",
+                self.interop_enabled.then(|| toml_edit::Value::from(true)),
+                shown
+                    .as_ref()
+                    .is_some_and(|s| s.interop_enabled == self.interop_enabled),
+            ),
+            (
+                Some("interop"),
+                "folder",
+                optional(&self.interop_folder),
+                same(|f| &f.interop_folder),
+            ),
+            (
+                Some("interop"),
+                "encoding",
+                self.interop_utf8.then(|| toml_edit::Value::from("utf-8")),
+                shown
+                    .as_ref()
+                    .is_some_and(|s| s.interop_utf8 == self.interop_utf8),
+            ),
         ];
         for (section, key, value, same) in edits {
             if !same {
@@ -401,6 +437,7 @@ fn label_of(field: &str) -> &'static str {
         "desk.settings_passcode" => "設定用パスコード",
         "desk.passcode_delays_s" => "パスコードを間違えたときの待ち時間",
         "desk.patient_display" | "desk.patient_display_position" => "お客様用画面",
+        f if f.starts_with("interop.") => "レセコン連携",
         f if f.starts_with("endpoint.") => "証明書のファイル",
         _ => "設定",
     }
@@ -862,6 +899,43 @@ retention_days = 60
         assert_eq!(
             config.desk.result_timeout,
             std::time::Duration::from_secs(90)
+        );
+    }
+
+    /// The receipt computer's folder is set from the settings screen (a clinic's IT person
+    /// does not edit TOML): on, off, the folder, the encoding; on without a folder is refused
+    /// in the form's words.
+    #[test]
+    fn the_receipt_computer_folder_is_set_from_the_form() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut f = form(dir.path());
+        f.interop_enabled = true;
+        let problems = f.validate(b"01234567").expect_err("no folder");
+        assert!(problems.contains("レセコン連携フォルダ"), "{problems}");
+        assert!(!problems.contains("interop"), "{problems}");
+
+        f.interop_folder = "oqs".into();
+        f.interop_utf8 = true;
+        let (text, config) = f.validate(b"01234567").expect("valid");
+        assert!(text.contains("[interop]"), "{text}");
+        assert!(config.interop.enabled);
+        assert_eq!(config.interop.folder, dir.path().join("oqs"));
+        assert_eq!(
+            config.interop.encoding,
+            crate::domain::text::TextEncoding::Utf8
+        );
+        std::fs::write(dir.path().join("config.toml"), &text).expect("save");
+
+        // Read back into the form, then switched off and back to Shift_JIS.
+        let mut again = SettingsForm::from_config(&config);
+        assert!(again.interop_enabled && again.interop_utf8);
+        again.interop_enabled = false;
+        again.interop_utf8 = false;
+        let (_, off) = again.validate(b"01234567").expect("valid");
+        assert!(!off.interop.enabled);
+        assert_eq!(
+            off.interop.encoding,
+            crate::domain::text::TextEncoding::ShiftJis
         );
     }
 }

@@ -175,7 +175,22 @@ pub fn show(
                         &mut f.patient_display_position,
                         false,
                     );
+                    row(
+                        ui,
+                        "レセコン連携フォルダ(req・res・face を置く共有フォルダ)",
+                        &mut f.interop_folder,
+                        false,
+                    );
                 });
+            ui.checkbox(
+                &mut f.interop_enabled,
+                RichText::new("レセコン連携を使う(結果ファイルをレセコンに渡す。再起動後から)")
+                    .size(20.0),
+            );
+            ui.checkbox(
+                &mut f.interop_utf8,
+                RichText::new("結果ファイルを UTF-8 で書く(通常は Shift_JIS)").size(20.0),
+            );
             ui.checkbox(
                 &mut f.patient_display,
                 RichText::new(
