@@ -87,6 +87,14 @@ pub fn steps(name: &str) -> Option<VecDeque<Step>> {
             s.push(act(Action::SubmitPasscode));
             s
         }
+        // The settings form itself, after the confirmation step.
+        "settings" => {
+            let mut s = vec![act(Action::OpenSettings)];
+            s.extend("0000".chars().map(|d| act(Action::KeypadDigit(d))));
+            s.push(act(Action::SubmitPasscode));
+            s.push(act(Action::ConfirmSettings));
+            s
+        }
         "result" => visual_check("valid"),
         "result-elderly" => visual_check("expiring-soon"),
         "result-several" => visual_check("face-auth"),
@@ -142,6 +150,7 @@ pub const NAMES: &[&str] = &[
     "passcode",
     "passcode-wait",
     "settings-confirm",
+    "settings",
     "result",
     "result-elderly",
     "result-several",
