@@ -5,31 +5,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{card, reader, MockService, AS_OF};
+use common::{card, reader, run_check as desk, MockService};
 use serde_json::Value;
-
-fn desk(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let as_of = AS_OF.to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
-        .arg("--config")
-        .arg(config)
-        .arg("check")
-        .args(args)
-        .args(["--as-of", &as_of, "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().expect("finished")
-}
 
 /// A desk configuration with the receipt computer's folder at `dir/oqs`.
 fn interop_config(service: &MockService, dir: &Path) -> std::path::PathBuf {

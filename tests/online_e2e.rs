@@ -3,30 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use common::{card, reader, MockService, AS_OF};
+use common::{card, reader, run_check as desk, MockService};
 use serde_json::Value;
-
-fn desk(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let as_of = AS_OF.to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
-        .arg("--config")
-        .arg(config)
-        .arg("check")
-        .args(args)
-        .args(["--as-of", &as_of, "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().expect("finished")
-}
 
 fn json(out: &Output) -> Value {
     common::stdout_json(out)

@@ -236,6 +236,29 @@ impl Drop for MockService {
     }
 }
 
+/// `onshi-desk --config CONFIG check ARGS --as-of AS_OF --json` with `stdin` piped in: a
+/// check run as a clinic's script runs it, on the card tests' fixed date.
+pub fn run_check(config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let as_of = AS_OF.to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        .arg("--config")
+        .arg(config)
+        .arg("check")
+        .args(args)
+        .args(["--as-of", &as_of, "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run onshi-desk");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("finished")
+}
+
 /// The JSON a command printed on stdout; on anything else the test fails showing both streams.
 pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
