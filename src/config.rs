@@ -49,6 +49,9 @@
 //! settle_ms = 200                     # a request must stay unchanged this long before it is taken
 //! stale_claim_s = 600                 # a claim of a desk that died is taken back after this
 //! face_prefix = "OQSsiquc01res_face_" # face file names start with this (unconfirmed)
+//!
+//! [public_expense]                    # 公費・医療費助成 (README "公費 rule table")
+//! table = "public_expense.toml"       # the facility's rule table; default: the shipped one
 //! ```
 
 use std::fmt;
@@ -131,6 +134,7 @@ pub struct Config {
     pub desk: DeskConfig,
     pub journal: JournalConfig,
     pub interop: InteropConfig,
+    pub public_expense: PublicExpenseConfig,
     /// The file it came from.
     pub path: PathBuf,
 }
@@ -390,6 +394,14 @@ struct File {
     journal: JournalFile,
     #[serde(default)]
     interop: InteropFile,
+    #[serde(default)]
+    public_expense: PublicExpenseFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PublicExpenseFile {
+    table: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -662,7 +674,48 @@ impl Config {
                 },
             },
             interop: InteropConfig::parse(file.interop, &resolve)?,
+            public_expense: PublicExpenseConfig {
+                table: file.public_expense.table.map(resolve),
+            },
             path: path.to_owned(),
+        })
+    }
+}
+
+// ---- [public_expense]: the facility's 公費 rule table ---------------------------------------
+
+/// Where the facility's 公費・医療費助成 rule table is (`domain::public_expense::table`).
+#[derive(Clone, Debug, Default)]
+pub struct PublicExpenseConfig {
+    /// `None`: the table shipped with the desk (`assets/public_expense.toml`).
+    pub table: Option<PathBuf>,
+}
+
+impl PublicExpenseConfig {
+    /// Reads and validates the table. Read at start and when the settings change, never during
+    /// a check: a broken file is reported once (desk message + log), and the desk then shows
+    /// 公費 entries without computing a charge rather than guessing one.
+    pub fn load_table(
+        &self,
+    ) -> Result<
+        crate::domain::public_expense::table::BenefitTable,
+        crate::domain::public_expense::table::TableError,
+    > {
+        use crate::domain::public_expense::table::{BenefitTable, TableError, MAX_TABLE_BYTES};
+        let Some(path) = &self.table else {
+            return Ok(BenefitTable::builtin());
+        };
+        let text =
+            onshi_files::read_limited_to_string(path, MAX_TABLE_BYTES as u64).map_err(|e| {
+                TableError {
+                    problems: vec![e.to_string()],
+                }
+            })?;
+        BenefitTable::parse(&text).map_err(|mut e| {
+            e.problems
+                .iter_mut()
+                .for_each(|p| *p = format!("{}: {p}", path.display()));
+            e
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod facility;
 pub mod limit;
 pub mod numbers;
+pub mod public_expense;
 pub mod ratio;
 pub mod search;
 pub mod text;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use time::Date;
 
 use super::numbers::{InsurerKind, InsurerNumber};
+use super::public_expense::PublicExpense;
 use super::ratio::{ratio_for_age, Ratio};
 
 /// 高齢受給者 information (ages 70–74).
@@ -246,6 +247,9 @@ pub struct Verdict {
     pub ratio: Option<Ratio>,
     pub ratio_source: Option<RatioSource>,
     pub next_step: NextStep,
+    /// 公費 / 医療費助成 entitlements the answer carried (PMH-linked 受給者証), in the
+    /// answer's order; the desk adds paper ones (`domain::public_expense`).
+    pub public_expenses: Vec<PublicExpense>,
     pub note: Option<ResultNote>,
     /// Precise English detail for logs (transport failures, inconsistent answers).
     pub detail: Option<String>,
@@ -261,6 +265,7 @@ impl Verdict {
             ratio: None,
             ratio_source: None,
             next_step,
+            public_expenses: Vec::new(),
             note: None,
             detail: None,
         }
