@@ -93,6 +93,10 @@ impl Desk {
             Action::EditEvidence(form) => flow.form = form,
             Action::EditPdfPath(path) => flow.pdf_path = path,
             Action::AddEvidence => flow.add_evidence(),
+            Action::SetCircumstance(c) => {
+                flow.circumstance = c;
+                flow.replan();
+            }
             Action::Reconfirm if flow.reconfirming.is_none() => {
                 if let Some(search) = flow.reconfirm_search() {
                     flow.reconfirming = Some(job);
@@ -161,7 +165,13 @@ impl Desk {
                         });
                     }
                     Some(_) => {}
-                    None => recorded = Some(Err("請求する番号がないため記録していません。".into())),
+                    // The check that led here is recorded already.
+                    None => {
+                        recorded =
+                            Some(flow.check.ok_or_else(|| {
+                                "請求する番号がないため記録していません。".to_owned()
+                            }))
+                    }
                 }
                 flow.stage = ClaimStage::Finished(Box::new(Finished {
                     receipt,
