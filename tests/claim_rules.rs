@@ -37,7 +37,8 @@ fn with_numbers(h: &egui_kittest::Harness<'_, onshi_desk::app::DeskApp>) -> Evid
 
 #[test]
 fn no_card_and_no_document_asks_for_the_certificate_without_a_declaration() {
-    let mut h = harness();
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
     tap(&mut h, "資格確認書・お知らせ等");
     let flow = claim(screen(&h)).expect("claim path");
     assert_eq!(
@@ -49,10 +50,23 @@ fn no_card_and_no_document_asks_for_the_certificate_without_a_declaration() {
     h.get_by_label("資格確認書をお持ちいただくよう案内");
     assert!(h.query_by_label("申立書を記入する").is_none());
     tap(&mut h, "案内して受付を終える");
-    match claim(screen(&h)).map(|f| &f.stage) {
-        Some(ClaimStage::Finished(done)) => assert!(done.receipt.is_none(), "{done:?}"),
+    // The case is recorded, without a receipt.
+    until(&mut h, "the record", |s| {
+        matches!(claim(s).map(|f| &f.stage),
+            Some(ClaimStage::Finished(d)) if d.recorded.is_some())
+    });
+    let id = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Finished(done)) => {
+            assert!(done.receipt.is_none(), "{done:?}");
+            done.recorded.clone().expect("answered").expect("recorded")
+        }
         other => panic!("{other:?}"),
-    }
+    };
+    let reader =
+        onshi_desk::journal::JournalReader::open(&dir.join("journal.sqlite3")).expect("journal");
+    let record = reader.get(id).expect("record");
+    assert_eq!(record.claim_step, Some(ClaimStep::BringCertificate));
+    assert!(record.numbers.is_none());
     tap(&mut h, "受付完了");
     assert!(matches!(screen(&h), Screen::Idle));
 }

@@ -3,6 +3,7 @@
 
 use super::{Action, Desk, Event, JobId, Request, Screen};
 use crate::app::claim_flow::{ClaimStage, Finished};
+use crate::domain::claim::ClaimStep;
 use crate::journal::CheckId;
 
 impl Desk {
@@ -165,13 +166,21 @@ impl Desk {
                         });
                     }
                     Some(_) => {}
-                    // The check that led here is recorded already.
-                    None => {
-                        recorded =
-                            Some(flow.check.ok_or_else(|| {
-                                "請求する番号がないため記録していません。".to_owned()
-                            }))
+                    // No card and nothing to show: the case is recorded without a receipt.
+                    None if flow.plan.step == ClaimStep::BringCertificate
+                        && flow.recording.is_none() =>
+                    {
+                        used_job = true;
+                        flow.recording = Some(job);
+                        self.outbox.push(Request::RecordCase {
+                            job,
+                            check: flow.check,
+                            step: flow.plan.step,
+                            birthdate: flow.patient_birthdate(),
+                            on: flow.on,
+                        });
                     }
+                    None => recorded = Some(Err("請求する番号がないため記録していません。".into())),
                 }
                 flow.stage = ClaimStage::Finished(Box::new(Finished {
                     receipt,
