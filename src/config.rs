@@ -21,7 +21,7 @@
 //!
 //! [card]
 //! reader = "SONY FeliCa"              # optional: name or start of the name
-//! grace_end = "end-of-month"          # or "from-expiry-date"
+//! grace_end = "end-of-month"          # the published rule; "from-expiry-date" only if needed
 //!
 //! [desk]
 //! facility_name = "オンシ診療所"        # printed on the self-declaration

@@ -560,7 +560,14 @@ fn a_portal_pdf_fills_the_evidence_and_a_wrong_file_is_said() {
     assert_eq!(flow.form.kind, EvidenceKind::MynaPortalPdf);
     assert_eq!(flow.form.insurer, "138057");
     assert!(flow.notice.is_none());
-    tap(&mut h, "書類を追加して判定");
+    // The portal shows the qualification as it was: the desk asks it was not lost since.
+    let question = "その後に資格を失っていない(転職・退職・転居などがない)と患者さんが確認した";
+    tap(&mut h, question);
+    assert!(claim(screen(&h)).is_some_and(|f| f.form.not_lost_confirmed));
+    // The question moved the button below the harness's window: pressed by accessibility.
+    h.get_by_label("書類を追加して判定").click_accesskit();
+    h.step();
+    h.step();
     let flow = claim(screen(&h)).expect("claim");
     assert_eq!(flow.plan.step, ClaimStep::CurrentNumbers, "{:?}", flow.plan);
 }

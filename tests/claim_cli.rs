@@ -71,7 +71,7 @@ fn plan_from_a_file_with_evidence_shown_with_the_card() {
     std::fs::write(
         &file,
         r#"{"outcome": "card_unreadable", "patient": {"birthdate": "S55.4.1"},
-            "evidence": [{"kind": "myna_portal_pdf", "with_card": true,
+            "evidence": [{"kind": "myna_portal_pdf", "with_card": true, "not_lost_confirmed": true,
               "numbers": {"insurer_number": "０６０１０３９１", "symbol": "12", "number": "345", "branch": "1"}}]}"#,
     )
     .expect("write");
@@ -92,12 +92,16 @@ fn plan_from_a_file_with_evidence_shown_with_the_card() {
     assert_eq!(v["reconfirmable"], true);
 }
 
+/// No card and the お知らせ alone after 2026-03-31: not ③ (no card was presented) but "bring
+/// the 資格確認書", the notice's numbers offered for a re-check.
 #[test]
-fn plan_rejects_the_notice_alone_and_falls_to_step_three() {
+fn plan_rejects_the_notice_alone_and_asks_for_the_certificate() {
     let out = plan(NOTICE_ALONE);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    assert_eq!(v["step"], "self_declaration", "{v}");
+    assert_eq!(v["step"], "bring_certificate", "{v}");
+    assert_eq!(v["step_number"], serde_json::Value::Null);
+    assert_eq!(v["ratio"], serde_json::Value::Null);
     assert_eq!(v["rejected"][0]["kind"], "qualification_notice");
     assert!(v["rejected"][0]["reason_ja"]
         .as_str()
@@ -112,6 +116,20 @@ fn plan_with_old_numbers_is_step_two() {
     ));
     assert_eq!(v["step"], "old_numbers", "{v}");
     assert_eq!(v["ratio_basis"], "in_doubt");
+}
+
+/// A past record the patient cannot confirm is ② with its numbers, whatever failed online.
+#[test]
+fn plan_with_an_unconfirmed_past_record_is_step_two() {
+    let v = json(&plan(
+        r#"{"outcome": "no_record", "patient": {"birthdate": "S55.4.1"},
+            "evidence": [{"kind": "past_record",
+              "numbers": {"insurer_number": "138057", "number": "12345"}}]}"#,
+    ));
+    assert_eq!(v["step"], "old_numbers", "{v}");
+    assert_eq!(v["numbers_source"]["source"], "past_record");
+    assert_eq!(v["numbers"]["insurer_number"], "138057");
+    assert_eq!(v["reconfirm"]["advised"], true);
 }
 
 #[test]
@@ -235,7 +253,7 @@ fn hostile_input_is_refused_cleanly() {
 }
 
 #[test]
-fn reconfirm_turns_step_three_into_a_confirmed_step_one() {
+fn reconfirm_turns_a_rejected_notice_into_a_confirmed_step_one() {
     let service = MockService::start(&[]);
     let dir = tempfile::tempdir().expect("tmp");
     let config = service.config(dir.path(), |t| t);
@@ -263,14 +281,14 @@ fn reconfirm_turns_step_three_into_a_confirmed_step_one() {
         "kept for the record"
     );
 
-    // Numbers the service does not know: the plan stays at ③ and says why.
+    // Numbers the service does not know: the plan stays as it was and says why.
     let unknown = NOTICE_ALONE.replace("\"1024\"", "\"999999\"");
     let v = json(&desk(
         Some(&config),
         &["plan", "--json", "-", "--reconfirm"],
         unknown.as_bytes(),
     ));
-    assert_eq!(v["step"], "self_declaration", "{v}");
+    assert_eq!(v["step"], "bring_certificate", "{v}");
     assert_eq!(v["reconfirmation"]["verdict"], "no_record");
     assert_eq!(v["reconfirmation"]["applied"], false);
 }

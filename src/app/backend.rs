@@ -429,6 +429,28 @@ fn run(s: &Services, request: Request) -> Event {
                     .map_err(|e| e.desk_message())
             }),
         },
+        Request::RecordCase {
+            job,
+            check,
+            step,
+            birthdate,
+            on,
+        } => Event::ClaimRecorded {
+            job,
+            // The check that led here is recorded already; else the case is a record of its
+            // own (a claim path without a receipt).
+            recorded: match check {
+                Some(id) => Ok(id),
+                None => record(
+                    s,
+                    NewCheck {
+                        claim_step: Some(step),
+                        birthdate,
+                        ..NewCheck::empty(crate::journal::CheckKind::ClaimPath, on)
+                    },
+                ),
+            },
+        },
         Request::ExportReports { job, year, month } => Event::ReportsExported {
             job,
             result: export_reports(s, year, month),

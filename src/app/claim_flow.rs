@@ -11,8 +11,8 @@ use time::Date;
 use crate::domain::claim::declaration::Facility;
 use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::claim::{
-    apply_reconfirmation, parse_declaration, plan, CardOutcome, ClaimPlan, ClaimStep, Evidence,
-    EvidenceKind, SelfDeclaration, Situation,
+    apply_reconfirmation, parse_declaration, plan, CardOutcome, Circumstance, ClaimPlan, ClaimStep,
+    Evidence, EvidenceKind, SelfDeclaration, Situation,
 };
 use crate::domain::dates::parse_date as parse_any_date;
 use crate::domain::numbers::{InsuranceNumbers, InsurerNumber};
@@ -35,6 +35,8 @@ pub struct EvidenceForm {
     pub with_card: bool,
     /// Past record: the patient says nothing changed.
     pub unchanged: bool,
+    /// お知らせ / portal: the patient says the qualification has not been lost since.
+    pub not_lost_confirmed: bool,
     pub problems: Vec<(&'static str, String)>,
 }
 
@@ -50,6 +52,7 @@ impl Default for EvidenceForm {
             birthdate: String::new(),
             with_card: true,
             unchanged: false,
+            not_lost_confirmed: false,
             problems: Vec::new(),
         }
     }
@@ -121,6 +124,8 @@ pub struct ClaimFlow {
     /// Name from the answer (prefills the declaration).
     pub name: Option<String>,
     pub evidence: Vec<Evidence>,
+    /// A circumstance chosen by the staff (DV, 日雇特例).
+    pub circumstance: Option<Circumstance>,
     pub form: EvidenceForm,
     pub plan: ClaimPlan,
     pub stage: ClaimStage,
@@ -184,6 +189,7 @@ impl ClaimFlow {
             high_income: false,
             old_numbers: None,
             evidence: Vec::new(),
+            circumstance: None,
         };
         ClaimFlow {
             on,
@@ -192,6 +198,7 @@ impl ClaimFlow {
             old_numbers: None,
             name: primary.and_then(|q| q.name.clone()),
             evidence: Vec::new(),
+            circumstance: None,
             form: EvidenceForm::default(),
             plan: plan(&situation),
             stage: ClaimStage::Plan,
@@ -250,6 +257,7 @@ impl ClaimFlow {
             high_income: false,
             old_numbers: self.old_numbers.clone(),
             evidence: self.evidence.clone(),
+            circumstance: self.circumstance,
         });
     }
 
@@ -278,6 +286,13 @@ impl ClaimFlow {
                     .ok()
             })
             .flatten();
+        // A 資格確認書's expiry is the insurer's: never assumed, always asked.
+        if f.kind == EvidenceKind::QualificationCertificate && f.valid_until.trim().is_empty() {
+            problems.push((
+                "valid_until",
+                "資格確認書の有効期限を確認して入力してください。".to_owned(),
+            ));
+        }
         f.problems = problems;
         let Some(numbers) = numbers else {
             return;
@@ -294,7 +309,8 @@ impl ClaimFlow {
             valid_until,
             ratio: None,
             ratio_period_from: None,
-            unchanged: f.unchanged,
+            unchanged: f.unchanged && f.kind == EvidenceKind::PastRecord,
+            not_lost_confirmed: f.not_lost_confirmed && f.kind.asks_not_lost(),
         });
         self.form = EvidenceForm {
             kind: f.kind,

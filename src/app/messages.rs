@@ -219,6 +219,16 @@ pub enum Request {
         /// The claim path's visit date (kept across midnight).
         on: Date,
     },
+    /// Record a claim-path case that has no receipt (no card, no document: the patient was
+    /// asked to bring the 資格確認書): a record of its own, or the check that led to it.
+    RecordCase {
+        job: JobId,
+        check: Option<CheckId>,
+        step: crate::domain::claim::ClaimStep,
+        birthdate: Option<Date>,
+        /// The claim path's visit date (kept across midnight).
+        on: Date,
+    },
     /// Load the journal's records and the card-use report.
     LoadHistory { job: JobId, filter: Filter },
     /// Write the month-end reports (CSV) beside the printouts.

@@ -4,16 +4,18 @@
 //! 14:59:59Z is valid through that day in Japan, and the desk asks "on the day of the visit".
 //!
 //! After expiry the online system still confirms 資格 (but shares no medical information) for
-//! a three-month grace period. Sources differ on where it ends — three months from the expiry
-//! date, or three months from the end of the expiry month — so the rule is configurable
-//! (**unconfirmed which is right**; the default is the end of the month, the later of the two,
-//! so a patient is never sent away early by our reading of the rule).
+//! a three-month grace period, counted from the end of the expiry month (a certificate expiring
+//! in February works until the end of May): confirmed by public municipal notices. The other
+//! reading, three months from the expiry date itself, is kept only as a setting
+//! (`[card] grace_end = "from-expiry-date"`; default `end-of-month`).
 //!
 //! Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024), slide
 //! 「電子証明書の有効期限の状況に応じたマイナ保険証の利用」: renewal notices and reader alerts
 //! from 3 months before expiry, and 「12月２日以降、電子証明書の有効期限が切れても３カ月間は
-//! 引き続きオンライン資格確認が可能」. Grace since 2024-12-02, until further notice. Details and
-//! the setting (`[card] grace_end`) in `docs/domain.md#certificate-expiry`.
+//! 引き続きオンライン資格確認が可能」; where the 3 months end: 多摩市's notice 「電子証明書の有効
+//! 期限が切れても、3か月はマイナ保険証として利用できます」 (2025-05-15: 「有効期限が2月の場合、
+//! 5月末までマイナ保険証として利用できます。」). Grace since 2024-12-02, until further notice;
+//! confirmed. Details and the setting in `docs/domain.md#certificate-expiry`.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
@@ -33,10 +35,11 @@ pub fn jst_date(at: OffsetDateTime) -> Date {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GraceEnd {
-    /// Three months after the end of the expiry month (default).
+    /// Three months after the end of the expiry month (default; the confirmed reading).
     #[default]
     EndOfMonth,
-    /// Three months after the expiry date itself.
+    /// Three months after the expiry date itself (kept as a setting for a service that
+    /// counts so; not the published rule).
     FromExpiryDate,
 }
 

@@ -8,7 +8,7 @@ use super::{big_button, job_button, small_button};
 use crate::app::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm, Finished};
 use crate::app::state::Action;
 use crate::app::theme;
-use crate::domain::claim::{ClaimStep, EvidenceKind, SelfDeclaration};
+use crate::domain::claim::{Circumstance, ClaimStep, EvidenceKind, SelfDeclaration};
 
 pub fn show(ui: &mut Ui, flow: &ClaimFlow, view: u64, actions: &mut Vec<Action>) {
     ui.vertical_centered(|ui| {
@@ -66,6 +66,11 @@ fn action_bar(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
                 }
                 ClaimStep::CurrentNumbers | ClaimStep::OldNumbers => {
                     if big_button(ui, "この番号で請求する", Some(theme::VALID)) {
+                        actions.push(Action::FinishClaim);
+                    }
+                }
+                ClaimStep::BringCertificate => {
+                    if big_button(ui, "案内して受付を終える", Some(theme::VALID)) {
                         actions.push(Action::FinishClaim);
                     }
                 }
@@ -135,6 +140,7 @@ fn step_title(step: ClaimStep) -> &'static str {
         ClaimStep::CurrentNumbers => "① 現在の資格情報で請求",
         ClaimStep::OldNumbers => "② 以前の資格情報で請求(旧資格請求)",
         ClaimStep::SelfDeclaration => "③ 被保険者資格申立書で受付(不詳レセプト)",
+        ClaimStep::BringCertificate => "資格確認書をお持ちいただくよう案内",
     }
 }
 
@@ -191,8 +197,25 @@ fn plan(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
                 }));
             }
         });
+    circumstance(ui, flow, actions);
     ui.separator();
     evidence_entry(ui, flow, actions);
+}
+
+/// What no verdict shows and the staff knows (DV, 日雇特例): the rules then say that the
+/// 資格確認書 (or 受給資格者票) is the way.
+fn circumstance(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("患者さんの事情").size(20.0));
+        let mut chosen = flow.circumstance;
+        ui.selectable_value(&mut chosen, None, RichText::new("特になし").size(20.0));
+        for (_, c) in Circumstance::ALL {
+            ui.selectable_value(&mut chosen, Some(c), RichText::new(c.label()).size(20.0));
+        }
+        if chosen != flow.circumstance {
+            actions.push(Action::SetCircumstance(chosen));
+        }
+    });
 }
 
 const KINDS: [EvidenceKind; 6] = [
@@ -267,7 +290,11 @@ fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
         );
         field(
             ui,
-            "有効期限(資格確認書・保険証)",
+            if form.kind == EvidenceKind::QualificationCertificate {
+                "有効期限(資格確認書に記載、必須)"
+            } else {
+                "有効期限(保険証)"
+            },
             "valid_until",
             &mut form.valid_until,
             &flow.form.problems,
@@ -279,6 +306,12 @@ fn evidence_entry(ui: &mut Ui, flow: &ClaimFlow, actions: &mut Vec<Action>) {
         ui.checkbox(
             &mut form.unchanged,
             "保険が変わっていないと患者さんが確認した",
+        );
+    }
+    if form.kind.asks_not_lost() {
+        ui.checkbox(
+            &mut form.not_lost_confirmed,
+            "その後に資格を失っていない(転職・退職・転居などがない)と患者さんが確認した",
         );
     }
     if form != flow.form {
@@ -476,6 +509,9 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
             .strong()
             .color(theme::VALID),
     );
+    if flow.plan.step == ClaimStep::BringCertificate {
+        ui.label(RichText::new(&flow.plan.reason_ja).size(22.0));
+    }
     match &done.recorded {
         None => {
             ui.label("記録しています…");

@@ -56,6 +56,7 @@ fn step_label(step: ClaimStep) -> String {
         ClaimStep::CurrentNumbers => "① 現在の資格情報で請求".into(),
         ClaimStep::OldNumbers => "② 旧資格で請求".into(),
         ClaimStep::SelfDeclaration => "③ 申立書(不詳レセプト)".into(),
+        ClaimStep::BringCertificate => "資格確認書の持参を案内".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Action, Desk, Event, JobId, Request, Screen};
 use crate::app::claim_flow::{ClaimStage, Finished};
+use crate::domain::claim::ClaimStep;
 use crate::journal::CheckId;
 
 impl Desk {
@@ -93,6 +94,10 @@ impl Desk {
             Action::EditEvidence(form) => flow.form = form,
             Action::EditPdfPath(path) => flow.pdf_path = path,
             Action::AddEvidence => flow.add_evidence(),
+            Action::SetCircumstance(c) => {
+                flow.circumstance = c;
+                flow.replan();
+            }
             Action::Reconfirm if flow.reconfirming.is_none() => {
                 if let Some(search) = flow.reconfirm_search() {
                     flow.reconfirming = Some(job);
@@ -161,6 +166,20 @@ impl Desk {
                         });
                     }
                     Some(_) => {}
+                    // No card and nothing to show: the case is recorded without a receipt.
+                    None if flow.plan.step == ClaimStep::BringCertificate
+                        && flow.recording.is_none() =>
+                    {
+                        used_job = true;
+                        flow.recording = Some(job);
+                        self.outbox.push(Request::RecordCase {
+                            job,
+                            check: flow.check,
+                            step: flow.plan.step,
+                            birthdate: flow.patient_birthdate(),
+                            on: flow.on,
+                        });
+                    }
                     None => recorded = Some(Err("請求する番号がないため記録していません。".into())),
                 }
                 flow.stage = ClaimStage::Finished(Box::new(Finished {

@@ -117,6 +117,8 @@ pub enum Action {
     OpenClaim,
     EditEvidence(EvidenceForm),
     AddEvidence,
+    /// A circumstance no verdict shows (DV, 日雇特例), chosen by the staff; `None` clears it.
+    SetCircumstance(Option<crate::domain::claim::Circumstance>),
     /// Re-check the evidence's numbers online by number (個別照会).
     Reconfirm,
     /// Step ③: open the self-declaration form.
@@ -632,6 +634,7 @@ impl Desk {
             | Action::SaveSettings => self.settings_action(action),
             Action::EditEvidence(_)
             | Action::AddEvidence
+            | Action::SetCircumstance(_)
             | Action::Reconfirm
             | Action::StartDeclaration
             | Action::EditDeclaration(_)

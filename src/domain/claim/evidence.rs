@@ -27,23 +27,57 @@ use crate::domain::ratio::Ratio;
 pub const INSURANCE_CARD_LAST_DAY: Date = date!(2025 - 12 - 01);
 
 /// 暫定的な取扱い: until 2026-03-31 a facility could accept an expired 保険証, or the
-/// 資格情報のお知らせ shown alone (without the card), as proof of the current qualification.
+/// 資格情報のお知らせ shown alone (without the card), as proof of the current qualification,
+/// after checking the numbers online where it could.
 ///
-/// Source: MHLW 事務連絡 of 2025-06-27 and 2025-11-12, not held by the project
-/// (**unconfirmed**, no setting). Last day 2026-03-31; the first day (2025-08-01 or 2025-12-02
-/// by the project's reading) is not encoded: see `docs/domain.md#evidence` and
-/// `docs/domain.md#open-questions`.
+/// Source: MHLW 事務連絡 of 2025-06-27 (expired 国保 / 後期高齢者 保険証, 「令和8年3月末まで」)
+/// and of 2025-11-12 「マイナ保険証を基本とする仕組みへの移行について(周知)」 (「こうした対応は
+/// 令和8年3月末までの暫定的な対応」), as quoted in public reports of them (the project holds no
+/// copy). Last day 2026-03-31; confirmed. First days: [`TEMPORARY_RULE_FIRST_DAY`] and
+/// [`TEMPORARY_RULE_NATIONAL_FIRST_DAY`]. See `docs/domain.md#evidence`.
 pub const TEMPORARY_RULE_LAST_DAY: Date = date!(2026 - 03 - 31);
 
-/// Every 後期高齢者 received a 資格確認書 valid until 2026-07-31, whether or not they had a
-/// マイナ保険証; it is the expiry assumed when such a certificate's date was not typed.
+/// First day of the temporary rule for everyone: from 2025-12-02 an expired 保険証 of any
+/// insurer, or the お知らせ shown alone, could be accepted.
 ///
-/// Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024) give the end of this
-/// temporary operation as 2025-07-31 (「令和７年7月末までの暫定的な運用」); 2026-07-31 is its
-/// later extension (MHLW, 2025), not held by the project: **unconfirmed**, no setting. It ends
-/// the operation rather than being the card's own 有効期限: see `docs/domain.md#elderly` and
-/// `docs/domain.md#open-questions`.
-pub const LATE_ELDERLY_CERTIFICATE_UNTIL: Date = date!(2026 - 07 - 31);
+/// Source: MHLW 事務連絡 of 2025-11-12 (「12月2日以降、期限切れに気がつかずに健康保険証を引き
+/// 続き持参してしまった患者や、…「資格情報のお知らせ」のみを持参する患者については、…加入して
+/// いる保険者によらず」), quoted by 全国保険医団体連合会 on 2025-11-12. Valid 2025-12-02 to
+/// [`TEMPORARY_RULE_LAST_DAY`]; confirmed. See `docs/domain.md#evidence`.
+pub const TEMPORARY_RULE_FIRST_DAY: Date = date!(2025 - 12 - 02);
+
+/// First day of the earlier temporary rule for the 保険証 of 国民健康保険 and 後期高齢者医療,
+/// most of which expired on 2025-07-31: from 2025-08-01 such an expired card could be accepted.
+///
+/// Source: MHLW 事務連絡 of 2025-06-27 「健康保険証の有効期限切れに伴う暫定的な取扱いについて」
+/// (「令和7年8月1日以降、多数の自治体において国民健康保険の健康保険証が有効期限切れにより順次
+/// 失効」), as reported by municipalities (唐津市, for facilities) and professional news. Valid
+/// 2025-08-01 to [`TEMPORARY_RULE_LAST_DAY`]; confirmed as to the date. Whether it also covered
+/// the お知らせ alone or other insurers' cards is **unconfirmed**: the code takes the narrower
+/// reading (those wait for [`TEMPORARY_RULE_FIRST_DAY`]); see `docs/domain.md#open-questions`.
+pub const TEMPORARY_RULE_NATIONAL_FIRST_DAY: Date = date!(2025 - 08 - 01);
+
+/// Last day of the temporary operation under which every 後期高齢者 was sent a 資格確認書
+/// whatever their card. It is **not** the expiry of those certificates: the desk reads the
+/// certificate's own 有効期限 (see [`Evidence::assess`]).
+///
+/// Source: MHLW's slides 「マイナ保険証の利用促進等について」 (autumn 2024: 「令和７年7月末までの
+/// 暫定的な運用」), extended to 2026-07-31 by MHLW's notice of 2025-04-03 as 広域連合 and
+/// municipalities publish it (e.g. 南房総市, 足利市). Valid 2024-12-02 to 2026-07-31; confirmed.
+/// See `docs/domain.md#elderly`.
+pub const LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY: Date = date!(2026 - 07 - 31);
+
+/// From 2026-08-01, 後期高齢者 aged 85 or over (on that day) keep receiving a 資格確認書
+/// whatever their card; younger ones get one only without a マイナ保険証.
+///
+/// Source: 埼玉県後期高齢者医療広域連合 「令和8年8月から資格確認書の交付要件が変わります」
+/// (「令和8年8月1日時点で85歳以上の被保険者の方については全員に資格確認書が」), following the
+/// national policy. From 2026-08-01, until further notice; confirmed (the end is not announced).
+/// See `docs/domain.md#elderly`.
+pub const ELDERLY_CERTIFICATE_FIRST_DAY: Date = date!(2026 - 08 - 01);
+
+/// The age, on [`ELDERLY_CERTIFICATE_FIRST_DAY`], from which every 後期高齢者 keeps a 資格確認書.
+pub const ELDERLY_CERTIFICATE_AGE: u8 = 85;
 
 /// A 資格確認書 is issued for at most 5 years; an expiry further away than that is a misread.
 ///
@@ -102,6 +136,18 @@ impl EvidenceKind {
         }
     }
 
+    /// Whether the desk must ask that the qualification it shows has not been lost since
+    /// (お知らせ, マイナポータル): the one place that says which kinds need
+    /// [`Evidence::not_lost_confirmed`].
+    pub fn asks_not_lost(self) -> bool {
+        matches!(
+            self,
+            EvidenceKind::QualificationNotice
+                | EvidenceKind::MynaPortal
+                | EvidenceKind::MynaPortalPdf
+        )
+    }
+
     /// Which accepted evidence the plan uses first: the one that proves most on its own.
     pub(crate) fn preference(self) -> u8 {
         match self {
@@ -132,8 +178,12 @@ pub struct Evidence {
     pub ratio: Option<Ratio>,
     /// お知らせ: the year whose 1 August starts the period the printed ratio is for.
     pub ratio_period_from: Option<i32>,
-    /// Past record: the patient says nothing changed since (保険が変わっていない).
+    /// Past record: the patient says nothing changed since (保険が変わっていない). Without
+    /// it the record is not ① but the past numbers of ② (see `plan`).
     pub unchanged: bool,
+    /// お知らせ / マイナポータル: the patient says orally that this qualification has not been
+    /// lost since (転職・転居など; 「喪失していない資格情報か、患者に口頭で確認」).
+    pub not_lost_confirmed: bool,
 }
 
 /// Evidence that counts on the check date.
@@ -194,6 +244,12 @@ impl Evidence {
             EvidenceKind::PastRecord => self.past_record(),
             EvidenceKind::InsuranceCard => self.insurance_card(on),
         }
+        .and_then(|accepted| {
+            if self.kind.asks_not_lost() {
+                self.not_lost()?;
+            }
+            Ok(accepted)
+        })
     }
 
     /// マイナポータル (screen or PDF): proof only next to the card it belongs to; no rule ever
@@ -211,11 +267,37 @@ impl Evidence {
         Ok(Accepted::default())
     }
 
+    /// The お知らせ and the portal show a qualification as it was when printed or saved: the
+    /// patient must say it has not been lost since (S1: 「※喪失していない資格情報か、患者に
+    /// 口頭で確認願います。」).
+    fn not_lost(&self) -> Result<(), Rejection> {
+        if self.not_lost_confirmed {
+            return Ok(());
+        }
+        Err(Note::new(
+            format!(
+                "{}の資格を、その後に失っていないこと(転職・退職・転居などがないこと)を患者さんに口頭で確認してください。確認できない場合は使えません。",
+                self.kind.label()
+            ),
+            format!(
+                "{}: the patient has not confirmed that the qualification was not lost since",
+                self.kind.english()
+            ),
+        ))
+    }
+
     /// 資格情報のお知らせ: with the card; alone only under the temporary rule
-    /// ([`TEMPORARY_RULE_LAST_DAY`]). Its 70–74 ratio holds 8/1–7/31 of its period.
+    /// ([`TEMPORARY_RULE_FIRST_DAY`] to [`TEMPORARY_RULE_LAST_DAY`]). Its 70–74 ratio holds
+    /// 8/1–7/31 of its period.
     fn notice(&self, on: Date) -> Result<Accepted, Rejection> {
         let mut accepted = Accepted::default();
         if !self.with_card {
+            if on < TEMPORARY_RULE_FIRST_DAY {
+                return Err(Note::new(
+                    "資格情報のお知らせだけでは資格を確認できません(お知らせのみで受け付ける暫定的な取扱いは2025年12月2日からです)。マイナンバーカードと一緒に提示していただく必要があります。",
+                    format!("the notice alone counted only from {TEMPORARY_RULE_FIRST_DAY}"),
+                ));
+            }
             if on > TEMPORARY_RULE_LAST_DAY {
                 return Err(Note::new(
                     "資格情報のお知らせだけで資格を確認する暫定的な取扱いは2026年3月31日で終了しました。マイナンバーカードと一緒に提示していただく必要があります。",
@@ -253,22 +335,13 @@ impl Evidence {
     /// 資格確認書: valid on its own until its 有効期限 (at most [`CERTIFICATE_MAX_YEARS`] years).
     fn certificate(&self, on: Date) -> Result<Accepted, Rejection> {
         let mut accepted = Accepted::default();
-        let late_elderly = self.numbers.insurer_number.kind() == InsurerKind::LateElderly;
-        let until = match (self.valid_until, late_elderly) {
-            (Some(d), _) => d,
-            (None, true) => {
-                accepted.notes.push(Note::new(
-                    "有効期限の入力がないため、後期高齢者の資格確認書として2026年7月31日までとみなしました。",
-                    format!("no expiry typed: assumed the 後期高齢者 date {LATE_ELDERLY_CERTIFICATE_UNTIL}"),
-                ));
-                LATE_ELDERLY_CERTIFICATE_UNTIL
-            }
-            (None, false) => {
-                return Err(Note::new(
-                    "資格確認書の有効期限を確認して入力してください。",
-                    "qualification certificate without an expiry date",
-                ))
-            }
+        // No expiry is ever assumed, not even for the 後期高齢者 certificates of the temporary
+        // operation: the insurer sets it (「最大５年で保険者が定める範囲」), the desk reads it.
+        let Some(until) = self.valid_until else {
+            return Err(Note::new(
+                "資格確認書の有効期限を確認して入力してください(有効期限が分からない資格確認書は使えません)。",
+                "qualification certificate without an expiry date: ask for it",
+            ));
         };
         if on > until {
             return Err(Note::new(
@@ -292,13 +365,15 @@ impl Evidence {
         Ok(accepted)
     }
 
-    /// A past record counts only with the patient's word that nothing changed; a re-check by
-    /// number is advised, since job changes are the commonest cause of a wrong claim.
+    /// A past record counts as the current qualification (①) only with the patient's word
+    /// that nothing changed; without it, its numbers are past numbers for ② (see `plan`). A
+    /// re-check by number is advised, since job changes are the commonest cause of a wrong
+    /// claim.
     fn past_record(&self) -> Result<Accepted, Rejection> {
         if !self.unchanged {
             return Err(Note::new(
-                "以前の資格情報は、保険が変わっていないことを患者さんに確認できた場合のみ使えます。",
-                "past record without the patient's word that nothing changed",
+                "患者さんが保険の変更がないことを確認できないため、以前の資格情報は現在の資格(①)としては使えません(以前の資格情報として②の請求に使います)。",
+                "past record without the patient's word that nothing changed: not current (①), past numbers (②)",
             ));
         }
         Ok(Accepted {
@@ -308,7 +383,9 @@ impl Evidence {
     }
 
     /// The old 保険証: valid until its own expiry, at the latest [`INSURANCE_CARD_LAST_DAY`];
-    /// once expired, accepted only under the temporary rule until [`TEMPORARY_RULE_LAST_DAY`].
+    /// once expired, accepted only under the temporary rule: from
+    /// [`TEMPORARY_RULE_NATIONAL_FIRST_DAY`] (国保, 後期高齢者) or [`TEMPORARY_RULE_FIRST_DAY`]
+    /// (the others) until [`TEMPORARY_RULE_LAST_DAY`].
     fn insurance_card(&self, on: Date) -> Result<Accepted, Rejection> {
         let own_expiry_passed = self.valid_until.is_some_and(|d| on > d);
         let expired = own_expiry_passed || on > INSURANCE_CARD_LAST_DAY;
@@ -317,6 +394,21 @@ impl Evidence {
                 reconfirm_advised: true,
                 ..Accepted::default()
             });
+        }
+        let first_day = match self.numbers.insurer_number.kind() {
+            InsurerKind::NationalHealthInsurance | InsurerKind::LateElderly => {
+                TEMPORARY_RULE_NATIONAL_FIRST_DAY
+            }
+            _ => TEMPORARY_RULE_FIRST_DAY,
+        };
+        if on < first_day {
+            return Err(Note::new(
+                format!(
+                    "保険証の有効期限が切れています。期限切れの保険証で受け付ける暫定的な取扱いは{}からです。",
+                    format_wareki(first_day)
+                ),
+                format!("expired insurance card; the temporary rule for it began {first_day}"),
+            ));
         }
         if on <= TEMPORARY_RULE_LAST_DAY {
             return Ok(Accepted {
@@ -370,6 +462,7 @@ pub(crate) mod tests {
             ratio: None,
             ratio_period_from: None,
             unchanged: false,
+            not_lost_confirmed: true,
         }
     }
 
@@ -402,6 +495,40 @@ pub(crate) mod tests {
         assert!(r.ja.contains("2026年3月31日で終了"), "{}", r.ja);
         let with_card = evidence(EvidenceKind::QualificationNotice);
         assert!(with_card.assess(last + DAY, None).is_ok());
+        // It began on 2025-12-02 (notice of 2025-11-12), not before.
+        let first = TEMPORARY_RULE_FIRST_DAY;
+        assert!(alone.assess(first, None).is_ok_and(|a| a.reconfirm_advised));
+        let r = alone
+            .assess(first - DAY, None)
+            .expect_err("before the rule");
+        assert!(r.ja.contains("2025年12月2日から"), "{}", r.ja);
+        assert!(with_card.assess(first - DAY, None).is_ok());
+    }
+
+    #[test]
+    fn notice_and_portal_need_the_patients_word_that_nothing_was_lost() {
+        let on = date!(2026 - 11 - 21);
+        for kind in [
+            EvidenceKind::QualificationNotice,
+            EvidenceKind::MynaPortal,
+            EvidenceKind::MynaPortalPdf,
+        ] {
+            assert!(evidence(kind).assess(on, None).is_ok(), "{kind:?}");
+            let unasked = Evidence {
+                not_lost_confirmed: false,
+                ..evidence(kind)
+            };
+            let r = unasked.assess(on, None).expect_err("not asked");
+            assert!(r.ja.contains("口頭で確認"), "{}", r.ja);
+            assert!(r.ja.contains("転職"), "{}", r.ja);
+        }
+        // Other evidence does not need it (a certificate is issued for the current one).
+        let cert = Evidence {
+            not_lost_confirmed: false,
+            valid_until: Some(date!(2027 - 03 - 31)),
+            ..evidence(EvidenceKind::QualificationCertificate)
+        };
+        assert!(cert.assess(on, None).is_ok());
     }
 
     #[test]
@@ -455,8 +582,10 @@ pub(crate) mod tests {
         assert!(no_expiry.assess(date!(2026 - 11 - 21), None).is_err());
     }
 
+    /// Regression (issue 15): a 後期高齢者 certificate without a typed expiry was taken as valid
+    /// until 2026-07-31, the end of the temporary operation, not the certificate's expiry.
     #[test]
-    fn late_elderly_certificates_default_to_31_july_2026() {
+    fn late_elderly_certificates_need_their_printed_expiry_too() {
         let cert = Evidence {
             with_card: false,
             numbers: InsuranceNumbers {
@@ -466,9 +595,16 @@ pub(crate) mod tests {
             },
             ..evidence(EvidenceKind::QualificationCertificate)
         };
-        let last = LATE_ELDERLY_CERTIFICATE_UNTIL;
-        assert!(cert.assess(last, None).is_ok_and(|a| !a.notes.is_empty()));
-        assert!(cert.assess(last + DAY, None).is_err());
+        let last = LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY;
+        for on in [last, last + DAY] {
+            let r = cert.assess(on, None).expect_err("no expiry typed");
+            assert!(r.ja.contains("有効期限を確認"), "{}", r.ja);
+        }
+        let typed = Evidence {
+            valid_until: Some(date!(2027 - 07 - 31)),
+            ..cert
+        };
+        assert!(typed.assess(last + DAY, None).is_ok());
     }
 
     #[test]
@@ -504,7 +640,8 @@ pub(crate) mod tests {
             .assess(TEMPORARY_RULE_LAST_DAY + DAY, None)
             .expect_err("after the rule");
         assert!(r.ja.contains("2025年12月1日") && r.en.contains("2026-03-31"));
-        // Its own earlier expiry counts too.
+        // Its own earlier expiry counts too; expired before 2025-12-02 it was not accepted
+        // until the temporary rule began for every insurer (notice of 2025-11-12).
         let own = Evidence {
             valid_until: Some(date!(2025 - 09 - 30)),
             ..card.clone()
@@ -512,9 +649,44 @@ pub(crate) mod tests {
         assert!(own
             .assess(date!(2025 - 09 - 30), None)
             .is_ok_and(|a| a.notes.is_empty()));
-        assert!(own
+        let r = own
             .assess(date!(2025 - 10 - 01), None)
+            .expect_err("before the rule");
+        assert!(r.ja.contains("令和7年12月2日から"), "{}", r.ja);
+        assert!(own.assess(TEMPORARY_RULE_FIRST_DAY - DAY, None).is_err());
+        assert!(own
+            .assess(TEMPORARY_RULE_FIRST_DAY, None)
             .is_ok_and(|a| !a.notes.is_empty()));
+    }
+
+    #[test]
+    fn expired_national_and_late_elderly_cards_from_1_august_2025() {
+        let expiry = date!(2025 - 07 - 31);
+        for insurer in ["138057", "39280003"] {
+            let card = Evidence {
+                with_card: false,
+                valid_until: Some(expiry),
+                numbers: numbers(insurer),
+                ..evidence(EvidenceKind::InsuranceCard)
+            };
+            assert!(card.assess(expiry, None).is_ok_and(|a| a.notes.is_empty()));
+            let a = card
+                .assess(TEMPORARY_RULE_NATIONAL_FIRST_DAY, None)
+                .expect("notice of 2025-06-27");
+            assert!(a.notes[0].ja.contains("暫定"), "{insurer}");
+            // A card that expired earlier waited for the rule's first day too.
+            let earlier = Evidence {
+                valid_until: Some(date!(2025 - 05 - 31)),
+                ..card.clone()
+            };
+            assert!(earlier
+                .assess(TEMPORARY_RULE_NATIONAL_FIRST_DAY - DAY, None)
+                .is_err());
+            assert!(earlier
+                .assess(TEMPORARY_RULE_NATIONAL_FIRST_DAY, None)
+                .is_ok());
+            assert!(card.assess(TEMPORARY_RULE_LAST_DAY + DAY, None).is_err());
+        }
     }
 
     #[test]

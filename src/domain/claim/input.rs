@@ -22,7 +22,7 @@ use time::Date;
 
 use super::declaration::{Facility, InsuranceKind, Relationship, SelfDeclaration, Sex};
 use super::evidence::{Evidence, EvidenceKind};
-use super::plan::{CardOutcome, ClaimStep, Situation};
+use super::plan::{CardOutcome, Circumstance, ClaimStep, Situation};
 use super::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::dates::parse_date;
 use crate::domain::numbers::{
@@ -332,6 +332,7 @@ struct RawEvidence {
     ratio: Option<serde_json::Value>,
     ratio_period_from: Option<serde_json::Value>,
     unchanged: Option<bool>,
+    not_lost_confirmed: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -342,6 +343,7 @@ struct RawSituation {
     patient: Option<RawPatient>,
     old_numbers: Option<RawNumbers>,
     evidence: Option<Vec<RawEvidence>>,
+    circumstance: Option<String>,
 }
 
 const EVIDENCE_KINDS: [(&str, EvidenceKind); 6] = [
@@ -427,6 +429,12 @@ pub fn parse_situation(text: &str, today: Date) -> Result<Situation, Problems> {
         .enumerate()
         .map(|(i, e)| evidence(&mut c, &format!("evidence[{i}]"), e, on))
         .collect();
+    let circumstance = c.choice(
+        "circumstance",
+        "患者さんの事情",
+        raw.circumstance.as_deref(),
+        &Circumstance::ALL,
+    );
     let situation = outcome.map(|outcome| Situation {
         on,
         outcome,
@@ -434,6 +442,7 @@ pub fn parse_situation(text: &str, today: Date) -> Result<Situation, Problems> {
         high_income: patient.high_income.unwrap_or(false),
         old_numbers,
         evidence: evidence.into_iter().flatten().collect(),
+        circumstance,
     });
     c.finish(situation)
 }
@@ -497,6 +506,13 @@ fn evidence(c: &mut Collector, prefix: &str, raw: &RawEvidence, on: Date) -> Opt
             "unchanged only applies to past_record",
         );
     }
+    if raw.not_lost_confirmed.is_some() && kind.is_some_and(|k| !k.asks_not_lost()) {
+        c.push(
+            &path("not_lost_confirmed"),
+            "「資格を失っていない」確認は、資格情報のお知らせとマイナポータル(画面・PDF)にだけ使います。",
+            "not_lost_confirmed only applies to qualification_notice, myna_portal and myna_portal_pdf",
+        );
+    }
     Some(Evidence {
         kind: kind?,
         numbers: numbers?,
@@ -507,6 +523,7 @@ fn evidence(c: &mut Collector, prefix: &str, raw: &RawEvidence, on: Date) -> Opt
         ratio,
         ratio_period_from,
         unchanged: raw.unchanged.unwrap_or(false),
+        not_lost_confirmed: raw.not_lost_confirmed.unwrap_or(false),
     })
 }
 
@@ -999,6 +1016,34 @@ mod tests {
         assert_eq!(
             fields(&parse_situation(&doc("no_record"), TODAY).expect_err("not invalid")),
             ["old_numbers"]
+        );
+    }
+
+    #[test]
+    fn not_lost_and_circumstance_are_read_and_checked() {
+        let s = parse_situation(
+            r#"{"outcome": "no_card", "circumstance": "dv_restricted", "evidence": [
+                {"kind": "qualification_notice", "with_card": true, "not_lost_confirmed": true,
+                 "numbers": {"insurer_number": "01130012", "number": "1"}},
+                {"kind": "myna_portal", "with_card": true,
+                 "numbers": {"insurer_number": "01130012", "number": "1"}}]}"#,
+            TODAY,
+        )
+        .expect("valid");
+        assert_eq!(s.circumstance, Some(Circumstance::DvRestricted));
+        assert!(s.evidence[0].not_lost_confirmed);
+        // Absent is "not asked", an input of before still reads.
+        assert!(!s.evidence[1].not_lost_confirmed);
+        let p = parse_situation(
+            r#"{"outcome": "no_card", "circumstance": "vip", "evidence": [
+                {"kind": "past_record", "not_lost_confirmed": true,
+                 "numbers": {"insurer_number": "01130012", "number": "1"}}]}"#,
+            TODAY,
+        )
+        .expect_err("bad");
+        assert_eq!(
+            fields(&p),
+            ["evidence[0].not_lost_confirmed", "circumstance"]
         );
     }
 

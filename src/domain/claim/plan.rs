@@ -3,9 +3,16 @@
 //! Given the check date, what the card and the online check gave, the old numbers of an
 //! 無効 answer and the evidence the patient shows, [`plan`] decides:
 //! ① claim with the current numbers from the best accepted evidence;
-//! ② claim with the old numbers (旧資格請求) when the system said 無効 and nothing shows the
-//!    current qualification;
-//! ③ the self-declaration (被保険者資格申立書) and an unknown receipt (不詳レセプト).
+//! ② claim with past numbers (旧資格請求) — of an 無効 answer, else of the facility's own past
+//!    record — when nothing shows the current qualification, whatever failed online;
+//! ③ the self-declaration (被保険者資格申立書) and an unknown receipt (不詳レセプト), when a
+//!    card was presented and could not be confirmed;
+//! or, with no card and nothing to show, [`ClaimStep::BringCertificate`]: the patient is asked
+//! to bring the 資格確認書, and no receipt is made.
+//!
+//! The notes start with what the desk should ask for: the 資格確認書 after 利用登録解除 or 返納,
+//! for a DV-restricted patient or a 日雇特例被保険者 ([`Circumstance`]), and for the elderly who
+//! were sent one.
 //!
 //! It also says what the patient pays now and whether the numbers can be re-checked online
 //! by number (個別照会); [`apply_reconfirmation`] turns the answer of that re-check into the
@@ -18,9 +25,13 @@
 use serde::{Serialize, Serializer};
 use time::Date;
 
-use super::evidence::{Evidence, EvidenceKind, Note};
+use super::evidence::{
+    Evidence, EvidenceKind, Note, ELDERLY_CERTIFICATE_AGE, ELDERLY_CERTIFICATE_FIRST_DAY,
+    LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY,
+};
+use crate::domain::dates::add_years;
 use crate::domain::numbers::InsuranceNumbers;
-use crate::domain::ratio::{ratio_for_age, Ratio};
+use crate::domain::ratio::{age_band, ratio_for_age, AgeBand, Ratio};
 use crate::domain::verdict::{RatioSource, Verdict, VerdictKind};
 
 /// What happened with the card and the online check before the claim path.
@@ -152,6 +163,37 @@ pub struct Situation {
     pub old_numbers: Option<InsuranceNumbers>,
     /// What the patient shows, in the order shown.
     pub evidence: Vec<Evidence>,
+    /// A circumstance the staff knows and no verdict shows (DV, 日雇特例).
+    pub circumstance: Option<Circumstance>,
+}
+
+/// A circumstance no verdict shows, chosen by the staff: the 資格確認書 (or 受給資格者票) is
+/// the patient's way to prove the qualification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Circumstance {
+    /// DV 被害者など: the patient's information is hidden from the online service and the
+    /// portal (閲覧制限); the insurer issues a 資格確認書 without application.
+    DvRestricted,
+    /// 日雇特例被保険者: outside the online qualification service; proved by the
+    /// 受給資格者票 (or a 資格確認書).
+    DayLaborer,
+}
+
+impl Circumstance {
+    /// Every circumstance with its input name.
+    pub const ALL: [(&'static str, Circumstance); 2] = [
+        ("dv_restricted", Circumstance::DvRestricted),
+        ("day_laborer", Circumstance::DayLaborer),
+    ];
+
+    /// How the desk names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Circumstance::DvRestricted => "DV被害などで資格情報の表示を制限している",
+            Circumstance::DayLaborer => "日雇特例被保険者",
+        }
+    }
 }
 
 /// The steps of the claim path.
@@ -165,15 +207,18 @@ pub enum ClaimStep {
     CurrentNumbers,
     /// ② 旧資格で請求.
     OldNumbers,
-    /// ③ 被保険者資格申立書 + 不詳レセプト.
+    /// ③ 被保険者資格申立書 + 不詳レセプト (a card was presented and could not be confirmed).
     SelfDeclaration,
+    /// No card and no document: the patient is asked to bring the 資格確認書; the case is
+    /// recorded, no receipt is made.
+    BringCertificate,
 }
 
 impl ClaimStep {
     /// ①, ② or ③ as a number (none for [`ClaimStep::Online`]).
     pub fn number(self) -> Option<u8> {
         match self {
-            ClaimStep::Online => None,
+            ClaimStep::Online | ClaimStep::BringCertificate => None,
             ClaimStep::CurrentNumbers => Some(1),
             ClaimStep::OldNumbers => Some(2),
             ClaimStep::SelfDeclaration => Some(3),
@@ -189,6 +234,8 @@ pub enum NumbersSource {
     Evidence(EvidenceKind),
     /// The lost qualification of an 無効 answer.
     OldQualification,
+    /// The facility's own past record, the patient unable to confirm that nothing changed (②).
+    PastRecord,
     /// Confirmed online by number (個別照会).
     OnlineByNumber,
 }
@@ -256,7 +303,7 @@ pub struct ClaimPlan {
     pub on: Date,
     pub outcome: CardOutcome,
     pub step: ClaimStep,
-    /// 1, 2 or 3 (absent for `online`).
+    /// 1, 2 or 3 (absent for `online` and `bring_certificate`).
     pub step_number: Option<u8>,
     /// The sentence the desk reads out.
     pub reason_ja: String,
@@ -373,40 +420,73 @@ pub fn plan(situation: &Situation) -> ClaimPlan {
             advised: a.reconfirm_advised,
             when,
         });
-    } else if let (CardOutcome::Checked(VerdictKind::Invalid), Some(old)) =
-        (outcome, &situation.old_numbers)
-    {
+    } else if let Some((old, source)) = past_numbers(situation, birthdate) {
         let (ratio, basis) = ratio_to_charge(situation, None, birthdate);
+        let from_ja = match source {
+            NumbersSource::PastRecord => "以前の受診時の資格情報",
+            _ => "資格(無効)の画面の以前の資格情報",
+        };
         plan.step = ClaimStep::OldNumbers;
         plan.reason_ja = format!(
-            "{context}現在の資格が分かるものがないため、以前の資格情報で請求します(旧資格請求)。窓口負担は{}です。",
+            "{context}現在の資格が分かるものがないため、{from_ja}で請求します(旧資格請求)。窓口負担は{}です。",
             ratio.label()
         );
         plan.reason_en = format!(
-            "invalid answer and no evidence of the current qualification: claim with the old numbers, charge {} tenths",
+            "{}: no evidence of the current qualification: claim with the past numbers ({}), charge {} tenths",
+            outcome.code(),
+            match source {
+                NumbersSource::PastRecord => "the facility's past record",
+                _ => "the invalid answer",
+            },
             ratio.tenths()
         );
         plan.numbers = Some(old.clone());
-        plan.numbers_source = Some(NumbersSource::OldQualification);
+        plan.numbers_source = Some(source);
         plan.ratio = Some(ratio);
         plan.ratio_basis = Some(basis);
         plan.notes.push(Note::new(
             "新しい保険の番号が分かったら、その番号で資格を再確認してください。",
             "re-check once the patient brings the new numbers",
         ));
+        // Past numbers of the facility's own record may still be current: the system can tell.
+        if source == NumbersSource::PastRecord {
+            plan.reconfirm = birthdate.map(|birthdate| Reconfirm {
+                numbers: old.clone(),
+                birthdate,
+                advised: true,
+                when,
+            });
+        }
     } else {
-        let (ratio, basis) = ratio_to_charge(situation, None, birthdate);
-        plan.step = ClaimStep::SelfDeclaration;
-        plan.reason_ja = format!(
-            "{context}資格を確認できるものがないため、被保険者資格申立書を記入していただき、不詳レセプトで請求します。窓口負担は{}です。",
-            ratio.label()
-        );
-        plan.reason_en = format!(
-            "nothing confirms a qualification: self-declaration and an unknown receipt, charge {} tenths",
-            ratio.tenths()
-        );
-        plan.ratio = Some(ratio);
-        plan.ratio_basis = Some(basis);
+        let bring = outcome == CardOutcome::NoCard;
+        if bring {
+            // No card, nothing to show: not ③ (that is for a card that could not be
+            // confirmed); the patient is asked to bring the 資格確認書.
+            plan.step = ClaimStep::BringCertificate;
+            plan.reason_ja = format!(
+                "{context}資格を確認できる書類(資格確認書など)もお持ちでないため、資格を確認できません。次回までに資格確認書をお持ちいただくよう案内してください(お持ちでない場合は、加入している保険者に交付を申請できます)。受付の記録を残します。"
+            );
+            plan.reason_en =
+                "no card and no document: ask the patient to bring the qualification certificate; record the case"
+                    .into();
+            plan.notes.push(Note::new(
+                "本日の窓口負担は、資格を確認できるまで医療機関の取り決めに従ってください(被保険者資格申立書・不詳レセプトは、カードを提示して確認できなかった場合の手続きです)。",
+                "today's charge is the facility's decision until the qualification is known (③ is for a card that could not be confirmed)",
+            ));
+        } else {
+            let (ratio, basis) = ratio_to_charge(situation, None, birthdate);
+            plan.step = ClaimStep::SelfDeclaration;
+            plan.reason_ja = format!(
+                "{context}資格を確認できるものがないため、被保険者資格申立書を記入していただき、不詳レセプトで請求します。窓口負担は{}です。",
+                ratio.label()
+            );
+            plan.reason_en = format!(
+                "nothing confirms a qualification: self-declaration and an unknown receipt, charge {} tenths",
+                ratio.tenths()
+            );
+            plan.ratio = Some(ratio);
+            plan.ratio_basis = Some(basis);
+        }
         // Numbers from rejected evidence (an expired card, the notice alone) may still be
         // right: the system can tell. Not those of someone else (another birth date).
         plan.reconfirm = situation
@@ -422,9 +502,82 @@ pub fn plan(situation: &Situation) -> ClaimPlan {
                 when,
             });
     }
+    // What to ask for first, then the notes of the step.
+    let mut notes = hints(situation, birthdate);
+    notes.append(&mut plan.notes);
+    plan.notes = notes;
     plan.step_number = plan.step.number();
     plan.reconfirmable = plan.reconfirm.is_some();
     plan
+}
+
+/// The past numbers for ② and where they come from: the lost qualification of an 無効 answer,
+/// else a past record of the facility (whatever failed online, and even when the patient
+/// cannot confirm that nothing changed), never someone else's (another birth date).
+fn past_numbers(
+    situation: &Situation,
+    birthdate: Option<Date>,
+) -> Option<(&InsuranceNumbers, NumbersSource)> {
+    let invalid = situation.outcome == CardOutcome::Checked(VerdictKind::Invalid);
+    match (&situation.old_numbers, invalid) {
+        (Some(old), true) => Some((old, NumbersSource::OldQualification)),
+        _ => situation
+            .evidence
+            .iter()
+            .filter(|e| e.kind == EvidenceKind::PastRecord)
+            .find(|e| e.birthdate.is_none() || birthdate.is_none() || e.birthdate == birthdate)
+            .map(|e| (&e.numbers, NumbersSource::PastRecord)),
+    }
+}
+
+/// What the desk should say first: the 資格確認書 is the way for a patient whose card cannot
+/// be used for insurance (利用登録解除, 返納), who is hidden from the service (DV 等の閲覧制限)
+/// or outside it (日雇特例被保険者), or who is an elderly patient who was sent one.
+fn hints(situation: &Situation, birthdate: Option<Date>) -> Vec<Note> {
+    let mut hints = Vec::new();
+    let certificate_shown = situation
+        .evidence
+        .iter()
+        .any(|e| e.kind == EvidenceKind::QualificationCertificate);
+    match situation.outcome {
+        CardOutcome::Checked(VerdictKind::RegistrationCancelled) => hints.push(Note::new(
+            "保険証利用登録を解除した方には、保険者から資格確認書が交付されています。資格確認書で受付してください(お持ちでなければ、次回は必ずお持ちいただくよう案内してください)。",
+            "registration cancelled: the insurer issues a qualification certificate; use it",
+        )),
+        CardOutcome::Checked(VerdictKind::CardReturned) => hints.push(Note::new(
+            "マイナンバーカードを返納した方には、保険者から資格確認書が交付されています。資格確認書で受付してください(お持ちでなければ、次回は必ずお持ちいただくよう案内してください)。",
+            "card returned: the insurer issues a qualification certificate; use it",
+        )),
+        _ => {}
+    }
+    match situation.circumstance {
+        Some(Circumstance::DvRestricted) => hints.push(Note::new(
+            "DV被害などで資格情報の表示を制限している方には、保険者から資格確認書が交付されています。資格確認書で受付してください。住所・連絡先の扱いには十分注意してください。",
+            "display restricted (DV etc.): the insurer issues a qualification certificate; use it",
+        )),
+        Some(Circumstance::DayLaborer) => hints.push(Note::new(
+            "日雇特例被保険者はオンライン資格確認の対象外です。受給資格者票(または資格確認書)で資格を確認してください。",
+            "day labourer (日雇特例被保険者): outside the online service; use the 受給資格者票",
+        )),
+        None => {}
+    }
+    if let (Some(birth), false) = (birthdate, certificate_shown) {
+        let on = situation.on;
+        if on <= LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY && age_band(birth, on) == AgeBand::From75 {
+            hints.push(Note::new(
+                "後期高齢者の方には、令和8年7月31日までの暫定的な運用として、全員に資格確認書が交付されています。資格確認書をお持ちか確認してください。",
+                "every 後期高齢者 was sent a qualification certificate (until 2026-07-31): ask for it",
+            ));
+        } else if on >= ELDERLY_CERTIFICATE_FIRST_DAY
+            && add_years(birth, i32::from(ELDERLY_CERTIFICATE_AGE)) <= ELDERLY_CERTIFICATE_FIRST_DAY
+        {
+            hints.push(Note::new(
+                "令和8年8月1日時点で85歳以上の方には、マイナ保険証の有無にかかわらず資格確認書が交付されています。資格確認書をお持ちか確認してください。",
+                "85 or over on 2026-08-01: sent a qualification certificate whatever their card; ask for it",
+            ));
+        }
+    }
+    hints
 }
 
 /// The ratio to charge: what valid evidence states, else the age rules, else 3割.
@@ -537,6 +690,9 @@ pub fn apply_reconfirmation(mut plan: ClaimPlan, verdict: &Verdict, on: Date) ->
 mod tests {
     use super::super::evidence::tests::{evidence, numbers};
     use super::super::evidence::TEMPORARY_RULE_LAST_DAY;
+    use super::super::evidence::{
+        ELDERLY_CERTIFICATE_FIRST_DAY, LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY,
+    };
     use super::*;
     use crate::domain::verdict::{NextStep, Qualification};
     use time::macros::date;
@@ -551,6 +707,7 @@ mod tests {
             high_income: false,
             old_numbers: None,
             evidence: Vec::new(),
+            circumstance: None,
         }
     }
 
@@ -601,7 +758,6 @@ mod tests {
             CardOutcome::Checked(VerdictKind::Timeout),
             CardOutcome::CardUnreadable,
             CardOutcome::PinBlocked,
-            CardOutcome::NoCard,
             CardOutcome::SystemDown,
         ];
         for outcome in failures {
@@ -677,14 +833,153 @@ mod tests {
         assert_eq!(p.step, ClaimStep::OldNumbers);
         assert_eq!(p.numbers_source, Some(NumbersSource::OldQualification));
         assert!(p.reason_ja.contains("旧資格請求"));
-        // Old numbers do not count for other outcomes.
-        s.outcome = CardOutcome::NoCard;
+        // Old numbers of an 無効 screen do not count for other outcomes.
+        s.outcome = CardOutcome::CardUnreadable;
         assert_eq!(plan(&s).step, ClaimStep::SelfDeclaration);
+    }
+
+    /// Regression (issue 15): ② was taken only after an 無効 answer, and a past record without
+    /// the patient's word was rejected; S1 allows past numbers 「過去の受診歴等から」 for ②.
+    #[test]
+    fn a_past_record_without_the_patients_word_gives_step_two_after_any_failure() {
+        let record = Evidence {
+            numbers: numbers("06010391"),
+            ..evidence(EvidenceKind::PastRecord)
+        };
+        for outcome in [
+            CardOutcome::Checked(VerdictKind::NoRecord),
+            CardOutcome::Checked(VerdictKind::Invalid),
+            CardOutcome::Checked(VerdictKind::NotRegistered),
+            CardOutcome::CardUnreadable,
+            CardOutcome::SystemDown,
+            CardOutcome::NoCard,
+        ] {
+            let mut s = situation(outcome);
+            s.evidence.push(record.clone());
+            let p = plan(&s);
+            assert_eq!(p.step, ClaimStep::OldNumbers, "{outcome:?}");
+            assert_eq!(p.step_number, Some(2));
+            assert_eq!(p.numbers_source, Some(NumbersSource::PastRecord));
+            assert_eq!(p.numbers, Some(numbers("06010391")));
+            assert!(
+                p.reason_ja.contains("以前の受診時の資格情報"),
+                "{}",
+                p.reason_ja
+            );
+            assert!(p.reconfirm.as_ref().is_some_and(|r| r.advised));
+        }
+        // With the patient's word it stays ①.
+        let mut s = situation(CardOutcome::Checked(VerdictKind::NoRecord));
+        s.evidence.push(Evidence {
+            unchanged: true,
+            ..record.clone()
+        });
+        let p = plan(&s);
+        assert_eq!(p.step, ClaimStep::CurrentNumbers);
+        assert_eq!(
+            p.numbers_source,
+            Some(NumbersSource::Evidence(EvidenceKind::PastRecord))
+        );
+        // The 無効 screen's numbers come first; someone else's record never counts.
+        let mut s = situation(CardOutcome::Checked(VerdictKind::Invalid));
+        s.old_numbers = Some(numbers("01130012"));
+        s.evidence.push(record.clone());
+        assert_eq!(
+            plan(&s).numbers_source,
+            Some(NumbersSource::OldQualification)
+        );
+        let mut s = situation(CardOutcome::CardUnreadable);
+        s.evidence.push(Evidence {
+            birthdate: Some(date!(1975 - 01 - 01)),
+            ..record
+        });
+        assert_eq!(plan(&s).step, ClaimStep::SelfDeclaration);
+    }
+
+    /// Regression (issue 15): no card and nothing to show produced a 不詳 receipt; ③ is for a
+    /// card that was presented and could not be confirmed.
+    #[test]
+    fn no_card_and_no_document_asks_for_the_certificate() {
+        let p = plan(&situation(CardOutcome::NoCard));
+        assert_eq!(p.step, ClaimStep::BringCertificate);
+        assert_eq!(p.step_number, None);
+        assert_eq!(p.ratio, None);
+        assert!(p.numbers.is_none());
+        assert!(
+            p.reason_ja.contains("資格確認書をお持ちいただく"),
+            "{}",
+            p.reason_ja
+        );
+        assert!(!p.reason_ja.contains("申立書を記入"), "{}", p.reason_ja);
+        // With a usable document it is ① as before.
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            with_card: false,
+            valid_until: Some(date!(2027 - 03 - 31)),
+            ..evidence(EvidenceKind::QualificationCertificate)
+        });
+        assert_eq!(plan(&s).step, ClaimStep::CurrentNumbers);
+    }
+
+    #[test]
+    fn cancelled_returned_dv_and_day_labourers_are_told_the_certificate_is_the_way() {
+        let first_note = |s: &Situation| plan(s).notes.first().map(|n| n.ja.clone());
+        let s = situation(CardOutcome::Checked(VerdictKind::RegistrationCancelled));
+        assert!(first_note(&s).is_some_and(|n| n.contains("解除") && n.contains("資格確認書")));
+        let s = situation(CardOutcome::Checked(VerdictKind::CardReturned));
+        assert!(first_note(&s).is_some_and(|n| n.contains("返納") && n.contains("資格確認書")));
+        let mut s = situation(CardOutcome::NoCard);
+        s.circumstance = Some(Circumstance::DvRestricted);
+        assert!(first_note(&s).is_some_and(|n| n.contains("DV") && n.contains("資格確認書")));
+        assert_eq!(plan(&s).step, ClaimStep::BringCertificate);
+        s.circumstance = Some(Circumstance::DayLaborer);
+        assert!(first_note(&s).is_some_and(|n| n.contains("対象外") && n.contains("受給資格者票")));
+        // None of it for others.
+        assert!(plan(&situation(CardOutcome::CardUnreadable))
+            .notes
+            .is_empty());
+    }
+
+    #[test]
+    fn elderly_patients_are_asked_for_their_certificate_on_both_sides_of_1_august_2026() {
+        let last = LATE_ELDERLY_ALL_CERTIFICATES_LAST_DAY;
+        let first = ELDERLY_CERTIFICATE_FIRST_DAY;
+        let notes = |birth: Date, on: Date| {
+            let mut s = situation(CardOutcome::CardUnreadable);
+            s.birthdate = Some(birth);
+            s.on = on;
+            plan(&s)
+                .notes
+                .into_iter()
+                .map(|n| n.ja)
+                .collect::<Vec<_>>()
+                .join("")
+        };
+        // 76 in 2026: every 後期高齢者 until 2026-07-31, then no longer.
+        assert!(notes(date!(1950 - 01 - 01), last).contains("全員に資格確認書"));
+        assert!(notes(date!(1950 - 01 - 01), first).is_empty());
+        // 85 on 2026-08-01: still one from then on.
+        assert!(notes(date!(1941 - 08 - 01), last).contains("全員に資格確認書"));
+        assert!(notes(date!(1941 - 08 - 01), first).contains("85歳以上"));
+        assert!(notes(date!(1941 - 08 - 01), date!(2027 - 01 - 10)).contains("85歳以上"));
+        // 84 on that day: not.
+        assert!(notes(date!(1941 - 08 - 02), first).is_empty());
+        // Younger than 75: nothing.
+        assert!(notes(date!(1980 - 04 - 01), last).is_empty());
+        // A certificate already shown: no need to ask.
+        let mut s = situation(CardOutcome::CardUnreadable);
+        s.birthdate = Some(date!(1941 - 08 - 01));
+        s.on = first;
+        s.evidence.push(Evidence {
+            valid_until: Some(date!(2027 - 07 - 31)),
+            ..evidence(EvidenceKind::QualificationCertificate)
+        });
+        assert!(plan(&s).notes.is_empty());
     }
 
     #[test]
     fn ratio_follows_age_and_is_three_when_nothing_is_known() {
-        let mut s = situation(CardOutcome::NoCard);
+        let mut s = situation(CardOutcome::CardUnreadable);
         s.birthdate = Some(date!(2021 - 06 - 01)); // preschool
         assert_eq!(plan(&s).ratio, Some(Ratio::TWO));
         s.birthdate = Some(date!(1951 - 11 - 21)); // 75 on the check date
@@ -706,9 +1001,11 @@ mod tests {
             ..evidence(EvidenceKind::QualificationNotice)
         });
         let p = plan(&s);
-        assert_eq!(p.step, ClaimStep::SelfDeclaration);
+        assert_eq!(p.step, ClaimStep::BringCertificate);
         assert_eq!(p.rejected.len(), 1);
         assert!(p.reconfirmable && p.reconfirm.as_ref().is_some_and(|r| r.advised));
+        s.outcome = CardOutcome::CardUnreadable;
+        assert_eq!(plan(&s).step, ClaimStep::SelfDeclaration);
         // The day before, the temporary rule still accepts it.
         s.on = TEMPORARY_RULE_LAST_DAY;
         assert_eq!(plan(&s).step, ClaimStep::CurrentNumbers);
@@ -716,7 +1013,7 @@ mod tests {
 
     #[test]
     fn someone_elses_numbers_are_not_offered_for_the_re_check() {
-        let mut s = situation(CardOutcome::NoCard);
+        let mut s = situation(CardOutcome::CardUnreadable);
         s.evidence.push(Evidence {
             birthdate: Some(date!(1975 - 01 - 01)),
             ..evidence(EvidenceKind::MynaPortal)
@@ -745,7 +1042,7 @@ mod tests {
 
     #[test]
     fn a_valid_reconfirmation_turns_step_three_into_a_confirmed_step_one() {
-        let mut s = situation(CardOutcome::NoCard);
+        let mut s = situation(CardOutcome::CardUnreadable);
         s.evidence.push(Evidence {
             with_card: false,
             ..evidence(EvidenceKind::QualificationNotice)
@@ -760,7 +1057,7 @@ mod tests {
 
     #[test]
     fn other_reconfirmation_answers_leave_the_plan_and_say_why() {
-        let mut s = situation(CardOutcome::NoCard);
+        let mut s = situation(CardOutcome::CardUnreadable);
         s.evidence.push(Evidence {
             with_card: false,
             ..evidence(EvidenceKind::QualificationNotice)
