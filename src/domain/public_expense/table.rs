@@ -105,6 +105,17 @@ pub enum PayerKey {
     Exact(String),
 }
 
+impl fmt::Display for PayerKey {
+    /// As the table writes it: `law 54`, `payer_prefix 881301`, `payer 88130015`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayerKey::Law(s) => write!(f, "law {s}"),
+            PayerKey::Prefix(s) => write!(f, "payer_prefix {s}"),
+            PayerKey::Exact(s) => write!(f, "payer {s}"),
+        }
+    }
+}
+
 impl PayerKey {
     fn specificity(&self) -> usize {
         match self {
