@@ -23,7 +23,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::numbers::PublicPayerNumber;
 use crate::domain::public_expense::charge::{DeskCharge, LineStatus};
 use crate::domain::public_expense::table::{
-    BenefitRule, BenefitTable, MonthlyCap, Share, TableError, MAX_TABLE_BYTES,
+    AgeEnd, BenefitRule, BenefitTable, MonthlyCap, Share, TableError, MAX_TABLE_BYTES,
 };
 use crate::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use crate::domain::ratio::Ratio;
@@ -191,10 +191,10 @@ fn describe(rule: &BenefitRule) -> String {
         limits.push(format!("until {u}"));
     }
     if let Some(a) = rule.age_from {
-        limits.push(format!("after age {} ({:?})", a.years, a.end));
+        limits.push(format!("after age {} ({})", a.years, end_name(a.end)));
     }
     if let Some(a) = rule.age_until {
-        limits.push(format!("up to age {} ({:?})", a.years, a.end));
+        limits.push(format!("up to age {} ({})", a.years, end_name(a.end)));
     }
     if let Some(c) = &rule.income_category {
         limits.push(format!("income {c}"));
@@ -203,6 +203,15 @@ fn describe(rule: &BenefitRule) -> String {
         out.push_str(&format!(" [{}]", limits.join(", ")));
     }
     out
+}
+
+/// An age bound's `end` as the table writes it.
+fn end_name(end: AgeEnd) -> &'static str {
+    match end {
+        AgeEnd::SchoolYear => "school-year",
+        AgeEnd::Birthday => "birthday",
+        AgeEnd::EndOfMonth => "end-of-month",
+    }
 }
 
 #[derive(Serialize)]
@@ -291,6 +300,9 @@ fn show(args: ShowArgs, config_path: Option<&Path>) -> Result<(), Failure> {
             r.name, r.key, r.priority
         ),
         None => println!("適用するルール: なし"),
+    }
+    if rule.is_none() && args.birth.is_none() {
+        println!("注: 年齢で決まるルールは --birth (生年月日) がないと適用されません。");
     }
     println!("この公費の負担: {}", shown.share);
     println!("本日の窓口負担 (保険{}): {}", ratio.label(), shown.today);

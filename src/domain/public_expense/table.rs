@@ -388,10 +388,12 @@ impl BenefitTable {
                     None
                 }
             };
-            if r.ratio.is_some() && !matches!(share, Some(Share::Ratio(_))) {
+            // Judged on the share's name, not its parsed value: an invalid ratio is reported
+            // once, not also as "only for share = ratio".
+            if r.ratio.is_some() && r.share != "ratio" {
                 problems.push(format!("{at}: ratio is only for share = \"ratio\""));
             }
-            if r.per_visit_yen.is_some() && !matches!(share, Some(Share::PerVisit(_))) {
+            if r.per_visit_yen.is_some() && r.share != "per-visit" {
                 problems.push(format!(
                     "{at}: per_visit_yen is only for share = \"per-visit\""
                 ));
@@ -625,6 +627,34 @@ until = 2026-03-01
         assert!(all.contains("not both"), "{all}");
         assert!(all.contains("rule 3") && all.contains("\"half\""), "{all}");
         assert!(all.contains("before from"), "{all}");
+    }
+
+    /// Regression: an invalid ratio (or per-visit amount) was also reported as "ratio is only
+    /// for share = ratio", a second, wrong problem for the same mistake.
+    #[test]
+    fn an_invalid_ratio_or_amount_is_one_problem_not_two() {
+        let e = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nshare = \"ratio\"\nratio = 4\n[[rule]]\nname = \"k\"\nlaw = \"88\"\nshare = \"per-visit\"\nper_visit_yen = 200000\n",
+        )
+        .expect_err("bad");
+        assert_eq!(e.problems.len(), 2, "{:?}", e.problems);
+        assert!(
+            e.problems[0].contains("not a payment ratio"),
+            "{:?}",
+            e.problems
+        );
+        assert!(
+            e.problems[1].contains("more than 100000"),
+            "{:?}",
+            e.problems
+        );
+        // A ratio given with another share is still refused.
+        let e = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"12\"\nshare = \"none\"\nratio = 1\n",
+        )
+        .expect_err("bad");
+        assert_eq!(e.problems.len(), 1, "{:?}", e.problems);
+        assert!(e.problems[0].contains("only for share"), "{:?}", e.problems);
     }
 
     #[test]
