@@ -73,9 +73,21 @@ impl AgeLimit {
     ///
     /// Legal age rises at the end of the day before the birthday (年齢計算ニ関スル法律, S7), so
     /// "reaching N" is the day before the Nth birthday.
+    ///
+    /// Someone born on 29 February reaches an age on 28 February in every year: the day before
+    /// the anniversary in a leap year, and in a common year, which has no anniversary, the last
+    /// day of February (民法 第143条2項 ただし書).
     pub fn last_day(self, birth: Date) -> Date {
-        let birthday = add_years(birth, i32::from(self.years));
-        let reaches = birthday.previous_day().unwrap_or(birthday);
+        let year = birth.year() + i32::from(self.years);
+        let reaches = if birth.month() == Month::February
+            && birth.day() == 29
+            && !time::util::is_leap_year(year)
+        {
+            Date::from_calendar_date(year, Month::February, 28).unwrap_or(birth)
+        } else {
+            let birthday = add_years(birth, i32::from(self.years));
+            birthday.previous_day().unwrap_or(birthday)
+        };
         match self.end {
             AgeEnd::Birthday => reaches,
             AgeEnd::SchoolYear => {
@@ -178,7 +190,7 @@ impl BenefitRule {
             return false;
         }
         if let Some(c) = &self.income_category {
-            if e.income_category.as_deref().map(str::trim) != Some(c.as_str()) {
+            if e.income_category.as_deref().map(income_key).as_deref() != Some(c.as_str()) {
                 return false;
             }
         }
@@ -279,6 +291,30 @@ fn toml_date(v: &toml::value::Datetime) -> Option<Date> {
         }
         _ => None,
     }
+}
+
+/// A 所得区分 as compared: width-normalised (full-width letters and digits to half-width),
+/// Roman-numeral characters (`Ⅰ`, `Ⅱ` …) spelt with Latin letters, spaces removed — so
+/// 「一般所得Ⅰ」 typed at the desk, 「一般所得I」 from an answer and 「一般所得 Ｉ」 in a table all
+/// meet.
+pub fn income_key(s: &str) -> String {
+    const ROMAN: [&str; 12] = [
+        "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+    ];
+    let mut out = String::new();
+    for c in crate::domain::text::normalize_width(s).chars() {
+        let roman = match c {
+            '\u{2160}'..='\u{216B}' => ROMAN.get(c as usize - 0x2160),
+            '\u{2170}'..='\u{217B}' => ROMAN.get(c as usize - 0x2170),
+            _ => None,
+        };
+        match roman {
+            Some(r) => out.push_str(r),
+            None if c.is_whitespace() => {}
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn all_digits(s: &str) -> bool {
@@ -409,7 +445,10 @@ impl BenefitTable {
                     None
                 }
             };
-            let income_category = r.income_category.map(|c| c.trim().to_string());
+            let income_category = r.income_category.map(|c| income_key(&c));
+            if income_category.as_deref() == Some("") {
+                problems.push(format!("{at}: income_category must not be empty"));
+            }
             if problems.len() > before {
                 continue;
             }
@@ -520,6 +559,80 @@ mod tests {
             birthday.last_day(date!(2011 - 05 - 16)),
             date!(2026 - 05 - 15)
         );
+    }
+
+    /// Regression: a 所得区分 written with the Roman-numeral character 「Ⅰ」 on one side and the
+    /// letter 「I」 (or full-width, or spaced) on the other never matched, so the rule for it
+    /// did not apply.
+    #[test]
+    fn income_categories_match_whatever_the_numeral_or_width() {
+        let t = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nincome_category = \"一般所得 Ｉ\"\nshare = \"ratio\"\nratio = 2\n",
+        )
+        .expect("table");
+        let mut e = entitlement("54130018");
+        for printed in ["一般所得Ⅰ", "一般所得I", "一般所得ⅰ", " 一般所得　Ｉ "]
+        {
+            e.income_category = Some(printed.into());
+            assert!(
+                t.rule_for(&e, None, date!(2026 - 12 - 03)).is_some(),
+                "{printed}"
+            );
+        }
+        for other in ["一般所得Ⅱ", "一般所得II", "一般所得", "上位所得"] {
+            e.income_category = Some(other.into());
+            assert!(
+                t.rule_for(&e, None, date!(2026 - 12 - 03)).is_none(),
+                "{other}"
+            );
+        }
+        e.income_category = None;
+        assert!(t.rule_for(&e, None, date!(2026 - 12 - 03)).is_none());
+        assert_eq!(income_key("低所得Ⅱ"), "低所得II");
+        assert!(BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nincome_category = \" \"\nshare = \"none\"\n"
+        )
+        .is_err());
+    }
+
+    /// Regression: born on 29 February, the day of reaching an age in a common year was taken
+    /// as 27 February (the day before a 28 February "birthday"), one day early.
+    #[test]
+    fn born_on_29_february_reaches_an_age_on_28_february() {
+        let fifteen = AgeLimit {
+            years: 15,
+            end: AgeEnd::Birthday,
+        };
+        let leap_born = date!(2012 - 02 - 29);
+        // 2027 is a common year: until 28 February, not 27.
+        assert_eq!(fifteen.last_day(leap_born), date!(2027 - 02 - 28));
+        // A leap year: the day before 29 February is 28 February too.
+        let sixteen = AgeLimit {
+            years: 16,
+            end: AgeEnd::Birthday,
+        };
+        assert_eq!(sixteen.last_day(leap_born), date!(2028 - 02 - 28));
+        // Everyone else is unchanged: born 1 March, until the last day of February.
+        assert_eq!(
+            fifteen.last_day(date!(2012 - 03 - 01)),
+            date!(2027 - 02 - 28)
+        );
+        assert_eq!(
+            sixteen.last_day(date!(2012 - 03 - 01)),
+            date!(2028 - 02 - 29)
+        );
+        // A rule bounded by it holds on 28 February and not on 1 March.
+        let t = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"c\"\nlaw = \"88\"\nage_until = { years = 15, end = \"birthday\" }\nshare = \"none\"\n",
+        )
+        .expect("table");
+        let e = entitlement("88120019");
+        assert!(t
+            .rule_for(&e, Some(leap_born), date!(2027 - 02 - 28))
+            .is_some());
+        assert!(t
+            .rule_for(&e, Some(leap_born), date!(2027 - 03 - 01))
+            .is_none());
     }
 
     const CHILD: &str = r#"
