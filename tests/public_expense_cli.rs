@@ -67,6 +67,30 @@ fn the_shipped_table_checks_clean_and_lists_its_rules() {
         text.contains("子ども医療費助成(例): per-visit 200 yen [after age 6 (school-year)"),
         "{text}"
     );
+    assert!(!text.contains("WARN"), "{text}");
+}
+
+#[test]
+fn check_warns_about_a_rule_that_can_never_apply() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("april.toml");
+    // The April update was added below last year's rule without an end date.
+    std::fs::write(
+        &file,
+        "version = 1\n[[rule]]\nname = \"子ども\"\nlaw = \"88\"\nshare = \"per-visit\"\nper_visit_yen = 200\n[[rule]]\nname = \"子ども(2027年度)\"\nlaw = \"88\"\nfrom = 2027-04-01\nshare = \"none\"\n",
+    )
+    .expect("write");
+    let out = desk(
+        None,
+        &["public-expense", "check", &file.to_string_lossy()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("WARN rule 2 (\"子ども(2027年度)\") never applies: rule 1"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `onshi-desk public-expense …`: the facility's 公費・医療費助成 rule table, for the IT person.
 //!
 //! - `public-expense check FILE`: reads a rule table as the desk would and prints every
-//!   problem (exit 2), or the rules it holds (exit 0).
+//!   problem (exit 2), or the rules it holds and a warning for each rule that can never apply
+//!   (exit 0).
 //! - `public-expense show --payer N [--birth YYYY-MM-DD] [--on YYYY-MM-DD] [--income X]
 //!   [--cap YEN] [--ratio 1|2|3] [--table FILE] [--json]`: which rule applies to a 受給者証 on
 //!   a day, and the charge text the desk would show; so an April update is tried before the
@@ -165,6 +166,9 @@ fn check(file: &Path) -> Result<(), Failure> {
     );
     for rule in &table.rules {
         println!("{}", describe(rule));
+    }
+    for warning in table.shadowed() {
+        println!("WARN {warning}");
     }
     Ok(())
 }

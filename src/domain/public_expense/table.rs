@@ -487,6 +487,39 @@ impl BenefitTable {
         BenefitTable::parse(BUILTIN_TABLE).unwrap_or_default()
     }
 
+    /// Rules that can never apply: an earlier rule with the same payer key holds whenever they
+    /// would (it has the same conditions, or none besides the key), and among equals the first
+    /// in the file wins. One warning per such rule, naming both; for `public-expense check`.
+    pub fn shadowed(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (j, later) in self.rules.iter().enumerate() {
+            let covering = self.rules[..j].iter().enumerate().find(|(_, earlier)| {
+                let unconditional = earlier.from.is_none()
+                    && earlier.until.is_none()
+                    && earlier.age_from.is_none()
+                    && earlier.age_until.is_none()
+                    && earlier.income_category.is_none();
+                let same = earlier.from == later.from
+                    && earlier.until == later.until
+                    && earlier.age_from == later.age_from
+                    && earlier.age_until == later.age_until
+                    && earlier.income_category == later.income_category;
+                earlier.key == later.key && (unconditional || same)
+            });
+            if let Some((i, earlier)) = covering {
+                warnings.push(format!(
+                    "rule {} ({:?}) never applies: rule {} ({:?}) has the same {} and holds whenever it would",
+                    j + 1,
+                    later.name,
+                    i + 1,
+                    earlier.name,
+                    later.key
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The rule that applies to `e` on `on` for a patient born on `birth`, if any.
     pub fn rule_for(
         &self,
@@ -559,6 +592,58 @@ mod tests {
             birthday.last_day(date!(2011 - 05 - 16)),
             date!(2026 - 05 - 15)
         );
+    }
+
+    #[test]
+    fn a_rule_an_earlier_one_always_beats_is_reported() {
+        let t = BenefitTable::parse(
+            r#"
+version = 1
+[[rule]]
+name = "ひとり親(非課税)"
+law = "81"
+income_category = "非課税"
+share = "none"
+[[rule]]
+name = "ひとり親"
+law = "81"
+share = "ratio"
+ratio = 1
+[[rule]]
+name = "ひとり親(2027年度)"
+law = "81"
+from = 2027-04-01
+share = "none"
+[[rule]]
+name = "子ども(2026年度)"
+payer_prefix = "881330"
+until = 2027-03-31
+share = "none"
+[[rule]]
+name = "子ども(2026年度・重複)"
+payer_prefix = "881330"
+until = 2027-03-31
+share = "per-visit"
+per_visit_yen = 200
+[[rule]]
+name = "子ども(2027年度)"
+payer_prefix = "881330"
+from = 2027-04-01
+share = "none"
+"#,
+        )
+        .expect("table");
+        let w = t.shadowed();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with("rule 3 (\"ひとり親(2027年度)\") never applies: rule 2"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].starts_with("rule 5 ") && w[1].contains("rule 4"),
+            "{w:?}"
+        );
+        assert!(BenefitTable::builtin().shadowed().is_empty());
     }
 
     /// Regression: a 所得区分 written with the Roman-numeral character 「Ⅰ」 on one side and the
