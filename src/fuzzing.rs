@@ -13,6 +13,7 @@ use time::Date;
 
 use crate::domain::claim::receipt::UnknownInsurer;
 use crate::domain::claim::{parse_declaration, parse_receipt, parse_situation, plan};
+use crate::domain::public_expense::table::BenefitTable;
 use crate::online::interpret::{interpret, Asked};
 use crate::online::message::ResponseEnvelope;
 
@@ -53,10 +54,15 @@ fn claim_situation(text: &str) {
 
 fn claim_receipt(text: &str) {
     if let Ok(request) = parse_receipt(text, TODAY) {
+        let table = BenefitTable::builtin();
         for insurer in [UnknownInsurer::Plain, UnknownInsurer::CheckDigit] {
             let header = request.header(insurer);
             let _ = serde_json::to_vec(&header);
             let _ = header.records();
+            if let Ok(header) = request.header_with_public_expenses(insurer, &table) {
+                let _ = serde_json::to_vec(&header);
+                let _ = header.records();
+            }
         }
     }
 }

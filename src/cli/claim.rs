@@ -3,8 +3,9 @@
 //! - `claim plan --json FILE [--reconfirm]`: the step (①②③), the reasons, the rejected
 //!   evidence, the ratio and whether the numbers can be re-checked by number; with
 //!   `--reconfirm` the re-check is made with the configured online client and applied.
-//! - `claim receipt --json FILE [--format json|records] [--check-digit-insurer]`: the receipt
-//!   header of the claim.
+//! - `claim receipt --json FILE [--format json|records] [--check-digit-insurer] [--table T]`:
+//!   the receipt header of the claim, with a KO record per 公費 that applies (ordered by the
+//!   rule table; those that do not apply are named on stderr and in the JSON).
 //! - `claim declare --json FILE --pdf OUT.pdf [--print] [--queue Q]`: the self-declaration
 //!   form (被保険者資格申立書) as an A4 PDF, kept on disk, and sent to the printer if asked.
 //! - `claim print FILE [--queue Q]`: print a kept PDF again (reprint).
@@ -31,6 +32,7 @@ use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
 use crate::domain::claim::{
     apply_reconfirmation, parse_receipt, parse_situation, plan, ClaimPlan, Problem, Problems,
 };
+use crate::domain::public_expense::charge::LineStatus;
 use crate::domain::search::{NumberSearch, Search};
 use crate::online::OnlineClient;
 
@@ -121,6 +123,10 @@ pub struct ReceiptArgs {
     /// Today, YYYY-MM-DD (default: today in Japan).
     #[arg(long, value_parser = parse_date)]
     as_of: Option<Date>,
+    /// The 公費 rule table that orders the request's `public_expenses` (default: the
+    /// settings' `[public_expense] table`, else the shipped one).
+    #[arg(long, value_name = "FILE")]
+    table: Option<std::path::PathBuf>,
 }
 
 pub fn run(command: ClaimCommand, config_path: Option<&Path>) -> Result<(), Failure> {
@@ -128,7 +134,7 @@ pub fn run(command: ClaimCommand, config_path: Option<&Path>) -> Result<(), Fail
         ClaimCommand::Plan(args) => run_plan(args, config_path).map_err(|f| f.json(true)),
         ClaimCommand::Receipt(args) => {
             let json = args.format == ReceiptFormat::Json;
-            run_receipt(args).map_err(|f| f.json(json))
+            run_receipt(args, config_path).map_err(|f| f.json(json))
         }
         ClaimCommand::Declare(args) => run_declare(args, config_path).map_err(|f| f.json(true)),
         ClaimCommand::Print(args) => {
@@ -319,9 +325,18 @@ struct ReceiptOutput<'a> {
     #[serde(flatten)]
     header: &'a ReceiptHeader,
     records: Vec<String>,
+    /// The request's 公費 that are not on the receipt, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    public_expenses_left_off: Vec<LeftOff>,
 }
 
-fn run_receipt(args: ReceiptArgs) -> Result<(), Failure> {
+#[derive(Serialize)]
+struct LeftOff {
+    payer: String,
+    reason: String,
+}
+
+fn run_receipt(args: ReceiptArgs, config_path: Option<&Path>) -> Result<(), Failure> {
     let today = today(args.as_of);
     let text = read_input(&args.input)?;
     let request = parse_receipt(&text, today).map_err(Failure::problems)?;
@@ -330,11 +345,36 @@ fn run_receipt(args: ReceiptArgs) -> Result<(), Failure> {
     } else {
         UnknownInsurer::Plain
     };
-    let header = request.header(insurer);
+    let mut header = request.header(insurer);
+    let mut left_off = Vec::new();
+    if !request.public_expenses.is_empty() {
+        let (table, from) = super::public_expense::table_for(args.table.as_deref(), config_path)?;
+        let charge = request.charge(&table);
+        for line in charge
+            .lines
+            .iter()
+            .filter(|l| l.status != LineStatus::Applies)
+        {
+            let reason = line.share_ja();
+            eprintln!(
+                "公費 {} はレセプトに記録しません: {reason}",
+                line.expense.payer.as_str()
+            );
+            left_off.push(LeftOff {
+                payer: line.expense.payer.as_str().to_owned(),
+                reason,
+            });
+        }
+        tracing::info!(table = %from, applying = charge.applying().count(), "public expenses");
+        header = header
+            .with_public_expenses(&charge)
+            .map_err(|e| Failure::new("invalid_input", e.message(), e.to_string(), 2))?;
+    }
     match args.format {
         ReceiptFormat::Json => print_json(&ReceiptOutput {
             records: header.records(),
             header: &header,
+            public_expenses_left_off: left_off,
         }),
         ReceiptFormat::Records => {
             for line in header.records() {

@@ -11,6 +11,7 @@ mod check_command;
 mod claim;
 mod interop;
 mod journal;
+mod public_expense;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -89,6 +90,9 @@ enum Command {
     Journal(journal::JournalArgs),
     /// The receipt computer's files: batch checks from a CSV (レセコン連携・一括照会).
     Interop(interop::InteropArgs),
+    /// The facility's 公費・医療費助成 rule table: check a file, try a 受給者証 on it (公費).
+    #[command(subcommand)]
+    PublicExpense(public_expense::PublicExpenseCommand),
     /// Make the `[desk] passcode = …` line for a facility passcode read from standard input.
     PasscodeHash,
     /// Internal: read one portal PDF from standard input in a limited child process (started
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
         Some(Command::Claim(c)) => claim::run(c, cli.config.as_deref()),
         Some(Command::Journal(j)) => journal::run(j, cli.config.as_deref()),
         Some(Command::Interop(i)) => interop::run(i, cli.config.as_deref()),
+        Some(Command::PublicExpense(p)) => public_expense::run(p, cli.config.as_deref()),
         Some(Command::PasscodeHash) => passcode_hash(),
         Some(Command::InternalPdfWorker) => Ok(()),
     };

@@ -23,11 +23,15 @@ use time::Date;
 use super::declaration::{Facility, InsuranceKind, Relationship, SelfDeclaration, Sex};
 use super::evidence::{Evidence, EvidenceKind};
 use super::plan::{CardOutcome, Circumstance, ClaimStep, Situation};
-use super::receipt::{ReceiptHeader, UnknownInsurer};
+use super::receipt::{ReceiptHeader, TooManyPublicExpenses, UnknownInsurer};
 use crate::domain::dates::parse_date;
 use crate::domain::numbers::{
-    parse_birth_date, InsuranceNumbers, NumbersFieldError, RawInsuranceNumbers,
+    parse_birth_date, InsuranceNumbers, NumbersFieldError, PublicPayerNumber, RawInsuranceNumbers,
+    RecipientNumber,
 };
+use crate::domain::public_expense::charge::DeskCharge;
+use crate::domain::public_expense::table::BenefitTable;
+use crate::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use crate::domain::ratio::{ratio_for_age, Ratio};
 use crate::domain::text::{has_unsafe_chars, normalize_width};
 use crate::domain::verdict::VerdictKind;
@@ -765,9 +769,22 @@ fn declaration(
     })
 }
 
-/// A request for a receipt header.
+/// A request for a receipt header: the claim, and the 公費 the patient holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReceiptRequest {
+pub struct ReceiptRequest {
+    pub claim: ReceiptClaim,
+    /// The 受給者証 given (`public_expenses`), in the order given; which of them go on the
+    /// receipt, and in which order, is the rule table's ([`ReceiptRequest::charge`]).
+    pub public_expenses: Vec<PublicExpense>,
+    /// 生年月日 for age-bound rules (`birthdate`; for step ③ the declaration's when absent).
+    pub birthdate: Option<Date>,
+    /// 受診日 (`visit_date`, default today): the day the 公費 are judged on.
+    pub visit_date: Date,
+}
+
+/// What a receipt is claimed with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptClaim {
     /// ① or ②: claim with these numbers.
     Numbers {
         step: ClaimStep,
@@ -777,15 +794,46 @@ pub enum ReceiptRequest {
     Unknown(Box<SelfDeclaration>),
 }
 
+/// Most 受給者証 in one receipt request (more than a receipt carries, so the desk is told
+/// which apply rather than refused at the door).
+pub const MAX_PUBLIC_EXPENSE_INPUT: usize = 10;
+
 impl ReceiptRequest {
-    /// The receipt header it asks for.
+    /// The receipt header it asks for, without 公費.
     pub fn header(&self, insurer: UnknownInsurer) -> ReceiptHeader {
-        match self {
-            ReceiptRequest::Numbers { step, numbers } => {
-                ReceiptHeader::with_numbers(*step, numbers)
-            }
-            ReceiptRequest::Unknown(d) => ReceiptHeader::from_declaration(d, insurer),
+        match &self.claim {
+            ReceiptClaim::Numbers { step, numbers } => ReceiptHeader::with_numbers(*step, numbers),
+            ReceiptClaim::Unknown(d) => ReceiptHeader::from_declaration(d, insurer),
         }
+    }
+
+    /// The birth date the rules see: the one given, else the declaration's.
+    pub fn birth(&self) -> Option<Date> {
+        self.birthdate.or(match &self.claim {
+            ReceiptClaim::Unknown(d) => d.birthdate,
+            ReceiptClaim::Numbers { .. } => None,
+        })
+    }
+
+    /// The 公費 judged by `table` on the visit date, in priority order.
+    pub fn charge(&self, table: &BenefitTable) -> DeskCharge {
+        DeskCharge::assess(
+            None,
+            &self.public_expenses,
+            table,
+            self.birth(),
+            self.visit_date,
+        )
+    }
+
+    /// The receipt header with the 公費 that apply (KO records), in priority order.
+    pub fn header_with_public_expenses(
+        &self,
+        insurer: UnknownInsurer,
+        table: &BenefitTable,
+    ) -> Result<ReceiptHeader, TooManyPublicExpenses> {
+        self.header(insurer)
+            .with_public_expenses(&self.charge(table))
     }
 }
 
@@ -797,6 +845,116 @@ struct RawReceipt {
     step: Option<StepValue>,
     numbers: Option<RawNumbers>,
     declaration: Option<RawDeclaration>,
+    birthdate: Option<String>,
+    visit_date: Option<String>,
+    public_expenses: Option<Vec<RawPublicExpense>>,
+}
+
+/// One 受給者証 as typed (`public_expenses[i]`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPublicExpense {
+    payer: Option<String>,
+    recipient: Option<String>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    income_category: Option<String>,
+    monthly_cap_yen: Option<u32>,
+    name: Option<String>,
+    source: Option<String>,
+}
+
+const PUBLIC_EXPENSE_SOURCES: [(&str, PublicExpenseSource); 2] = [
+    ("paper", PublicExpenseSource::Paper),
+    ("online", PublicExpenseSource::Online),
+];
+
+/// Largest 自己負担上限額 accepted (yen a month).
+const MAX_MONTHLY_CAP_YEN: u32 = 1_000_000;
+
+/// One 受給者証 of a receipt request; `None` (with problems) unless valid.
+fn public_expense(
+    c: &mut Collector,
+    prefix: &str,
+    raw: &RawPublicExpense,
+) -> Option<PublicExpense> {
+    let before = c.problems.len();
+    let at = |f: &str| format!("{prefix}.{f}");
+    let payer = match raw.payer.as_deref() {
+        Some(p) => PublicPayerNumber::parse(p)
+            .map_err(|e| c.push(&at("payer"), e.message, e.detail))
+            .ok(),
+        None => {
+            c.missing(&at("payer"), "公費負担者番号");
+            None
+        }
+    };
+    let recipient = match raw.recipient.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => RecipientNumber::parse(r)
+            .map_err(|e| c.push(&at("recipient"), e.message, e.detail))
+            .ok(),
+        _ => None,
+    };
+    let valid_from = c.date(
+        &at("valid_from"),
+        "有効期間(開始日)",
+        raw.valid_from.as_deref(),
+    );
+    let valid_until = c.date(
+        &at("valid_until"),
+        "有効期間(終了日)",
+        raw.valid_until.as_deref(),
+    );
+    if let (Some(f), Some(u)) = (valid_from, valid_until) {
+        if u < f {
+            c.push(
+                &at("valid_until"),
+                "有効期間の終了日が開始日より前になっています。",
+                format!("{u} is before {f}"),
+            );
+        }
+    }
+    let income_category = c.text(
+        &at("income_category"),
+        "所得区分",
+        raw.income_category.as_deref(),
+        max::CODE,
+    );
+    if let Some(y) = raw.monthly_cap_yen.filter(|&y| y > MAX_MONTHLY_CAP_YEN) {
+        c.push(
+            &at("monthly_cap_yen"),
+            "自己負担上限額(月額)が大きすぎます。",
+            format!("{y} yen, at most {MAX_MONTHLY_CAP_YEN}"),
+        );
+    }
+    let name = c.text(
+        &at("name"),
+        "公費の名称",
+        raw.name.as_deref(),
+        max::INSURER_NAME,
+    );
+    let source = match raw.source.as_deref() {
+        Some(s) => c.choice(
+            &at("source"),
+            "公費の確認方法",
+            Some(s),
+            &PUBLIC_EXPENSE_SOURCES,
+        ),
+        None => Some(PublicExpenseSource::Paper),
+    };
+    if c.problems.len() > before {
+        return None;
+    }
+    Some(PublicExpense {
+        payer: payer?,
+        recipient,
+        valid_from,
+        valid_until,
+        income_category,
+        monthly_cap_yen: raw.monthly_cap_yen,
+        name,
+        source: source?,
+    })
 }
 
 /// The step as given: text, or a bare JSON number.
@@ -826,7 +984,10 @@ const STEPS: [(&str, ClaimStep); 6] = [
 ];
 
 /// Parses a receipt request: `{"step": "old_numbers", "numbers": {…}}`, or
-/// `{"step": "self_declaration", "declaration": {…}}` (the facility may be left out there).
+/// `{"step": "self_declaration", "declaration": {…}}` (the facility may be left out there);
+/// either with an optional `"public_expenses": [{"payer", "recipient", "valid_from",
+/// "valid_until", "income_category", "monthly_cap_yen", "name", "source"}]`, `"birthdate"`
+/// and `"visit_date"` (受診日, default `today`).
 pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems> {
     let raw: RawReceipt = read_json(text)?;
     let mut c = Collector::default();
@@ -856,7 +1017,7 @@ pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems
             match &raw.numbers {
                 Some(n) => c
                     .numbers("numbers", n)
-                    .map(|numbers| ReceiptRequest::Numbers { step, numbers }),
+                    .map(|numbers| ReceiptClaim::Numbers { step, numbers }),
                 None => {
                     c.missing("numbers", "請求に使う番号");
                     None
@@ -873,7 +1034,7 @@ pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems
             }
             match &raw.declaration {
                 Some(d) => declaration(&mut c, "declaration.", d, today, false)
-                    .map(|d| ReceiptRequest::Unknown(Box::new(d))),
+                    .map(|d| ReceiptClaim::Unknown(Box::new(d))),
                 None => {
                     c.missing("declaration", "申立書の内容");
                     None
@@ -882,7 +1043,31 @@ pub fn parse_receipt(text: &str, today: Date) -> Result<ReceiptRequest, Problems
         }
         None => None,
     };
-    c.finish(request)
+    let birthdate = c.birthdate("birthdate", raw.birthdate.as_deref(), today);
+    let visit_date = check_date(&mut c, "visit_date", raw.visit_date.as_deref(), today);
+    let raw_expenses = raw.public_expenses.unwrap_or_default();
+    if raw_expenses.len() > MAX_PUBLIC_EXPENSE_INPUT {
+        c.push(
+            "public_expenses",
+            format!("公費は{MAX_PUBLIC_EXPENSE_INPUT}件まで入力できます。"),
+            format!(
+                "{} entries, at most {MAX_PUBLIC_EXPENSE_INPUT}",
+                raw_expenses.len()
+            ),
+        );
+    }
+    let public_expenses: Vec<PublicExpense> = raw_expenses
+        .iter()
+        .take(MAX_PUBLIC_EXPENSE_INPUT)
+        .enumerate()
+        .filter_map(|(i, e)| public_expense(&mut c, &format!("public_expenses[{i}]"), e))
+        .collect();
+    c.finish(request.map(|claim| ReceiptRequest {
+        claim,
+        public_expenses,
+        birthdate,
+        visit_date,
+    }))
 }
 
 #[cfg(test)]
@@ -1153,8 +1338,8 @@ mod tests {
         let numbers = r#""numbers": {"insurer_number": "138057", "number": "12345"}"#;
         let r = parse_receipt(&format!(r#"{{"step": 2, {numbers}}}"#), TODAY).expect("valid");
         assert!(matches!(
-            r,
-            ReceiptRequest::Numbers {
+            r.claim,
+            ReceiptClaim::Numbers {
                 step: ClaimStep::OldNumbers,
                 ..
             }
@@ -1164,10 +1349,105 @@ mod tests {
             TODAY,
         )
         .expect("valid");
-        assert!(matches!(r, ReceiptRequest::Unknown(_)));
+        assert!(matches!(r.claim, ReceiptClaim::Unknown(_)));
         let p = parse_receipt(&format!(r#"{{"step": 4, {numbers}}}"#), TODAY).expect_err("bad");
         assert_eq!(fields(&p), ["step"]);
         let p = parse_receipt(&format!(r#"{{"step": -1, {numbers}}}"#), TODAY).expect_err("bad");
+        assert_eq!(fields(&p), ["$"]);
+    }
+
+    #[test]
+    fn receipt_request_with_public_expenses_in_priority_order() {
+        let r = parse_receipt(
+            r#"{"step": 1, "numbers": {"insurer_number": "01130012", "symbol": "5012345", "number": "1024"},
+                "birthdate": "2016-05-05", "visit_date": "2026-11-20",
+                "public_expenses": [
+                  {"payer": "８８１３３０１２", "recipient": "2345677", "valid_from": "2026-04-01", "valid_until": "2027-03-31"},
+                  {"payer": "54130018", "recipient": "3456788", "valid_from": "2026-07-01", "valid_until": "2027-06-30",
+                   "income_category": "一般所得Ⅰ", "monthly_cap_yen": 10000, "source": "online"}
+                ]}"#,
+            TODAY,
+        )
+        .expect("valid");
+        assert_eq!(r.visit_date, date!(2026 - 11 - 20));
+        assert_eq!(r.public_expenses.len(), 2);
+        assert_eq!(r.public_expenses[0].source, PublicExpenseSource::Paper);
+        let h = r
+            .header_with_public_expenses(UnknownInsurer::Plain, &BenefitTable::builtin())
+            .expect("two");
+        assert_eq!(
+            h.records(),
+            [
+                "HO,01130012,5012345,1024,,,,,,,,,,,",
+                "KO,54130018,3456788,,,,,,,,,",
+                "KO,88133012,2345677,,,,,,,,,",
+            ]
+        );
+        // Without the birth date the age-bound 子ども rule cannot apply: only 難病 is left.
+        let r = parse_receipt(
+            r#"{"step": 1, "numbers": {"insurer_number": "01130012", "number": "1024"},
+                "public_expenses": [{"payer": "88133012"}, {"payer": "54130018"}]}"#,
+            TODAY,
+        )
+        .expect("valid");
+        let h = r
+            .header_with_public_expenses(UnknownInsurer::Plain, &BenefitTable::builtin())
+            .expect("one");
+        assert_eq!(h.public_expenses.len(), 1);
+        // Step ③ takes the declaration's birth date.
+        let r = parse_receipt(
+            r#"{"step": 3, "declaration": {"insurance_kind": "national", "birthdate": "2023-06-10"},
+                "public_expenses": [{"payer": "88132014", "recipient": "1234566"}]}"#,
+            TODAY,
+        )
+        .expect("valid");
+        assert_eq!(r.birth(), Some(date!(2023 - 06 - 10)));
+        let h = r
+            .header_with_public_expenses(UnknownInsurer::Plain, &BenefitTable::builtin())
+            .expect("one");
+        assert_eq!(h.records()[1], "KO,88132014,1234566,,,,,,,,,");
+    }
+
+    #[test]
+    fn every_problem_of_the_public_expenses_is_collected() {
+        let p = parse_receipt(
+            r#"{"step": 1, "numbers": {"insurer_number": "01130012", "number": "1024"},
+                "visit_date": "2026-11-22",
+                "public_expenses": [
+                  {"payer": "88133013", "recipient": "12345"},
+                  {"recipient": "2345677", "valid_from": "2026-04-01", "valid_until": "2026-03-31"},
+                  {"payer": "54130018", "monthly_cap_yen": 2000000, "source": "fax", "name": "a\u0007"}
+                ]}"#,
+            TODAY,
+        )
+        .expect_err("bad");
+        assert_eq!(
+            fields(&p),
+            [
+                "visit_date",
+                "public_expenses[0].payer",
+                "public_expenses[0].recipient",
+                "public_expenses[1].payer",
+                "public_expenses[1].valid_until",
+                "public_expenses[2].monthly_cap_yen",
+                "public_expenses[2].name",
+                "public_expenses[2].source",
+            ]
+        );
+        assert!(p.0[1].message.contains("検証番号"), "{:?}", p.0[1]);
+        let many = serde_json::json!({
+            "step": 1,
+            "numbers": {"insurer_number": "01130012", "number": "1024"},
+            "public_expenses": vec![serde_json::json!({"payer": "54130018"}); 11],
+        });
+        let p = parse_receipt(&many.to_string(), TODAY).expect_err("too many");
+        assert_eq!(fields(&p), ["public_expenses"]);
+        let p = parse_receipt(
+            r#"{"step": 1, "numbers": {"insurer_number": "01130012", "number": "1024"},
+                "public_expenses": [{"payer": "54130018", "law": "54"}]}"#,
+            TODAY,
+        )
+        .expect_err("unknown field");
         assert_eq!(fields(&p), ["$"]);
     }
 

@@ -73,9 +73,21 @@ impl AgeLimit {
     ///
     /// Legal age rises at the end of the day before the birthday (年齢計算ニ関スル法律, S7), so
     /// "reaching N" is the day before the Nth birthday.
+    ///
+    /// Someone born on 29 February reaches an age on 28 February in every year: the day before
+    /// the anniversary in a leap year, and in a common year, which has no anniversary, the last
+    /// day of February (民法 第143条2項 ただし書).
     pub fn last_day(self, birth: Date) -> Date {
-        let birthday = add_years(birth, i32::from(self.years));
-        let reaches = birthday.previous_day().unwrap_or(birthday);
+        let year = birth.year() + i32::from(self.years);
+        let reaches = if birth.month() == Month::February
+            && birth.day() == 29
+            && !time::util::is_leap_year(year)
+        {
+            Date::from_calendar_date(year, Month::February, 28).unwrap_or(birth)
+        } else {
+            let birthday = add_years(birth, i32::from(self.years));
+            birthday.previous_day().unwrap_or(birthday)
+        };
         match self.end {
             AgeEnd::Birthday => reaches,
             AgeEnd::SchoolYear => {
@@ -103,6 +115,17 @@ pub enum PayerKey {
     Prefix(String),
     /// One 公費負担者番号 exactly.
     Exact(String),
+}
+
+impl fmt::Display for PayerKey {
+    /// As the table writes it: `law 54`, `payer_prefix 881301`, `payer 88130015`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayerKey::Law(s) => write!(f, "law {s}"),
+            PayerKey::Prefix(s) => write!(f, "payer_prefix {s}"),
+            PayerKey::Exact(s) => write!(f, "payer {s}"),
+        }
+    }
 }
 
 impl PayerKey {
@@ -167,7 +190,7 @@ impl BenefitRule {
             return false;
         }
         if let Some(c) = &self.income_category {
-            if e.income_category.as_deref().map(str::trim) != Some(c.as_str()) {
+            if e.income_category.as_deref().map(income_key).as_deref() != Some(c.as_str()) {
                 return false;
             }
         }
@@ -268,6 +291,30 @@ fn toml_date(v: &toml::value::Datetime) -> Option<Date> {
         }
         _ => None,
     }
+}
+
+/// A 所得区分 as compared: width-normalised (full-width letters and digits to half-width),
+/// Roman-numeral characters (`Ⅰ`, `Ⅱ` …) spelt with Latin letters, spaces removed — so
+/// 「一般所得Ⅰ」 typed at the desk, 「一般所得I」 from an answer and 「一般所得 Ｉ」 in a table all
+/// meet.
+pub fn income_key(s: &str) -> String {
+    const ROMAN: [&str; 12] = [
+        "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+    ];
+    let mut out = String::new();
+    for c in crate::domain::text::normalize_width(s).chars() {
+        let roman = match c {
+            '\u{2160}'..='\u{216B}' => ROMAN.get(c as usize - 0x2160),
+            '\u{2170}'..='\u{217B}' => ROMAN.get(c as usize - 0x2170),
+            _ => None,
+        };
+        match roman {
+            Some(r) => out.push_str(r),
+            None if c.is_whitespace() => {}
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn all_digits(s: &str) -> bool {
@@ -377,10 +424,12 @@ impl BenefitTable {
                     None
                 }
             };
-            if r.ratio.is_some() && !matches!(share, Some(Share::Ratio(_))) {
+            // Judged on the share's name, not its parsed value: an invalid ratio is reported
+            // once, not also as "only for share = ratio".
+            if r.ratio.is_some() && r.share != "ratio" {
                 problems.push(format!("{at}: ratio is only for share = \"ratio\""));
             }
-            if r.per_visit_yen.is_some() && !matches!(share, Some(Share::PerVisit(_))) {
+            if r.per_visit_yen.is_some() && r.share != "per-visit" {
                 problems.push(format!(
                     "{at}: per_visit_yen is only for share = \"per-visit\""
                 ));
@@ -396,7 +445,10 @@ impl BenefitTable {
                     None
                 }
             };
-            let income_category = r.income_category.map(|c| c.trim().to_string());
+            let income_category = r.income_category.map(|c| income_key(&c));
+            if income_category.as_deref() == Some("") {
+                problems.push(format!("{at}: income_category must not be empty"));
+            }
             if problems.len() > before {
                 continue;
             }
@@ -433,6 +485,39 @@ impl BenefitTable {
         // The shipped file is tested to parse (see the tests below); an empty table is the
         // safe fallback, never a guessed rule.
         BenefitTable::parse(BUILTIN_TABLE).unwrap_or_default()
+    }
+
+    /// Rules that can never apply: an earlier rule with the same payer key holds whenever they
+    /// would (it has the same conditions, or none besides the key), and among equals the first
+    /// in the file wins. One warning per such rule, naming both; for `public-expense check`.
+    pub fn shadowed(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (j, later) in self.rules.iter().enumerate() {
+            let covering = self.rules[..j].iter().enumerate().find(|(_, earlier)| {
+                let unconditional = earlier.from.is_none()
+                    && earlier.until.is_none()
+                    && earlier.age_from.is_none()
+                    && earlier.age_until.is_none()
+                    && earlier.income_category.is_none();
+                let same = earlier.from == later.from
+                    && earlier.until == later.until
+                    && earlier.age_from == later.age_from
+                    && earlier.age_until == later.age_until
+                    && earlier.income_category == later.income_category;
+                earlier.key == later.key && (unconditional || same)
+            });
+            if let Some((i, earlier)) = covering {
+                warnings.push(format!(
+                    "rule {} ({:?}) never applies: rule {} ({:?}) has the same {} and holds whenever it would",
+                    j + 1,
+                    later.name,
+                    i + 1,
+                    earlier.name,
+                    later.key
+                ));
+            }
+        }
+        warnings
     }
 
     /// The rule that applies to `e` on `on` for a patient born on `birth`, if any.
@@ -507,6 +592,132 @@ mod tests {
             birthday.last_day(date!(2011 - 05 - 16)),
             date!(2026 - 05 - 15)
         );
+    }
+
+    #[test]
+    fn a_rule_an_earlier_one_always_beats_is_reported() {
+        let t = BenefitTable::parse(
+            r#"
+version = 1
+[[rule]]
+name = "ひとり親(非課税)"
+law = "81"
+income_category = "非課税"
+share = "none"
+[[rule]]
+name = "ひとり親"
+law = "81"
+share = "ratio"
+ratio = 1
+[[rule]]
+name = "ひとり親(2027年度)"
+law = "81"
+from = 2027-04-01
+share = "none"
+[[rule]]
+name = "子ども(2026年度)"
+payer_prefix = "881330"
+until = 2027-03-31
+share = "none"
+[[rule]]
+name = "子ども(2026年度・重複)"
+payer_prefix = "881330"
+until = 2027-03-31
+share = "per-visit"
+per_visit_yen = 200
+[[rule]]
+name = "子ども(2027年度)"
+payer_prefix = "881330"
+from = 2027-04-01
+share = "none"
+"#,
+        )
+        .expect("table");
+        let w = t.shadowed();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with("rule 3 (\"ひとり親(2027年度)\") never applies: rule 2"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].starts_with("rule 5 ") && w[1].contains("rule 4"),
+            "{w:?}"
+        );
+        assert!(BenefitTable::builtin().shadowed().is_empty());
+    }
+
+    /// Regression: a 所得区分 written with the Roman-numeral character 「Ⅰ」 on one side and the
+    /// letter 「I」 (or full-width, or spaced) on the other never matched, so the rule for it
+    /// did not apply.
+    #[test]
+    fn income_categories_match_whatever_the_numeral_or_width() {
+        let t = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nincome_category = \"一般所得 Ｉ\"\nshare = \"ratio\"\nratio = 2\n",
+        )
+        .expect("table");
+        let mut e = entitlement("54130018");
+        for printed in ["一般所得Ⅰ", "一般所得I", "一般所得ⅰ", " 一般所得　Ｉ "]
+        {
+            e.income_category = Some(printed.into());
+            assert!(
+                t.rule_for(&e, None, date!(2026 - 12 - 03)).is_some(),
+                "{printed}"
+            );
+        }
+        for other in ["一般所得Ⅱ", "一般所得II", "一般所得", "上位所得"] {
+            e.income_category = Some(other.into());
+            assert!(
+                t.rule_for(&e, None, date!(2026 - 12 - 03)).is_none(),
+                "{other}"
+            );
+        }
+        e.income_category = None;
+        assert!(t.rule_for(&e, None, date!(2026 - 12 - 03)).is_none());
+        assert_eq!(income_key("低所得Ⅱ"), "低所得II");
+        assert!(BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nincome_category = \" \"\nshare = \"none\"\n"
+        )
+        .is_err());
+    }
+
+    /// Regression: born on 29 February, the day of reaching an age in a common year was taken
+    /// as 27 February (the day before a 28 February "birthday"), one day early.
+    #[test]
+    fn born_on_29_february_reaches_an_age_on_28_february() {
+        let fifteen = AgeLimit {
+            years: 15,
+            end: AgeEnd::Birthday,
+        };
+        let leap_born = date!(2012 - 02 - 29);
+        // 2027 is a common year: until 28 February, not 27.
+        assert_eq!(fifteen.last_day(leap_born), date!(2027 - 02 - 28));
+        // A leap year: the day before 29 February is 28 February too.
+        let sixteen = AgeLimit {
+            years: 16,
+            end: AgeEnd::Birthday,
+        };
+        assert_eq!(sixteen.last_day(leap_born), date!(2028 - 02 - 28));
+        // Everyone else is unchanged: born 1 March, until the last day of February.
+        assert_eq!(
+            fifteen.last_day(date!(2012 - 03 - 01)),
+            date!(2027 - 02 - 28)
+        );
+        assert_eq!(
+            sixteen.last_day(date!(2012 - 03 - 01)),
+            date!(2028 - 02 - 29)
+        );
+        // A rule bounded by it holds on 28 February and not on 1 March.
+        let t = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"c\"\nlaw = \"88\"\nage_until = { years = 15, end = \"birthday\" }\nshare = \"none\"\n",
+        )
+        .expect("table");
+        let e = entitlement("88120019");
+        assert!(t
+            .rule_for(&e, Some(leap_born), date!(2027 - 02 - 28))
+            .is_some());
+        assert!(t
+            .rule_for(&e, Some(leap_born), date!(2027 - 03 - 01))
+            .is_none());
     }
 
     const CHILD: &str = r#"
@@ -614,6 +825,34 @@ until = 2026-03-01
         assert!(all.contains("not both"), "{all}");
         assert!(all.contains("rule 3") && all.contains("\"half\""), "{all}");
         assert!(all.contains("before from"), "{all}");
+    }
+
+    /// Regression: an invalid ratio (or per-visit amount) was also reported as "ratio is only
+    /// for share = ratio", a second, wrong problem for the same mistake.
+    #[test]
+    fn an_invalid_ratio_or_amount_is_one_problem_not_two() {
+        let e = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"54\"\nshare = \"ratio\"\nratio = 4\n[[rule]]\nname = \"k\"\nlaw = \"88\"\nshare = \"per-visit\"\nper_visit_yen = 200000\n",
+        )
+        .expect_err("bad");
+        assert_eq!(e.problems.len(), 2, "{:?}", e.problems);
+        assert!(
+            e.problems[0].contains("not a payment ratio"),
+            "{:?}",
+            e.problems
+        );
+        assert!(
+            e.problems[1].contains("more than 100000"),
+            "{:?}",
+            e.problems
+        );
+        // A ratio given with another share is still refused.
+        let e = BenefitTable::parse(
+            "version = 1\n[[rule]]\nname = \"n\"\nlaw = \"12\"\nshare = \"none\"\nratio = 1\n",
+        )
+        .expect_err("bad");
+        assert_eq!(e.problems.len(), 1, "{:?}", e.problems);
+        assert!(e.problems[0].contains("only for share"), "{:?}", e.problems);
     }
 
     #[test]
