@@ -19,7 +19,27 @@ pub fn today_line(charge: Option<&DeskCharge>) -> Option<String> {
     Some(format!("本日のお支払い: {}", c.today_ja()))
 }
 
-/// The block: nothing when the check has no 公費 and the clerk adds none.
+/// Whether the block is shown beside the ratio: the check has 公費, or the clerk is adding
+/// one. Otherwise only the button 「紙の受給者証を追加」 is shown, under the qualifications
+/// ([`add_button`]), so a result without 公費 keeps its layout.
+pub fn has_block(r: &ResultScreen) -> bool {
+    !r.public_expenses().is_empty()
+        || r.paper.form.is_some()
+        || r.paper.pending.is_some()
+        || r.paper.notice.is_some()
+}
+
+/// 「紙の受給者証を追加」 alone, for a result without 公費.
+pub fn add_button(ui: &mut Ui, actions: &mut Vec<Action>) {
+    ui.add_space(8.0);
+    ui.vertical_centered(|ui| {
+        if small_button(ui, "紙の受給者証を追加") {
+            actions.push(Action::OpenPaperExpense);
+        }
+    });
+}
+
+/// The block (see [`has_block`]).
 pub fn block(
     ui: &mut Ui,
     r: &ResultScreen,
@@ -28,9 +48,6 @@ pub fn block(
     actions: &mut Vec<Action>,
 ) {
     let expenses = r.public_expenses();
-    if expenses.is_empty() && r.paper.form.is_none() && r.paper.notice.is_none() && !can_add {
-        return;
-    }
     egui::Frame::group(ui.style())
         .inner_margin(egui::Margin::same(14))
         .show(ui, |ui| {

@@ -144,7 +144,10 @@ fn details(ui: &mut Ui, r: &ResultScreen, table: Option<&BenefitTable>, actions:
                 );
             });
         }
-        super::public_expense::block(ui, r, charge.as_ref(), !v.kind.is_system_failure(), actions);
+        let can_add = !v.kind.is_system_failure();
+        if super::public_expense::has_block(r) {
+            super::public_expense::block(ui, r, charge.as_ref(), can_add, actions);
+        }
         if v.kind == VerdictKind::Several {
             choice_status(ui, r);
         }
@@ -165,6 +168,9 @@ fn details(ui: &mut Ui, r: &ResultScreen, table: Option<&BenefitTable>, actions:
                     }
                 });
             }
+        }
+        if can_add && !super::public_expense::has_block(r) {
+            super::public_expense::add_button(ui, actions);
         }
     }
 }
