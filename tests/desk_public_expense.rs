@@ -175,6 +175,15 @@ fn a_paper_certificate_with_a_wrong_check_digit_is_refused_and_a_right_one_is_ad
     assert_eq!(paper.source, PublicExpenseSource::Paper);
     assert_eq!(paper.monthly_cap_yen, Some(10_000));
     assert_eq!(paper.valid_until, Some(date!(2027 - 06 - 30)));
+    // The history shows it with the record.
+    tap(&mut h, "受付完了");
+    act(&mut h, Action::OpenHistory);
+    until(&mut h, "the history", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && !h.records.is_empty())
+    });
+    act(&mut h, Action::SelectRecord(id));
+    h.step();
+    assert!(shows(&h, "公費: 54130018 3456788"), "in the history");
 }
 
 #[test]

@@ -390,6 +390,89 @@ mod tests {
         assert!(f.parse(TODAY, &[]).is_ok());
     }
 
+    fn desk_with_result(recorded: Result<crate::journal::CheckId, String>) -> Desk {
+        use crate::domain::verdict::{NextStep, Verdict, VerdictKind};
+        let clock = std::sync::Arc::new(crate::clock::FixedClock::on(TODAY));
+        let mut d = Desk::new(clock, Box::new(|_: &str| false));
+        d.screen = Screen::Result(Box::new(ResultScreen {
+            verdict: Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally),
+            card: None,
+            checked_on: TODAY,
+            recorded,
+            asked: None,
+            choice: None,
+            paper: PaperExpenses::default(),
+        }));
+        d
+    }
+
+    fn paper(d: &Desk) -> &PaperExpenses {
+        match &d.screen {
+            Screen::Result(r) => &r.paper,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_paper_entry_is_said_added_only_once_the_journal_committed_it() {
+        use super::super::Action;
+        let mut d = desk_with_result(Ok(crate::journal::CheckId(7)));
+        d.act(Action::OpenPaperExpense);
+        d.act(Action::EditPaperExpense(Box::new(form())));
+        d.act(Action::SubmitPaperExpense);
+        let job = match d.take_requests().as_slice() {
+            [Request::RecordPublicExpenses { job, id, expenses }] => {
+                assert_eq!(*id, crate::journal::CheckId(7));
+                assert_eq!(expenses.len(), 1);
+                *job
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(paper(&d).added.is_empty(), "not yet on disk");
+        assert!(paper(&d).pending.is_some());
+        // Another job's answer changes nothing.
+        d.handle(super::super::Event::PublicExpensesRecorded {
+            job: job + 100,
+            result: Ok(()),
+        });
+        assert!(paper(&d).added.is_empty());
+        d.handle(super::super::Event::PublicExpensesRecorded {
+            job,
+            result: Ok(()),
+        });
+        assert_eq!(paper(&d).added.len(), 1);
+        assert_eq!(paper(&d).notice, Some(Ok(PAPER_ADDED.to_owned())));
+        // The charge now counts it (難病: 2割, the certificate's cap).
+        let Screen::Result(r) = &d.screen else {
+            panic!()
+        };
+        let charge = r.charge(Some(&BenefitTable::builtin())).expect("a charge");
+        assert_eq!(charge.lines.len(), 1);
+    }
+
+    #[test]
+    fn a_paper_entry_on_a_check_not_recorded_is_counted_and_said_not_recorded() {
+        use super::super::Action;
+        let mut d = desk_with_result(Err("ディスクがいっぱいです".into()));
+        d.act(Action::OpenPaperExpense);
+        d.act(Action::EditPaperExpense(Box::new(form())));
+        d.act(Action::SubmitPaperExpense);
+        assert!(d.take_requests().is_empty());
+        assert_eq!(paper(&d).added.len(), 1);
+        assert!(matches!(paper(&d).notice, Some(Err(_))));
+        // A refused entry adds nothing and keeps the form open with its problem.
+        d.act(Action::OpenPaperExpense);
+        let mut bad = form();
+        bad.payer = "54130019".into();
+        d.act(Action::EditPaperExpense(Box::new(bad)));
+        d.act(Action::SubmitPaperExpense);
+        assert_eq!(paper(&d).added.len(), 1);
+        assert!(paper(&d)
+            .form
+            .as_ref()
+            .is_some_and(|f| f.problems.iter().any(|(k, _)| *k == "payer")));
+    }
+
     #[test]
     fn welfare_without_recipient_or_end_is_accepted() {
         let f = PaperExpenseForm {
