@@ -245,6 +245,9 @@ impl Desk {
         use super::Action;
         let today = self.today();
         let job = self.job();
+        // The clerk is typing from the certificate: the result is attended, its unattended
+        // timer (`[desk] result_timeout_s`, 60 s by default) starts again at each step.
+        self.view.2 = self.clock.now();
         let Screen::Result(r) = &mut self.screen else {
             return;
         };
@@ -471,6 +474,30 @@ mod tests {
             .form
             .as_ref()
             .is_some_and(|f| f.problems.iter().any(|(k, _)| *k == "payer")));
+    }
+
+    /// Regression: the result's unattended timeout closed it while the clerk was typing a
+    /// paper 受給者証 (a minute goes by quickly with a certificate in hand).
+    #[test]
+    fn typing_a_paper_certificate_keeps_the_result_open() {
+        use super::super::Action;
+        use time::macros::datetime;
+        let clock = crate::clock::FixedClock::shared_at(datetime!(2026-12-03 10:00 +9));
+        let mut d = Desk::new(clock.clone(), Box::new(|_: &str| false));
+        d.result_timeout = std::time::Duration::from_secs(60);
+        d.screen = desk_with_result(Ok(crate::journal::CheckId(1))).screen;
+        d.act(Action::Cancel); // a new view, then the result again
+        d.screen = desk_with_result(Ok(crate::journal::CheckId(1))).screen;
+        d.act(Action::OpenPaperExpense);
+        clock.set(datetime!(2026-12-03 10:00:50 +9));
+        d.act(Action::EditPaperExpense(Box::new(form())));
+        clock.set(datetime!(2026-12-03 10:01:40 +9));
+        d.tick();
+        assert!(matches!(d.screen, Screen::Result(_)), "{:?}", d.screen);
+        // Left alone, it closes as any result.
+        clock.set(datetime!(2026-12-03 10:01:51 +9));
+        d.tick();
+        assert!(matches!(d.screen, Screen::Idle), "{:?}", d.screen);
     }
 
     #[test]
