@@ -207,3 +207,32 @@ fn an_unreadable_rule_table_is_said_on_the_waiting_screen_and_no_charge_is_compu
     assert!(shows(&h, "負担ルール表を読み込めないため"));
     assert!(shows(&h, "88132014"));
 }
+
+/// 複数該当: no amount before the candidate is chosen (no ratio is known), then the charge
+/// with the chosen one's ratio.
+#[test]
+fn several_qualifications_show_the_amount_only_once_one_is_chosen() {
+    let mut h = harness();
+    check_visually(&mut h, "face-auth");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Several));
+    result_mut(&mut h).verdict.public_expenses = vec![intractable()];
+    h.step();
+    h.step();
+    assert!(!shows(&h, "本日のお支払い"));
+    assert!(shows(&h, "第1公費: 難病(特定医療費)"));
+    act(&mut h, Action::ChooseQualification(0));
+    until(
+        &mut h,
+        "the choice recorded",
+        |s| matches!(s, Screen::Result(r) if r.choice.as_ref().is_some_and(|c| c.recorded.is_some())),
+    );
+    let r = result(&h);
+    let ratio = r
+        .ratio()
+        .expect("the chosen one's ratio")
+        .min(onshi_desk::domain::Ratio::TWO);
+    assert!(shows(
+        &h,
+        &format!("本日のお支払い: {}・月上限10,000円", ratio.label())
+    ));
+}

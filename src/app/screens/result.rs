@@ -124,7 +124,10 @@ fn details(ui: &mut Ui, r: &ResultScreen, table: Option<&BenefitTable>, actions:
         });
         ui.add_space(10.0);
         // With a 公費 that applies today, what the patient pays replaces the bare ratio.
-        if let Some(today) = super::public_expense::today_line(charge.as_ref()) {
+        // 複数該当 before a candidate is chosen: no ratio is known, so no amount either.
+        let undecided = v.kind == VerdictKind::Several && r.choice.is_none();
+        let today = super::public_expense::today_line(charge.as_ref()).filter(|_| !undecided);
+        if let Some(today) = today {
             ui.vertical_centered(|ui| {
                 ui.label(RichText::new(today).size(40.0).strong());
                 if let Some(ratio) = r.ratio() {
