@@ -372,6 +372,16 @@ fn run(s: &Services, request: Request) -> Event {
                 }),
             },
         },
+        Request::RecordPublicExpenses { job, id, expenses } => Event::PublicExpensesRecorded {
+            job,
+            result: match &s.journal {
+                Err(why) => Err(why.clone()),
+                Ok(journal) => journal.set_public_expenses(id, &expenses).map_err(|e| {
+                    tracing::error!(error = %e, check = %id, "public expenses not recorded");
+                    e.desk_message()
+                }),
+            },
+        },
         Request::OpenFolder { job, dir } => Event::FolderOpened {
             job,
             result: super::folder::open_folder(&s.folder_opener, &dir),

@@ -144,6 +144,12 @@ pub enum Event {
         job: JobId,
         result: Result<(), String>,
     },
+    /// The check's 公費 list (with a paper 受給者証 added) was recorded, or the desk message
+    /// why not.
+    PublicExpensesRecorded {
+        job: JobId,
+        result: Result<(), String>,
+    },
     /// The file manager was started on a folder, or the desk message why not.
     FolderOpened {
         job: JobId,
@@ -253,6 +259,12 @@ pub enum Request {
         job: JobId,
         id: CheckId,
         chosen: Box<crate::domain::Qualification>,
+    },
+    /// Record the whole 公費 list of check `id` (the answer's and the paper ones typed in).
+    RecordPublicExpenses {
+        job: JobId,
+        id: CheckId,
+        expenses: Vec<crate::domain::public_expense::PublicExpense>,
     },
     /// Open a folder (where a printout is kept) in the OS's file manager.
     OpenFolder { job: JobId, dir: std::path::PathBuf },

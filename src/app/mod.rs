@@ -294,6 +294,12 @@ impl RunningBuilder {
         if let Ok(c) = &config {
             desk.set_passcode_delays(c.desk.passcode_delays_s.clone());
         }
+        // The shipped table without a configuration (and in the demo, whose configuration
+        // names none).
+        desk.set_public_expense_table(match &config {
+            Ok(c) => c.public_expense.load_table(),
+            Err(_) => Ok(crate::domain::public_expense::table::BenefitTable::builtin()),
+        });
         desk.config_path = self.config_path;
         desk.config = config.ok();
         desk.interop = interop.as_ref().map(|w| w.status_board());

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use super::claim_flow::DeclarationForm;
-use super::state::{Action, IdentityMode, Screen};
+use super::state::{Action, IdentityMode, PaperExpenseForm, Screen};
 
 /// One step of a scenario.
 pub enum Step {
@@ -43,6 +43,19 @@ fn visual_check(persona: &'static str) -> Vec<Step> {
         Step::Until(result),
     ]);
     steps
+}
+
+/// The 難病 persona's 受給者証 as the clerk types it (full-width digits, 和暦).
+fn intractable_form() -> PaperExpenseForm {
+    PaperExpenseForm {
+        payer: "５４１３００１８".into(),
+        recipient: "３４５６７８８".into(),
+        valid_from: "R8.7.1".into(),
+        valid_until: "R9.6.30".into(),
+        income_category: "一般所得Ⅰ".into(),
+        monthly_cap: "10,000".into(),
+        problems: Vec::new(),
+    }
 }
 
 /// The scenarios by name; `None` for an unknown name.
@@ -98,6 +111,31 @@ pub fn steps(name: &str) -> Option<VecDeque<Step>> {
         "result" => visual_check("valid"),
         "result-elderly" => visual_check("expiring-soon"),
         "result-several" => visual_check("face-auth"),
+        // A paper 受給者証 (the 難病 persona's) added on the result screen: the 公費 block and
+        // 本日のお支払い. (The mock answers carry no 公費 yet; typed in, it is the desk's path.)
+        "result-public-expense" => {
+            let mut s = visual_check("valid");
+            s.extend([
+                act(Action::OpenPaperExpense),
+                act(Action::EditPaperExpense(Box::new(intractable_form()))),
+                act(Action::SubmitPaperExpense),
+                Step::Until(|s| matches!(s, Screen::Result(r) if r.paper.notice.is_some())),
+            ]);
+            s
+        }
+        // The paper form refusing a wrong check digit (the last digit of 54130018 changed).
+        "paper-expense-form" => {
+            let mut s = visual_check("valid");
+            s.extend([
+                act(Action::OpenPaperExpense),
+                act(Action::EditPaperExpense(Box::new(PaperExpenseForm {
+                    payer: "５４１３００１９".into(),
+                    ..intractable_form()
+                }))),
+                act(Action::SubmitPaperExpense),
+            ]);
+            s
+        }
         "claim" => {
             let mut s = visual_check("small-cert");
             s.push(act(Action::OpenClaim));
@@ -154,6 +192,8 @@ pub const NAMES: &[&str] = &[
     "result",
     "result-elderly",
     "result-several",
+    "result-public-expense",
+    "paper-expense-form",
     "claim",
     "declaration",
     "history",

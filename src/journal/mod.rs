@@ -39,7 +39,7 @@
 //! Each record holds the time (UTC) and check date (JST), the kind of check, the identity
 //! confirmation method, the verdict and QualificationValidity, the numbers used (保険者番号,
 //! 記号, 番号, 枝番), name, kana and birth date from the answer, the claim step and receipt
-//! header (JSON), the printout PDF paths and the status. **Never the PIN** (no field can
+//! header (JSON), the printout PDF paths, the 公費 entitlements (JSON) and the status. **Never the PIN** (no field can
 //! hold it).
 //!
 //! The card's user-authentication certificate (its serial and DER) is personal data that
@@ -59,6 +59,7 @@ mod columns;
 mod connection;
 mod error;
 mod files;
+pub mod public_expenses;
 mod query;
 pub mod report;
 pub mod schema;
@@ -238,6 +239,9 @@ pub struct NewCheck {
     /// request answered from the `req` folder); a `face` file is named after recording with
     /// [`Journal::set_interop_file`].
     pub interop_file: Option<String>,
+    /// 公費・医療費助成 known for the check (the answer's; paper ones are added afterwards
+    /// with [`Journal::set_public_expenses`]).
+    pub public_expenses: Vec<crate::domain::public_expense::PublicExpense>,
 }
 
 /// Whether a verdict means the service did not answer (outage): the check is queued.
@@ -267,6 +271,7 @@ impl NewCheck {
         );
         check.verdict = Some(verdict.kind);
         check.validity = verdict.validity;
+        check.public_expenses = verdict.public_expenses.clone();
         if let Search::Card(c) = search {
             check.identity = Some(c.method);
         }
@@ -325,6 +330,7 @@ impl NewCheck {
             certificate: None,
             status: None,
             interop_file: None,
+            public_expenses: Vec::new(),
         }
     }
 
@@ -414,6 +420,8 @@ pub struct CheckRecord {
     pub phone: Option<String>,
     /// The result file written for the receipt computer (`face`/`res`), if any.
     pub interop_file: Option<String>,
+    /// 公費・医療費助成 known for the check, online and paper (schema version 5; empty before).
+    pub public_expenses: Vec<crate::domain::public_expense::PublicExpense>,
 }
 
 impl CheckRecord {

@@ -68,7 +68,7 @@ pub(crate) const COLUMNS: &str = "id, recorded_at, check_date, kind, identity, v
     insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step, receipt_json,
     printouts_json, status, certificate_der IS NOT NULL OR certificate_serial IS NOT NULL,
     attempts, last_attempt_detail, reconfirmed_at, reconfirmed_verdict, reconfirmed_validity,
-    conflict_detail, phone, interop_file";
+    conflict_detail, phone, interop_file, public_expenses";
 
 fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
@@ -111,6 +111,10 @@ pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
     };
     let receipt: Option<String> = row.get(15)?;
     let printouts: String = row.get(16)?;
+    let public_expenses: String = row.get(27)?;
+    let public_expenses = super::public_expenses::from_json(&public_expenses).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(27, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(CheckRecord {
         id: CheckId(row.get(0)?),
         recorded_at: stamp(1)?.ok_or_else(|| bad(1, "timestamp"))?,
@@ -136,6 +140,7 @@ pub(crate) fn record(row: &Row<'_>) -> rusqlite::Result<CheckRecord> {
         conflict_detail: row.get(24)?,
         phone: row.get(25)?,
         interop_file: row.get(26)?,
+        public_expenses,
     })
 }
 

@@ -111,6 +111,7 @@ pub const RECORD_CSV_HEADER: &[&str] = &[
     "事後確認の結果",
     "相違の内容",
     "印刷物",
+    "公費",
 ];
 
 /// The header of [`write_usage_csv`].
@@ -205,6 +206,7 @@ pub fn write_records_csv(
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(";"),
+            super::public_expenses::short(&r.public_expenses),
         ];
         csv_line(out, &fields).map_err(io)?;
     }

@@ -14,6 +14,9 @@
 //! `abandoned` (left unfinished at the desk), which an older desk would refuse per row.
 //! Version 4: `interop_file`, the name of the result file written for the receipt computer
 //! (`face` or `res` folder, `docs/receipt-computer.md`); empty while none is written.
+//! Version 5: `public_expenses`, the 公費・医療費助成 entitlements known for the check (JSON
+//! array, online and paper, each with its source; `public_expenses.rs`); `[]` for older
+//! records.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -29,6 +32,7 @@
 //! | `name`, `name_kana`, `birthdate` | from the answer (or the search; for `several`, the chosen candidate; for ③, the declared ones when the answer gave none) |
 //! | `phone` | declared on the self-declaration (③) |
 //! | `interop_file` | result file written for the receipt computer (`face`/`res`), if any |
+//! | `public_expenses` | 公費 entitlements (JSON array: payer, recipient, dates, income category, cap, name, source) |
 //! | `claim_step`, `receipt_json`, `receipt_insurer` | claim path step and receipt header |
 //! | `printouts_json` | PDF paths (JSON array) |
 //! | `status` | `done`, `queued`, `reconfirmed`, `conflict`, `abandoned` |
@@ -99,6 +103,8 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE checks ADD COLUMN phone TEXT;",
     // 3 → 4
     "ALTER TABLE checks ADD COLUMN interop_file TEXT;",
+    // 4 → 5
+    "ALTER TABLE checks ADD COLUMN public_expenses TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version of an open connection.

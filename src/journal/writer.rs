@@ -222,6 +222,24 @@ impl Journal {
         })
     }
 
+    /// Replaces the 公費・医療費助成 entitlements recorded for a check (the answer's and those
+    /// typed in from paper 受給者証), in the order given; returns once committed, so the desk
+    /// says a paper entry was added only when it is on disk.
+    pub fn set_public_expenses(
+        &self,
+        id: CheckId,
+        expenses: &[crate::domain::public_expense::PublicExpense],
+    ) -> Result<(), JournalError> {
+        let json = super::public_expenses::to_json(expenses)?;
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE checks SET public_expenses = ?2 WHERE id = ?1",
+                params![id.0, json],
+            )?;
+            found(n, id)
+        })
+    }
+
     /// Adds a printout (PDF path) to a check.
     pub fn add_printout(&self, id: CheckId, pdf: &Path) -> Result<(), JournalError> {
         let pdf = pdf.to_string_lossy().into_owned();
@@ -577,9 +595,9 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
         "INSERT INTO checks (recorded_at, check_date, kind, identity, verdict, validity,
              insurer_number, symbol, number, branch, name, name_kana, birthdate, claim_step,
              receipt_json, receipt_insurer, printouts_json, status, certificate_serial,
-             certificate_der, interop_file)
+             certificate_der, interop_file, public_expenses)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21)",
+             ?18, ?19, ?20, ?21, ?22)",
         params![
             timestamp(c.at),
             c.check_date.to_string(),
@@ -602,6 +620,7 @@ fn insert(conn: &mut Connection, c: &NewCheck) -> Result<CheckId, JournalError> 
             cert.map(|c| c.serial_hex.as_str()),
             cert.map(|c| c.der.as_slice()),
             c.interop_file,
+            super::public_expenses::to_json(&c.public_expenses)?,
         ],
     )?;
     let id = tx.last_insert_rowid();

@@ -229,6 +229,16 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
             if let Some(phone) = &r.phone {
                 ui.label(format!("申立書の電話番号: {phone}"));
             }
+            // 公費 recorded with the check (the answer's and paper ones), in the order kept.
+            for e in &r.public_expenses {
+                ui.label(format!(
+                    "公費: {} {} ・ 有効期間 {} ・ {}",
+                    e.payer.as_str(),
+                    e.recipient.as_ref().map_or("-", |n| n.as_str()),
+                    crate::app::state::validity_ja(e),
+                    e.source.label()
+                ));
+            }
             if let Some(kind) = r.reconfirmed_verdict {
                 ui.label(format!("事後確認の結果: {}", verdict_label(kind)));
             }

@@ -28,6 +28,9 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             };
             ui.label(RichText::new(line).size(size).color(colour));
         }
+        if let Some(problem) = desk.public_expense_table_problem() {
+            ui.label(RichText::new(problem).size(20.0).color(theme::BAD));
+        }
         if desk.config.is_none() {
             ui.label(
                 RichText::new(

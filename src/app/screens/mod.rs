@@ -8,6 +8,7 @@ mod idle;
 mod numbers;
 pub(crate) mod patient;
 mod problem;
+mod public_expense;
 mod querying;
 mod result;
 mod settings;
@@ -28,7 +29,7 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
         } => querying::reading(ui, reader, *next_patient, actions),
         Screen::Identity(s) => identity::show(ui, s, desk, actions),
         Screen::Querying { card, .. } => querying::show(ui, card.is_some(), actions),
-        Screen::Result(r) => result::show(ui, r, desk.view(), actions),
+        Screen::Result(r) => result::show(ui, r, desk.public_expense_table(), desk.view(), actions),
         Screen::Numbers(form) => numbers::show(ui, form, desk.view(), actions),
         Screen::Claim(flow) => claim::show(ui, flow, desk.view(), actions),
         Screen::Problem(p) => problem::show(ui, p, actions),

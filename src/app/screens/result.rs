@@ -9,11 +9,18 @@ use crate::app::theme;
 use crate::domain::dates::format_wareki;
 use crate::domain::expiry::CertificateExpiry;
 use crate::domain::limit::limit_category;
+use crate::domain::public_expense::table::BenefitTable;
 use crate::domain::text::{has_gaiji, GAIJI_EXPLANATION};
 use crate::domain::verdict::{Qualification, VerdictKind};
 use crate::domain::IdentityMethod;
 
-pub fn show(ui: &mut Ui, r: &ResultScreen, view: u64, actions: &mut Vec<Action>) {
+pub fn show(
+    ui: &mut Ui,
+    r: &ResultScreen,
+    table: Option<&BenefitTable>,
+    view: u64,
+    actions: &mut Vec<Action>,
+) {
     // What to do next stays on screen however long the records are; each new verdict opens
     // at the top, its banner and the ratio in view.
     super::framed(
@@ -23,7 +30,7 @@ pub fn show(ui: &mut Ui, r: &ResultScreen, view: u64, actions: &mut Vec<Action>)
         false,
         actions,
         |ui, actions| buttons(ui, r, actions),
-        |ui, actions| details(ui, r, actions),
+        |ui, actions| details(ui, r, table, actions),
     );
 }
 
@@ -71,8 +78,9 @@ fn buttons(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
 }
 
 /// The verdict, what to charge, the qualifications (and, for 複数該当, the choice).
-fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
+fn details(ui: &mut Ui, r: &ResultScreen, table: Option<&BenefitTable>, actions: &mut Vec<Action>) {
     let v = &r.verdict;
+    let charge = r.charge(table);
     let colour = theme::verdict_colour(v.kind);
     {
         ui.vertical_centered(|ui| {
@@ -115,7 +123,22 @@ fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
             }
         });
         ui.add_space(10.0);
-        if let Some(ratio) = r.ratio() {
+        // With a 公費 that applies today, what the patient pays replaces the bare ratio.
+        // 複数該当 before a candidate is chosen: no ratio is known, so no amount either.
+        let undecided = v.kind == VerdictKind::Several && r.choice.is_none();
+        let today = super::public_expense::today_line(charge.as_ref()).filter(|_| !undecided);
+        if let Some(today) = today {
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new(today).size(40.0).strong());
+                if let Some(ratio) = r.ratio() {
+                    ui.label(
+                        RichText::new(format!("(保険の負担割合 {})", ratio.label()))
+                            .size(20.0)
+                            .weak(),
+                    );
+                }
+            });
+        } else if let Some(ratio) = r.ratio() {
             ui.vertical_centered(|ui| {
                 ui.label(
                     RichText::new(format!("窓口負担 {}", ratio.label()))
@@ -123,6 +146,10 @@ fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                         .strong(),
                 );
             });
+        }
+        let can_add = !v.kind.is_system_failure();
+        if super::public_expense::has_block(r) {
+            super::public_expense::block(ui, r, charge.as_ref(), can_add, actions);
         }
         if v.kind == VerdictKind::Several {
             choice_status(ui, r);
@@ -144,6 +171,9 @@ fn details(ui: &mut Ui, r: &ResultScreen, actions: &mut Vec<Action>) {
                     }
                 });
             }
+        }
+        if can_add && !super::public_expense::has_block(r) {
+            super::public_expense::add_button(ui, actions);
         }
     }
 }

@@ -21,6 +21,7 @@ mod identity;
 mod numbers;
 mod passcode;
 mod problem;
+mod public_expense;
 mod result;
 mod settings;
 mod waiting;
@@ -32,6 +33,9 @@ pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
 pub use self::passcode::{PasscodeGuard, PasscodeOutcome};
 pub use self::problem::ScreenProblem;
+pub use self::public_expense::{
+    printed_cap_ja, validity_ja, PaperExpenseForm, PaperExpenses, PAPER_ADDED,
+};
 pub use self::result::{Asked, Choice, ResultScreen, PIN_AGAIN_FOR_REQUERY};
 pub use self::settings::SettingsScreen;
 use super::claim_flow::{ClaimFlow, ClaimStage, DeclarationForm, EvidenceForm};
@@ -106,6 +110,12 @@ pub enum Action {
     ChooseQualification(usize),
     /// 無効(新しい資格あり): check the new qualification's numbers by number.
     CheckNewerNumbers,
+    /// Result screen: open the form 「紙の受給者証を追加」.
+    OpenPaperExpense,
+    EditPaperExpense(Box<PaperExpenseForm>),
+    /// Check the paper 受給者証 typed in and add it to the check (recorded in the journal).
+    SubmitPaperExpense,
+    CancelPaperExpense,
     /// Back to the waiting screen.
     Done,
     OpenNumbers,
@@ -224,6 +234,12 @@ pub struct Desk {
     /// The receipt computer's request-folder watcher, when `[interop]` runs it (its state is
     /// written by the watcher's thread and read when the waiting screen is drawn).
     pub interop: Option<crate::interop::watch::StatusBoard>,
+    /// The facility's 公費 rule table read at start, or why it could not be read
+    /// ([`Desk::set_public_expense_table`]); the shipped table until set.
+    public_expense_table: Result<
+        crate::domain::public_expense::table::BenefitTable,
+        crate::domain::public_expense::table::TableError,
+    >,
 }
 
 /// What makes a view new: another screen, another job, another claim stage or identity step,
@@ -297,6 +313,7 @@ impl Desk {
             view: (0, ViewKey::of(&Screen::Idle), clock.now()),
             clock,
             interop: None,
+            public_expense_table: Ok(crate::domain::public_expense::table::BenefitTable::builtin()),
         }
     }
 
@@ -482,6 +499,7 @@ impl Desk {
                             recorded,
                             asked,
                             choice: None,
+                            paper: PaperExpenses::default(),
                         }));
                     }
                     Err(e) => match card {
@@ -503,6 +521,9 @@ impl Desk {
             Event::PortalPdfRead { .. } => self.claim_event(event),
             Event::FolderOpened { job, result } => self.folder_opened(job, result),
             Event::ChoiceRecorded { job, result } => self.choice_recorded(job, result),
+            Event::PublicExpensesRecorded { job, result } => {
+                self.public_expenses_recorded(job, result)
+            }
             Event::SettingsSaved { job, result } => self.settings_saved(job, result),
             Event::NumbersConfirmed {
                 job,
@@ -529,6 +550,7 @@ impl Desk {
                     recorded,
                     asked,
                     choice: None,
+                    paper: PaperExpenses::default(),
                 }));
             }
         }
@@ -583,6 +605,10 @@ impl Desk {
             Action::OpenFolder(dir) => self.open_folder(dir),
             Action::CheckNewerNumbers => self.check_newer_numbers(),
             Action::ChooseQualification(index) => self.choose_qualification(index),
+            Action::OpenPaperExpense
+            | Action::EditPaperExpense(_)
+            | Action::SubmitPaperExpense
+            | Action::CancelPaperExpense => self.paper_expense_action(action),
             Action::ReadCard(reader) => {
                 if !self.busy() {
                     self.read_card(reader);

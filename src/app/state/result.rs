@@ -25,6 +25,8 @@ pub struct ResultScreen {
     pub asked: Option<Asked>,
     /// 複数該当: the candidate staff chose with the patient, and its recording.
     pub choice: Option<Choice>,
+    /// Paper 受給者証 typed in at the desk for this check (`public_expense`).
+    pub paper: super::PaperExpenses,
 }
 
 /// The qualification chosen among several (複数該当).

@@ -1,0 +1,238 @@
+//! 公費・医療費助成 at the desk, through its UI (egui_kittest, the demo backends): the result
+//! screen's 「本日のお支払い」 and 公費 block for verdicts carrying 公費 (set on the verdict
+//! here: the mock answers carry none yet), a paper 受給者証 typed in (refused with the parser's
+//! message, or added and journaled), and a rule table that could not be read.
+
+mod common;
+mod desk_harness;
+
+use desk_harness::*;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use onshi_desk::app::state::{Action, PaperExpenseForm, ResultScreen, Screen, PAPER_ADDED};
+use onshi_desk::app::DeskApp;
+use onshi_desk::domain::numbers::{PublicPayerNumber, RecipientNumber};
+use onshi_desk::domain::public_expense::table::TableError;
+use onshi_desk::domain::public_expense::{PublicExpense, PublicExpenseSource};
+use onshi_desk::domain::VerdictKind;
+use time::macros::date;
+use time::Date;
+
+/// The 乳幼児 persona's 医療証 (pe-common numbers).
+fn infant() -> PublicExpense {
+    PublicExpense {
+        payer: PublicPayerNumber::parse("88132014").expect("payer"),
+        recipient: Some(RecipientNumber::parse("1234566").expect("recipient")),
+        valid_from: Some(date!(2026 - 04 - 01)),
+        valid_until: Some(date!(2027 - 03 - 31)),
+        income_category: None,
+        monthly_cap_yen: None,
+        name: Some("乳幼児医療費助成".into()),
+        source: PublicExpenseSource::Online,
+    }
+}
+
+/// The 難病 persona's 受給者証.
+fn intractable() -> PublicExpense {
+    PublicExpense {
+        payer: PublicPayerNumber::parse("54130018").expect("payer"),
+        recipient: Some(RecipientNumber::parse("3456788").expect("recipient")),
+        valid_from: Some(date!(2026 - 07 - 01)),
+        valid_until: Some(date!(2027 - 06 - 30)),
+        income_category: Some("一般所得Ⅰ".into()),
+        monthly_cap_yen: Some(10_000),
+        name: None,
+        source: PublicExpenseSource::Online,
+    }
+}
+
+fn result_mut<'a>(h: &'a mut Harness<'_, DeskApp>) -> &'a mut ResultScreen {
+    match &mut h.state_mut().running_mut().expect("running").desk.screen {
+        Screen::Result(r) => r,
+        other => panic!("not a result: {other:?}"),
+    }
+}
+
+fn result<'a>(h: &'a Harness<'_, DeskApp>) -> &'a ResultScreen {
+    match screen(h) {
+        Screen::Result(r) => r,
+        other => panic!("not a result: {other:?}"),
+    }
+}
+
+/// A valid check of the demo card, then the answer's 公費 and the patient's birth date as
+/// the persona's.
+fn checked_with(h: &mut Harness<'_, DeskApp>, expenses: Vec<PublicExpense>, birth: Date) {
+    check_visually(h, "valid");
+    assert_eq!(verdict(screen(h)), Some(VerdictKind::Valid));
+    let r = result_mut(h);
+    r.verdict.public_expenses = expenses;
+    for q in &mut r.verdict.qualifications {
+        q.birthdate = Some(birth);
+    }
+    h.step();
+    h.step();
+}
+
+fn shows(h: &Harness<'_, DeskApp>, text: &str) -> bool {
+    h.query_by_label_contains(text).is_some()
+}
+
+#[test]
+fn an_infant_with_a_municipal_certificate_pays_nothing_today() {
+    let mut h = harness();
+    checked_with(&mut h, vec![infant()], date!(2023 - 05 - 05));
+    assert!(shows(&h, "本日のお支払い: 0円(公費負担)"));
+    assert!(!shows(&h, "窓口負担"), "the bare ratio is replaced");
+    assert!(shows(&h, "公費・医療費助成"));
+    assert!(shows(&h, "第1公費: 乳幼児医療費助成(例)"));
+    assert!(shows(&h, "88132014"));
+    assert!(shows(&h, "1234566"));
+    assert!(shows(&h, "オンライン(PMH)"));
+    assert!(shows(&h, "自己負担なし(0円)"));
+}
+
+#[test]
+fn an_intractable_disease_certificate_shows_the_reduced_ratio_and_the_monthly_cap() {
+    let mut h = harness();
+    checked_with(&mut h, vec![intractable()], date!(1980 - 05 - 05));
+    assert!(shows(&h, "本日のお支払い: 2割・月上限10,000円"));
+    assert!(shows(&h, "2割負担・月上限10,000円"));
+    assert!(shows(&h, "一般所得Ⅰ"));
+}
+
+#[test]
+fn a_certificate_not_valid_today_is_a_warning_and_the_ratio_stays() {
+    let mut h = harness();
+    let mut old = infant();
+    old.valid_until = Some(date!(2026 - 03 - 31));
+    checked_with(&mut h, vec![old], date!(2023 - 05 - 05));
+    assert!(!shows(&h, "本日のお支払い"));
+    assert!(shows(&h, "窓口負担"));
+    assert!(shows(&h, "適用なし: 乳幼児医療費助成"));
+    assert!(shows(&h, "有効期間外(本日は適用しません)"));
+}
+
+#[test]
+fn a_paper_certificate_with_a_wrong_check_digit_is_refused_and_a_right_one_is_added_and_journaled()
+{
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
+    checked_with(&mut h, vec![], date!(1980 - 05 - 05));
+    let id = result(&h).recorded.clone().expect("recorded");
+    assert!(!shows(&h, "公費・医療費助成"), "no block without 公費");
+    tap(&mut h, "紙の受給者証を追加");
+    assert!(result(&h).paper.form.is_some());
+    let mut form = PaperExpenseForm {
+        payer: "５４１３００１９".into(), // the check digit should be 8
+        recipient: "３４５６７８８".into(),
+        valid_from: "R8.7.1".into(),
+        valid_until: "R9.6.30".into(),
+        income_category: "一般所得Ⅰ".into(),
+        monthly_cap: "10,000".into(),
+        problems: vec![],
+    };
+    act(&mut h, Action::EditPaperExpense(Box::new(form.clone())));
+    tap(&mut h, "受給者証を追加する");
+    assert!(shows(
+        &h,
+        "公費負担者番号の検証番号(最後の1桁)が合いません。"
+    ));
+    assert!(result(&h).paper.added.is_empty());
+    assert!(result(&h).paper.pending.is_none());
+    assert!(shows(&h, "窓口負担"), "nothing changed");
+
+    form.payer = "５４１３００１８".into();
+    act(&mut h, Action::EditPaperExpense(Box::new(form)));
+    tap(&mut h, "受給者証を追加する");
+    until(
+        &mut h,
+        "the paper certificate recorded",
+        |s| matches!(s, Screen::Result(r) if r.paper.notice.is_some()),
+    );
+    assert_eq!(
+        result(&h).paper.notice,
+        Some(Ok(PAPER_ADDED.to_owned())),
+        "recorded"
+    );
+    assert!(shows(&h, PAPER_ADDED));
+    assert!(shows(&h, "本日のお支払い: 2割・月上限10,000円"));
+    assert!(h.query_by_label("紙の受給者証").is_some(), "its source");
+    let journal = h
+        .state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .journal
+        .clone();
+    let record = onshi_desk::journal::JournalReader::open(&journal)
+        .expect("reader")
+        .get(id)
+        .expect("record");
+    assert_eq!(record.public_expenses.len(), 1);
+    let paper = &record.public_expenses[0];
+    assert_eq!(paper.payer.as_str(), "54130018");
+    assert_eq!(paper.source, PublicExpenseSource::Paper);
+    assert_eq!(paper.monthly_cap_yen, Some(10_000));
+    assert_eq!(paper.valid_until, Some(date!(2027 - 06 - 30)));
+    // The history shows it with the record.
+    tap(&mut h, "受付完了");
+    act(&mut h, Action::OpenHistory);
+    until(&mut h, "the history", |s| {
+        history(s).is_some_and(|h| h.loading.is_none() && !h.records.is_empty())
+    });
+    act(&mut h, Action::SelectRecord(id));
+    h.step();
+    assert!(shows(&h, "公費: 54130018 3456788"), "in the history");
+}
+
+#[test]
+fn an_unreadable_rule_table_is_said_on_the_waiting_screen_and_no_charge_is_computed() {
+    let mut h = harness();
+    let broken = TableError {
+        problems: vec!["public_expense.toml: line 3: unknown share \"free\"".into()],
+    };
+    let message = broken.desk_message();
+    h.state_mut()
+        .running_mut()
+        .expect("running")
+        .desk
+        .set_public_expense_table(Err(broken));
+    h.step();
+    h.step();
+    assert!(shows(&h, message));
+    checked_with(&mut h, vec![infant()], date!(2023 - 05 - 05));
+    assert!(!shows(&h, "本日のお支払い"));
+    assert!(shows(&h, "窓口負担"));
+    assert!(shows(&h, "負担ルール表を読み込めないため"));
+    assert!(shows(&h, "88132014"));
+}
+
+/// 複数該当: no amount before the candidate is chosen (no ratio is known), then the charge
+/// with the chosen one's ratio.
+#[test]
+fn several_qualifications_show_the_amount_only_once_one_is_chosen() {
+    let mut h = harness();
+    check_visually(&mut h, "face-auth");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Several));
+    result_mut(&mut h).verdict.public_expenses = vec![intractable()];
+    h.step();
+    h.step();
+    assert!(!shows(&h, "本日のお支払い"));
+    assert!(shows(&h, "第1公費: 難病(特定医療費)"));
+    act(&mut h, Action::ChooseQualification(0));
+    until(
+        &mut h,
+        "the choice recorded",
+        |s| matches!(s, Screen::Result(r) if r.choice.as_ref().is_some_and(|c| c.recorded.is_some())),
+    );
+    let r = result(&h);
+    let ratio = r
+        .ratio()
+        .expect("the chosen one's ratio")
+        .min(onshi_desk::domain::Ratio::TWO);
+    assert!(shows(
+        &h,
+        &format!("本日のお支払い: {}・月上限10,000円", ratio.label())
+    ));
+}
