@@ -433,7 +433,8 @@ fn report(
     charge: Result<Option<ChargeOutput>, String>,
 ) -> Result<(), Failure> {
     if let Some(detail) = &verdict.detail {
-        tracing::warn!(kind = ?verdict.kind, %detail, "check did not give a verdict from the service");
+        // A failure's cause, or (with a verdict) the 公費 entries of the answer that were dropped.
+        tracing::warn!(kind = ?verdict.kind, %detail, "check: detail of the online step");
     }
     let q = verdict.primary();
     let field = |f: fn(&crate::domain::Qualification) -> Option<String>| q.and_then(f);
