@@ -307,3 +307,57 @@ fn a_card_check_carries_the_public_expense() {
         r.remove(inserted);
     }
 }
+
+/// `check --json` uses the facility's table when one is configured, and gives no charge (and
+/// says why) when that table cannot be read: never a guessed amount.
+#[test]
+fn check_json_uses_the_configured_table_and_never_guesses_without_one() {
+    let service = common::MockService::start(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let child = &PERSONAS[1];
+    let birth = child.birth.to_string();
+    let args = [
+        "--insurer",
+        child.insurer,
+        "--symbol",
+        child.symbol,
+        "--number",
+        child.number,
+        "--birth",
+        &birth,
+    ];
+    // This municipality's 子ども医療費助成 is free up to 15.
+    let table = dir.path().join("public_expense.toml");
+    std::fs::write(
+        &table,
+        "version = 1\n[[rule]]\nname = \"子ども医療費助成(無料)\"\nlaw = \"88\"\nshare = \"none\"\n",
+    )
+    .expect("table");
+    let with = |path: &Path| {
+        let line = format!(
+            "\n[public_expense]\ntable = {:?}\n",
+            path.display().to_string()
+        );
+        service.config(dir.path(), move |t| t + &line)
+    };
+    let v = common::stdout_json(&common::run_check(&with(&table), &args, ""));
+    assert_eq!(v["charge"]["today"], "0円(公費負担)", "{v}");
+    assert_eq!(
+        v["charge"]["lines"][0]["rule_name"], "子ども医療費助成(無料)",
+        "{v}"
+    );
+
+    std::fs::write(&table, "version = 1\n[[rule]]\nname = \"壊れた行\"\n").expect("table");
+    let out = common::run_check(&with(&table), &args, "");
+    let v = common::stdout_json(&out);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(out.status.code(), Some(0), "the check itself stands: {v}");
+    assert_eq!(v["public_expenses"][0]["payer"], child.payer, "{v}");
+    assert_eq!(v["charge"], serde_json::Value::Null, "{v}");
+    assert!(
+        v["charge_error"]
+            .as_str()
+            .is_some_and(|m| m.contains("負担ルール表")),
+        "{v}"
+    );
+}
