@@ -18,8 +18,7 @@
 use time::Date;
 
 use super::message::{
-    ElderlyRecord, LimitRecord, OneOrMany, PublicExpenseList, PublicExpenseRecord, ResponseMsg,
-    ResultRecord,
+    ElderlyRecord, LimitRecord, PublicExpenseList, PublicExpenseRecord, ResponseMsg, ResultRecord,
 };
 use crate::domain::numbers::{InsurerNumber, PublicPayerNumber, RecipientNumber};
 use crate::domain::public_expense::{PublicExpense, PublicExpenseSource};
@@ -270,20 +269,14 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
 /// shows but never lower it to a wrong 0円. More than [`MAX_PUBLIC_EXPENSES`] entries are all
 /// dropped: which of them would be the patient's cannot be told.
 fn public_expenses(list: Option<serde_json::Value>) -> (Vec<PublicExpense>, Vec<String>) {
+    const NOT_A_LIST: &str =
+        "public expense list dropped: ExtPublicExpenseInfoList is not a list of entries";
     let Some(list) = list else {
         return (Vec::new(), Vec::new());
     };
     let entries = match serde_json::from_value::<PublicExpenseList>(list) {
-        Ok(l) => match l.ext_public_expense_info {
-            OneOrMany::Many(v) => v,
-            OneOrMany::One(one) => vec![*one],
-        },
-        Err(_) => {
-            return (
-                Vec::new(),
-                vec!["public expense list dropped: ExtPublicExpenseInfoList is not a list of entries".to_owned()],
-            );
-        }
+        Ok(l) => l.ext_public_expense_info.into_vec(),
+        Err(_) => return (Vec::new(), vec![NOT_A_LIST.to_owned()]),
     };
     if entries.len() > MAX_PUBLIC_EXPENSES {
         return (
@@ -356,15 +349,14 @@ fn public_expense(r: PublicExpenseRecord) -> Result<PublicExpense, String> {
         None => None,
         Some(s) => {
             let digits = normalize_width(&s);
+            let whole_yen = digits.bytes().all(|b| b.is_ascii_digit());
             match digits.parse::<u32>() {
-                Ok(y) if digits.bytes().all(|b| b.is_ascii_digit()) && y <= MAX_MONTHLY_CAP_YEN => {
-                    Some(y)
-                }
+                Ok(y) if whole_yen && y <= MAX_MONTHLY_CAP_YEN => Some(y),
                 _ => {
                     return Err(format!(
                         "ExtMonthlyCapYen is not whole yen up to {MAX_MONTHLY_CAP_YEN}: {}",
                         quoted(Some(&s))
-                    ))
+                    ));
                 }
             }
         }
