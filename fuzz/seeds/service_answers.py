@@ -1,7 +1,8 @@
 """Writes the seed corpus of the `service_answer` fuzz target: one answer per insured person
 of the mock's data set (mock-server/fixtures/default.toml), shaped as the mock serves them
 (mock-server/src/endpoint/message.rs), plus the refusals, the system error, the single-record
-object form and the 4xx error envelope.
+object form, the 公費 list (the project's `ExtPublicExpenseInfoList`, with one malformed entry)
+and the 4xx error envelope.
 
 Run from the repository root: python3 fuzz/seeds/service_answers.py
 """
@@ -44,6 +45,8 @@ for entry in fixtures["insured"]:
     body = {"ProcessingResultStatus": "1", "QualificationValidity": entry["QualificationValidity"]}
     if records:
         body["ResultList"] = {"ResultOfQualificationConfirmation": records}
+    if entry.get("ExtPublicExpenseInfo"):
+        body["ExtPublicExpenseInfoList"] = {"ExtPublicExpenseInfo": entry["ExtPublicExpenseInfo"]}
     write(f"mock-{entry['id']}.json", answer(body, reference="2" if entry.get("numbers") else "1"))
 
 first = next(e for e in fixtures["insured"] if e.get("ResultOfQualificationConfirmation"))
@@ -56,6 +59,12 @@ for code in ["PH1001", "PH1002", "PH1003", "PH1004", "PH1005"]:
     write(f"refused-{code}.json", answer({
         "ProcessingResultStatus": "2", "ProcessingResultCode": code,
         "ProcessingResultMessage": "健康保険証としての利用登録がされていません。"}))
+write("public-expense-malformed.json", answer({
+    "ProcessingResultStatus": "1", "QualificationValidity": "1",
+    "ResultList": {"ResultOfQualificationConfirmation": one},
+    "ExtPublicExpenseInfoList": {"ExtPublicExpenseInfo": [
+        {"ExtPublicPayerNumber": "１２１３００１９", "ExtValidStartDate": "20260401"},
+        {"ExtPublicPayerNumber": "54130019", "ExtMonthlyCapYen": 10000}]}}))
 write("not-found.json", answer({"ProcessingResultStatus": "1", "QualificationValidity": "4"}, reference="2"))
 write("system-error.json", answer({"ProcessingResultStatus": "2"}, segment="9",
       error=("PH9001", "システムエラーが発生しました。時間をおいて再度照会してください。")))

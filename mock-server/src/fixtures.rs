@@ -308,6 +308,35 @@ pub struct QualificationRecord {
     pub specific_diseases_certificate_list: Option<Vec<BTreeMap<String, String>>>,
 }
 
+/// One 公費 / 医療費助成 entitlement (受給者証) linked to the person through PMH.
+///
+/// **Project** element names (`Ext…`): the real service's names for 公費 are not public
+/// (`docs/online-api.md`, "公費 (project)"). Every leaf is a string, as elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PublicExpenseInfo {
+    /// 公費負担者番号: 8 digits with a valid check digit.
+    pub ext_public_payer_number: String,
+    /// 公費受給者番号: 7 digits; omitted where the certificate has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_recipient_number: Option<String>,
+    /// 有効期間 first day, `YYYYMMDD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_valid_start_date: Option<String>,
+    /// 有効期間 last day, `YYYYMMDD`; omitted = no end stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_valid_end_date: Option<String>,
+    /// 所得区分 as printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_income_category: Option<String>,
+    /// 自己負担上限額 (月額), whole yen in ASCII digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_monthly_cap_yen: Option<String>,
+    /// The scheme's name (display only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_scheme_name: Option<String>,
+}
+
 /// One insured person (or one fault trigger) of the data set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,6 +367,13 @@ pub struct Insured {
     /// The qualifications answered.
     #[serde(default, rename = "ResultOfQualificationConfirmation")]
     pub records: Vec<QualificationRecord>,
+    /// 公費 entitlements answered next to the qualification (`ExtPublicExpenseInfoList`).
+    #[serde(
+        default,
+        rename = "ExtPublicExpenseInfo",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub public_expenses: Vec<PublicExpenseInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -602,6 +638,67 @@ fn validate_entry(entry: &Insured) -> Result<(), FixtureError> {
     }
     for (i, record) in entry.records.iter().enumerate() {
         validate_record(id, i, record)?;
+    }
+    for (i, p) in entry.public_expenses.iter().enumerate() {
+        validate_public_expense(id, i, p)?;
+    }
+    Ok(())
+}
+
+/// What the client's check would refuse is refused here too, so a fixture cannot
+/// accidentally test the client's hostile-answer handling.
+fn validate_public_expense(
+    id: &str,
+    index: usize,
+    p: &PublicExpenseInfo,
+) -> Result<(), FixtureError> {
+    let fail = |name: &str, reason: &str| {
+        invalid(id, &format!("ExtPublicExpenseInfo[{index}].{name}"), reason)
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let payer = &p.ext_public_payer_number;
+    let payer_ok = digits(payer, 8) && {
+        let values: Vec<u8> = payer.bytes().map(|b| b - b'0').collect();
+        values
+            .split_last()
+            .is_some_and(|(last, body)| check_digit(body) == *last)
+    };
+    if !payer_ok {
+        return Err(fail(
+            "ExtPublicPayerNumber",
+            "8 digits with a valid check digit",
+        ));
+    }
+    if p.ext_recipient_number
+        .as_deref()
+        .is_some_and(|r| !digits(r, 7))
+    {
+        return Err(fail("ExtRecipientNumber", "7 digits"));
+    }
+    for (name, value) in [
+        ("ExtValidStartDate", &p.ext_valid_start_date),
+        ("ExtValidEndDate", &p.ext_valid_end_date),
+    ] {
+        if value.as_deref().is_some_and(|v| !is_yyyymmdd(v)) {
+            return Err(fail(name, "a real date YYYYMMDD"));
+        }
+    }
+    if p.ext_monthly_cap_yen
+        .as_deref()
+        .is_some_and(|v| v.is_empty() || v.len() > 7 || !v.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(fail("ExtMonthlyCapYen", "whole yen, 1–7 ASCII digits"));
+    }
+    for (name, value) in [
+        ("ExtIncomeCategory", &p.ext_income_category),
+        ("ExtSchemeName", &p.ext_scheme_name),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().count() > 40 || v.chars().any(char::is_control))
+        {
+            return Err(fail(name, "at most 40 characters, no control characters"));
+        }
     }
     Ok(())
 }

@@ -1071,6 +1071,64 @@ pub fn standard_persona_specs<R: RngCore>(
             birth_date: "19880620",
             sex: "1",
         },
+        // 公費 / 医療費助成 linked to the card (PMH): the fixtures answer each with its 公費
+        // entry next to the insurance (docs/online-api.md, "公費 (project)").
+        Row {
+            id: "pe-infant",
+            description: "乳幼児医療費助成 3歳 (0円)",
+            serial: 0x0705_D9A0,
+            expiry: Expiry::Months(50),
+            shape: CertShape::Standard,
+            pin: Some("8801"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "NYUYOJI3",
+            name: "佐々木 陽向",
+            address: "東京都新宿区西新宿2-8-1",
+            birth_date: "20230510",
+            sex: "1",
+        },
+        Row {
+            id: "pe-child",
+            description: "子ども医療費助成 10歳 (1回200円)",
+            serial: 0x0705_D9A1,
+            expiry: Expiry::Months(30),
+            shape: CertShape::Standard,
+            pin: Some("8802"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "KODOMO10",
+            name: "岡田 結衣",
+            address: "東京都練馬区豊玉北6-12-1",
+            birth_date: "20160615",
+            sex: "2",
+        },
+        Row {
+            id: "pe-nanbyo",
+            description: "難病 特定医療費 (2割・月上限10,000円)",
+            serial: 0x0705_D9A2,
+            expiry: Expiry::Months(33),
+            shape: CertShape::Standard,
+            pin: Some("5401"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "NANBYO54",
+            name: "森 真理子",
+            address: "東京都港区芝公園4-2-8",
+            birth_date: "19750909",
+            sex: "2",
+        },
+        Row {
+            id: "pe-welfare",
+            description: "生活保護 医療扶助 (健康保険と併用, 0円)",
+            serial: 0x0705_D9A3,
+            expiry: Expiry::Months(27),
+            shape: CertShape::Standard,
+            pin: Some("1201"),
+            pin_retries: AUTH_PIN_MAX_RETRIES,
+            password: "SEIHO1213",
+            name: "石川 浩二",
+            address: "東京都足立区中央本町1-17-1",
+            birth_date: "19700214",
+            sex: "1",
+        },
     ];
     rows.iter()
         .enumerate()
@@ -1174,7 +1232,7 @@ impl GeneratedPki {
 /// Writes the fake JPKI: both CAs under `dir/jpki/` and the standard personas under
 /// `dir/personas/<id>.toml`, all dated relative to the JST date `as_of`.
 ///
-/// Existing files are overwritten. Takes about 5 s on two cores in a debug build (36 RSA keys;
+/// Existing files are overwritten. Takes about 6 s on two cores in a debug build (44 RSA keys;
 /// the workspace optimises `rsa` and `num-bigint-dig` even in the dev profile).
 pub fn generate_jpki(dir: &Path, as_of: Date) -> Result<GeneratedPki, PkiError> {
     let jpki_dir = dir.join("jpki");

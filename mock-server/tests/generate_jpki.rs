@@ -75,7 +75,11 @@ fn standard_personas() {
             "revoked",
             "system-error",
             "elderly",
-            "kokuho"
+            "kokuho",
+            "pe-infant",
+            "pe-child",
+            "pe-nanbyo",
+            "pe-welfare"
         ]
     );
 
@@ -163,6 +167,10 @@ fn standard_personas() {
         "system-error",
         "elderly",
         "kokuho",
+        "pe-infant",
+        "pe-child",
+        "pe-nanbyo",
+        "pe-welfare",
     ]
     .iter()
     .enumerate()

@@ -26,6 +26,8 @@ use crate::config::{Config, ConfigError};
 use crate::domain::numbers::{
     parse_birth_date, InsuranceNumbers, NumberError, RawInsuranceNumbers,
 };
+use crate::domain::public_expense::charge::{DeskCharge, LineStatus};
+use crate::domain::public_expense::PublicExpense;
 use crate::domain::search::NumberSearch;
 use crate::domain::verdict::{Verdict, VerdictKind};
 use crate::journal::{CheckId, Journal, JournalError, NewCheck};
@@ -126,7 +128,8 @@ fn check(args: CheckArgs, config_path: Option<&Path>) -> Result<(), Failure> {
         at,
         &verdict,
     );
-    report(&verdict, None, args.json, recorded, file)
+    let charge = charge_of(&verdict, &config, today);
+    report(&verdict, None, args.json, recorded, file, charge)
 }
 
 /// Where this command announces its check: the receipt computer's `face` folder when
@@ -296,7 +299,15 @@ fn check_card(args: CheckArgs, config_path: Option<&Path>, today: Date) -> Resul
         at,
         &check.verdict,
     );
-    report(&check.verdict, Some(&check), args.json, recorded, file)
+    let charge = charge_of(&check.verdict, &config, today);
+    report(
+        &check.verdict,
+        Some(&check),
+        args.json,
+        recorded,
+        file,
+        charge,
+    )
 }
 
 /// A blocked PIN is not tried; one try left is not spent unless asked.
@@ -311,6 +322,63 @@ fn guard_pin(reader: &str, timeout: f64, last_try: bool) -> Result<(), Failure> 
             3,
         )),
         PinStatus::Remaining(_) => Ok(()),
+    }
+}
+
+/// Today's charge with the answer's 公費 (`domain::public_expense::charge`), for the output.
+#[derive(Serialize, Debug, PartialEq, Eq)]
+struct ChargeOutput {
+    /// What the patient pays today, in words (「0円(公費負担)」「1回200円」「2割・月上限10,000円」).
+    today: String,
+    /// Each 公費 in order of priority, with what it does today.
+    lines: Vec<ChargeLine>,
+}
+
+#[derive(Serialize, Debug, PartialEq, Eq)]
+struct ChargeLine {
+    public_payer_number: String,
+    status: LineStatus,
+    rule_name: Option<String>,
+    /// 「自己負担なし(0円)」「1回200円」「2割負担・月上限10,000円」… or why it does not apply.
+    share: String,
+    monthly_cap_yen: Option<u32>,
+}
+
+/// The 公費 of the answer against the facility's rule table (the configured one, else the
+/// shipped one), for a patient born on the record's birth date: `None` without 公費. A table
+/// that cannot be read gives no charge and its error: the output never guesses an amount.
+fn charge_of(verdict: &Verdict, config: &Config, on: Date) -> Result<Option<ChargeOutput>, String> {
+    if verdict.public_expenses.is_empty() {
+        return Ok(None);
+    }
+    let table = config.public_expense.load_table().map_err(|e| {
+        tracing::error!(error = %e, "public-expense rule table not loaded: no charge computed");
+        e.desk_message().to_owned()
+    })?;
+    let birth = verdict.primary().and_then(|q| q.birthdate);
+    Ok(Some(charge_output(&DeskCharge::assess(
+        verdict.ratio,
+        &verdict.public_expenses,
+        &table,
+        birth,
+        on,
+    ))))
+}
+
+fn charge_output(charge: &DeskCharge) -> ChargeOutput {
+    ChargeOutput {
+        today: charge.today_ja(),
+        lines: charge
+            .lines
+            .iter()
+            .map(|l| ChargeLine {
+                public_payer_number: l.expense.payer.as_str().to_owned(),
+                status: l.status,
+                rule_name: l.rule_name.clone(),
+                share: l.share_ja(),
+                monthly_cap_yen: l.monthly_cap_yen,
+            })
+            .collect(),
     }
 }
 
@@ -341,6 +409,12 @@ struct Output<'a> {
     note: Option<&'a crate::domain::verdict::ResultNote>,
     detail: Option<&'a str>,
     qualifications: &'a [crate::domain::Qualification],
+    /// 公費 / 医療費助成 the answer carried (PMH-linked 受給者証), in the answer's order.
+    public_expenses: &'a [PublicExpense],
+    /// Today's charge with them; `null` without 公費 (or when the rule table is unreadable,
+    /// then `charge_error` says so).
+    charge: Option<ChargeOutput>,
+    charge_error: Option<String>,
     card: Option<CardOutput>,
     /// The journal record (受付記録) of this check.
     journal_id: Option<CheckId>,
@@ -356,9 +430,11 @@ fn report(
     json: bool,
     recorded: Result<CheckId, NotRecorded>,
     interop_file: Option<String>,
+    charge: Result<Option<ChargeOutput>, String>,
 ) -> Result<(), Failure> {
     if let Some(detail) = &verdict.detail {
-        tracing::warn!(kind = ?verdict.kind, %detail, "check did not give a verdict from the service");
+        // A failure's cause, or (with a verdict) the 公費 entries of the answer that were dropped.
+        tracing::warn!(kind = ?verdict.kind, %detail, "check: detail of the online step");
     }
     let q = verdict.primary();
     let field = |f: fn(&crate::domain::Qualification) -> Option<String>| q.and_then(f);
@@ -382,6 +458,9 @@ fn report(
         note: verdict.note.as_ref(),
         detail: verdict.detail.as_deref(),
         qualifications: &verdict.qualifications,
+        public_expenses: &verdict.public_expenses,
+        charge_error: charge.as_ref().err().cloned(),
+        charge: charge.ok().flatten(),
         card: check.map(|c| CardOutput {
             serial_hex: c.certificate.serial.hex(),
             expiry: c.expiry.name(),
@@ -443,6 +522,17 @@ fn print_text(o: &Output<'_>) {
     line("枝番", &o.branch);
     if let Some(r) = o.ratio {
         println!("負担割合\t{r}割");
+    }
+    for e in o.public_expenses {
+        let recipient = e.recipient.as_ref().map_or("", |r| r.as_str());
+        let name = e.name.as_deref().unwrap_or("");
+        println!("公費\t{} {recipient} {name}", e.payer.as_str());
+    }
+    if let Some(c) = &o.charge {
+        println!("本日の負担\t{}", c.today);
+    }
+    if let Some(e) = &o.charge_error {
+        println!("本日の負担\t{e}");
     }
     if let Some(c) = &o.card {
         println!("電子証明書\t{} ({})", c.serial_hex, c.expiry_message);
@@ -525,5 +615,39 @@ mod tests {
         assert!(recorded.is_ok());
         assert_eq!(file, None);
         assert!(journal.files.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn the_charge_output_names_each_public_expense_and_todays_share() {
+        use crate::domain::numbers::{PublicPayerNumber, RecipientNumber};
+        use crate::domain::public_expense::table::BenefitTable;
+        use crate::domain::public_expense::PublicExpenseSource;
+        use crate::domain::Ratio;
+        let nanbyo = PublicExpense {
+            payer: PublicPayerNumber::parse("54130018").expect("payer"),
+            recipient: RecipientNumber::parse("3456788").ok(),
+            valid_from: Some(date!(2026 - 07 - 01)),
+            valid_until: Some(date!(2027 - 06 - 30)),
+            income_category: Some("一般所得Ⅰ".into()),
+            monthly_cap_yen: Some(10_000),
+            name: None,
+            source: PublicExpenseSource::Online,
+        };
+        let charge = DeskCharge::assess(
+            Some(Ratio::THREE),
+            &[nanbyo],
+            &BenefitTable::builtin(),
+            Some(date!(1975 - 09 - 09)),
+            ON,
+        );
+        let out = charge_output(&charge);
+        assert_eq!(out.today, "2割・月上限10,000円");
+        assert_eq!(out.lines.len(), 1);
+        assert_eq!(out.lines[0].public_payer_number, "54130018");
+        assert_eq!(out.lines[0].status, LineStatus::Applies);
+        assert_eq!(out.lines[0].monthly_cap_yen, Some(10_000));
+        assert_eq!(out.lines[0].share, "2割負担・月上限10,000円");
+        let json = serde_json::to_value(&out).expect("json");
+        assert_eq!(json["lines"][0]["status"], "applies");
     }
 }

@@ -17,6 +17,7 @@ use super::names::execution_time;
 use super::xml::DocumentEncoding;
 use crate::check::FinishedCheck;
 use crate::domain::numbers::{parse_birth_date, RawInsuranceNumbers};
+use crate::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use crate::domain::search::NumberSearch;
 use crate::domain::verdict::{Qualification, Verdict, VerdictKind};
 use crate::domain::{FacilityCode, InsuranceNumbers, Ratio};
@@ -70,6 +71,70 @@ pub struct ResultBody {
     pub qualification_validity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_list: Option<ResultList>,
+    /// **Project** element: the 公費 the answer carried (as `docs/online-api.md`, "公費
+    /// (project)"), after the insurance; absent without 公費.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_public_expense_info_list: Option<PublicExpenseList>,
+}
+
+/// `ExtPublicExpenseInfoList` (project element): one `ExtPublicExpenseInfo` per 公費, in the
+/// answer's order (the order of priority is the receipt computer's, by its own table).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublicExpenseList {
+    pub ext_public_expense_info: Vec<PublicExpenseRecord>,
+}
+
+/// `ExtPublicExpenseInfo` (project element names, the same as the online answer's, plus
+/// where the entitlement was learnt).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublicExpenseRecord {
+    /// 公費負担者番号, 8 digits.
+    pub ext_public_payer_number: String,
+    /// 公費受給者番号, 7 digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_recipient_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_valid_start_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_valid_end_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_income_category: Option<String>,
+    /// 自己負担上限額 (月額), whole yen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_monthly_cap_yen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_scheme_name: Option<String>,
+    /// `1` online (PMH-linked), `2` a paper 受給者証 typed in at the desk.
+    pub ext_public_expense_source: String,
+}
+
+impl PublicExpenseRecord {
+    /// Every field of `e`, in the files' forms.
+    pub fn of(e: &PublicExpense) -> PublicExpenseRecord {
+        PublicExpenseRecord {
+            ext_public_payer_number: e.payer.as_str().to_owned(),
+            ext_recipient_number: e.recipient.as_ref().map(|r| r.as_str().to_owned()),
+            ext_valid_start_date: e.valid_from.map(ymd),
+            ext_valid_end_date: e.valid_until.map(ymd),
+            ext_income_category: e.income_category.clone(),
+            ext_monthly_cap_yen: e.monthly_cap_yen.map(|y| y.to_string()),
+            ext_scheme_name: e.name.clone(),
+            ext_public_expense_source: match e.source {
+                PublicExpenseSource::Online => "1",
+                PublicExpenseSource::Paper => "2",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+/// The list element for `expenses`, absent when there are none.
+fn public_expense_list(expenses: &[PublicExpense]) -> Option<PublicExpenseList> {
+    (!expenses.is_empty()).then(|| PublicExpenseList {
+        ext_public_expense_info: expenses.iter().map(PublicExpenseRecord::of).collect(),
+    })
 }
 
 /// `ResultList`.
@@ -388,6 +453,7 @@ fn error_body() -> ResultBody {
         processing_result_message: None,
         qualification_validity: None,
         result_list: None,
+        ext_public_expense_info_list: None,
     }
 }
 
@@ -416,11 +482,15 @@ pub fn result_of_check(check: &FinishedCheck<'_>, ctx: &HeaderContext<'_>) -> Re
         .collect();
     ResultMsg {
         message_header: header(ctx, check.at, Some(check.on), Some(check.by_card), None),
-        message_body: body_of(status, records),
+        message_body: body_of(status, records, &verdict.public_expenses),
     }
 }
 
-fn body_of(status: VerdictStatus, records: Vec<QualificationRecord>) -> ResultBody {
+fn body_of(
+    status: VerdictStatus,
+    records: Vec<QualificationRecord>,
+    expenses: &[PublicExpense],
+) -> ResultBody {
     ResultBody {
         processing_result_status: status.status.to_owned(),
         processing_result_code: status.code.map(|(c, _)| c.to_owned()),
@@ -429,6 +499,7 @@ fn body_of(status: VerdictStatus, records: Vec<QualificationRecord>) -> ResultBo
         result_list: (!records.is_empty()).then_some(ResultList {
             result_of_qualification_confirmation: records,
         }),
+        ext_public_expense_info_list: public_expense_list(expenses),
     }
 }
 
@@ -494,6 +565,9 @@ pub struct BulkUnit {
     pub qualification_validity: Option<String>,
     #[serde(default)]
     pub result_of_qualification_confirmation: Vec<QualificationRecord>,
+    /// **Project** element, as in a single result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext_public_expense_info_list: Option<PublicExpenseList>,
 }
 
 impl BulkUnit {
@@ -510,6 +584,7 @@ impl BulkUnit {
                 .iter()
                 .map(QualificationRecord::of)
                 .collect(),
+            &verdict.public_expenses,
         );
         BulkUnit {
             qualification_confirm_search_info: asked,
@@ -521,6 +596,7 @@ impl BulkUnit {
                 .result_list
                 .map(|l| l.result_of_qualification_confirmation)
                 .unwrap_or_default(),
+            ext_public_expense_info_list: body.ext_public_expense_info_list,
         }
     }
 
@@ -533,6 +609,7 @@ impl BulkUnit {
             processing_result_message: Some(message.unwrap_or_else(|| error.message().into())),
             qualification_validity: None,
             result_of_qualification_confirmation: Vec::new(),
+            ext_public_expense_info_list: None,
         }
     }
 
@@ -892,5 +969,99 @@ mod tests {
             );
             assert_eq!(r.message_header.error_code.as_deref(), Some(code));
         }
+    }
+
+    #[test]
+    fn public_expenses_are_written_after_the_insurance_and_read_back_in_shift_jis() {
+        use super::super::xml::{decode, write_document, ReadLimits};
+        use crate::domain::numbers::{PublicPayerNumber, RecipientNumber};
+        let facility = FacilityCode::parse("1312345678").expect("code");
+        let ctx = HeaderContext {
+            facility: &facility,
+            file_id: "0001",
+            encoding: DocumentEncoding::ShiftJis,
+        };
+        let mut verdict = Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally);
+        verdict.validity = Some(1);
+        verdict.qualifications = vec![Qualification {
+            insurer_number: InsurerNumber::from_wire("06230155"),
+            number: Some("8812".into()),
+            name: Some("森 真理子".into()),
+            birthdate: Some(date!(1975 - 09 - 09)),
+            ..Default::default()
+        }];
+        verdict.public_expenses = vec![
+            PublicExpense {
+                payer: PublicPayerNumber::parse("54130018").expect("payer"),
+                recipient: RecipientNumber::parse("3456788").ok(),
+                valid_from: Some(date!(2026 - 07 - 01)),
+                valid_until: Some(date!(2027 - 06 - 30)),
+                income_category: Some("一般所得Ⅰ".into()),
+                monthly_cap_yen: Some(10_000),
+                name: Some("難病法 特定医療費".into()),
+                source: PublicExpenseSource::Online,
+            },
+            PublicExpense {
+                payer: PublicPayerNumber::parse("12130019").expect("payer"),
+                recipient: None,
+                valid_from: None,
+                valid_until: None,
+                income_category: None,
+                monthly_cap_yen: None,
+                name: None,
+                source: PublicExpenseSource::Paper,
+            },
+        ];
+        let check = FinishedCheck {
+            id: CheckId(1),
+            by_card: false,
+            on: TODAY,
+            at: datetime!(2026-12-03 01:00:00 UTC),
+            verdict: &verdict,
+        };
+        let written = write_document(&result_of_check(&check, &ctx), DocumentEncoding::ShiftJis)
+            .expect("written");
+        assert!(written.replaced.is_empty(), "{:?}", written.replaced);
+        let (text, encoding) = decode(&written.bytes, &ReadLimits::default()).expect("decoded");
+        assert_eq!(encoding, DocumentEncoding::ShiftJis);
+        for element in [
+            "<ExtPublicPayerNumber>54130018</ExtPublicPayerNumber>",
+            "<ExtRecipientNumber>3456788</ExtRecipientNumber>",
+            "<ExtValidStartDate>20260701</ExtValidStartDate>",
+            "<ExtValidEndDate>20270630</ExtValidEndDate>",
+            "<ExtIncomeCategory>一般所得Ⅰ</ExtIncomeCategory>",
+            "<ExtMonthlyCapYen>10000</ExtMonthlyCapYen>",
+            "<ExtSchemeName>難病法 特定医療費</ExtSchemeName>",
+            "<ExtPublicExpenseSource>1</ExtPublicExpenseSource>",
+            "<ExtPublicPayerNumber>12130019</ExtPublicPayerNumber>",
+            "<ExtPublicExpenseSource>2</ExtPublicExpenseSource>",
+        ] {
+            assert!(text.contains(element), "{element} missing:\n{text}");
+        }
+        assert_eq!(text.matches("<ExtPublicExpenseInfo>").count(), 2, "{text}");
+        let list = text.find("<ExtPublicExpenseInfoList>").expect("list");
+        assert!(
+            text.find("</ResultList>").is_some_and(|end| end < list),
+            "{text}"
+        );
+        assert!(list < text.find("</MessageBody>").unwrap_or(0), "{text}");
+
+        // The batch unit carries them too; without 公費 neither has the element.
+        let unit = BulkUnit::of_verdict(SearchInfo::default(), &verdict);
+        assert_eq!(
+            unit.ext_public_expense_info_list
+                .map(|l| l.ext_public_expense_info.len()),
+            Some(2)
+        );
+        let mut without = verdict.clone();
+        without.public_expenses.clear();
+        let r = result_of_check(
+            &FinishedCheck {
+                verdict: &without,
+                ..check
+            },
+            &ctx,
+        );
+        assert!(r.message_body.ext_public_expense_info_list.is_none());
     }
 }

@@ -17,8 +17,11 @@
 
 use time::Date;
 
-use super::message::{ElderlyRecord, LimitRecord, ResponseMsg, ResultRecord};
-use crate::domain::numbers::InsurerNumber;
+use super::message::{
+    ElderlyRecord, LimitRecord, PublicExpenseList, PublicExpenseRecord, ResponseMsg, ResultRecord,
+};
+use crate::domain::numbers::{InsurerNumber, PublicPayerNumber, RecipientNumber};
+use crate::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use crate::domain::ratio::Ratio;
 use crate::domain::search::NumberSearch;
 use crate::domain::text::normalize_width;
@@ -65,6 +68,17 @@ const MAX_RECORDS: usize = 20;
 
 /// Longest server message kept in a note, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
+
+/// Most 公費 entries accepted in one answer: a patient holds one to three 受給者証; more than
+/// this is not an answer about one person, and none of them is believed.
+pub const MAX_PUBLIC_EXPENSES: usize = 8;
+
+/// Longest 所得区分 or scheme name accepted in a 公費 entry, in characters.
+const MAX_PUBLIC_EXPENSE_TEXT_CHARS: usize = 40;
+
+/// Largest 自己負担上限額 (月額) accepted, in yen: the national caps are at most tens of
+/// thousands; a larger figure is not a cap the desk can use.
+const MAX_MONTHLY_CAP_YEN: u32 = 1_000_000;
 
 fn server_error(detail: impl Into<String>, note: Option<ResultNote>) -> Verdict {
     let mut v = Verdict::bare(VerdictKind::ServerError, NextStep::RetryOrDocuments);
@@ -232,6 +246,11 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
     let mut v = Verdict::bare(kind, next_step);
     v.validity = validity;
     v.note = result_note;
+    let (expenses, dropped) = public_expenses(body.ext_public_expense_info_list);
+    v.public_expenses = expenses;
+    if !dropped.is_empty() {
+        v.detail = Some(dropped.join("; "));
+    }
     if kind != VerdictKind::Several {
         if let Some((ratio, source)) = records.first().and_then(|q| q.ratio(on)) {
             v.ratio = Some(ratio);
@@ -240,6 +259,126 @@ pub fn interpret(answer: ResponseMsg, asked: &Asked, on: Date) -> Verdict {
     }
     v.qualifications = records;
     v
+}
+
+/// The answer's 公費 entries (`ExtPublicExpenseInfoList`, project elements), each parsed with
+/// the domain's parsers, and an English line per entry dropped.
+///
+/// A malformed entry is dropped, never guessed at: without it the desk charges the insurance
+/// share (or what the other entries give), so a lying or broken server can raise what the desk
+/// shows but never lower it to a wrong 0円. More than [`MAX_PUBLIC_EXPENSES`] entries are all
+/// dropped: which of them would be the patient's cannot be told.
+fn public_expenses(list: Option<serde_json::Value>) -> (Vec<PublicExpense>, Vec<String>) {
+    const NOT_A_LIST: &str =
+        "public expense list dropped: ExtPublicExpenseInfoList is not a list of entries";
+    let Some(list) = list else {
+        return (Vec::new(), Vec::new());
+    };
+    let entries = match serde_json::from_value::<PublicExpenseList>(list) {
+        Ok(l) => l.ext_public_expense_info.into_vec(),
+        Err(_) => return (Vec::new(), vec![NOT_A_LIST.to_owned()]),
+    };
+    if entries.len() > MAX_PUBLIC_EXPENSES {
+        return (
+            Vec::new(),
+            vec![format!(
+                "public expense list dropped: {} entries, at most {MAX_PUBLIC_EXPENSES} accepted",
+                entries.len()
+            )],
+        );
+    }
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        match serde_json::from_value::<PublicExpenseRecord>(entry)
+            .map_err(|_| "not an entry of strings".to_owned())
+            .and_then(public_expense)
+        {
+            Ok(e) => kept.push(e),
+            Err(why) => dropped.push(format!("public expense entry {i} dropped: {why}")),
+        }
+    }
+    (kept, dropped)
+}
+
+/// A text field of a 公費 entry: checked like a record's field, then held to `max` characters.
+fn short_text(
+    field: &'static str,
+    s: Option<String>,
+    max: usize,
+) -> Result<Option<String>, String> {
+    let s = text(field, s)?;
+    match &s {
+        Some(t) if t.chars().count() > max => {
+            Err(format!("{field} of {} characters", t.chars().count()))
+        }
+        _ => Ok(s),
+    }
+}
+
+/// One 公費 entry, every field parsed once here; the first bad field drops the entry.
+fn public_expense(r: PublicExpenseRecord) -> Result<PublicExpense, String> {
+    // A number is at most a few dozen characters whatever its width; refuse before parsing.
+    let number_text = |field: &'static str, s: Option<String>| short_text(field, s, 40);
+    let payer = match number_text("ExtPublicPayerNumber", r.ext_public_payer_number)? {
+        None => return Err("ExtPublicPayerNumber absent".into()),
+        Some(s) => PublicPayerNumber::parse(&s).map_err(|e| {
+            format!(
+                "ExtPublicPayerNumber: {}",
+                for_display_limited(&e.detail, 80)
+            )
+        })?,
+    };
+    let recipient =
+        match number_text("ExtRecipientNumber", r.ext_recipient_number)? {
+            None => None,
+            Some(s) => Some(RecipientNumber::parse(&s).map_err(|e| {
+                format!("ExtRecipientNumber: {}", for_display_limited(&e.detail, 80))
+            })?),
+        };
+    // Full-width digits are the same date (an XML mirror may keep them).
+    let wide_date = |field: &'static str, s: Option<String>| -> Result<Option<Date>, String> {
+        match short_text(field, s, 40)? {
+            None => Ok(None),
+            Some(s) => date(field, Some(normalize_width(&s))),
+        }
+    };
+    let valid_from = wide_date("ExtValidStartDate", r.ext_valid_start_date)?;
+    let valid_until = wide_date("ExtValidEndDate", r.ext_valid_end_date)?;
+    let monthly_cap_yen = match number_text("ExtMonthlyCapYen", r.ext_monthly_cap_yen)? {
+        None => None,
+        Some(s) => {
+            let digits = normalize_width(&s);
+            let whole_yen = digits.bytes().all(|b| b.is_ascii_digit());
+            match digits.parse::<u32>() {
+                Ok(y) if whole_yen && y <= MAX_MONTHLY_CAP_YEN => Some(y),
+                _ => {
+                    return Err(format!(
+                        "ExtMonthlyCapYen is not whole yen up to {MAX_MONTHLY_CAP_YEN}: {}",
+                        quoted(Some(&s))
+                    ));
+                }
+            }
+        }
+    };
+    Ok(PublicExpense {
+        payer,
+        recipient,
+        valid_from,
+        valid_until,
+        income_category: short_text(
+            "ExtIncomeCategory",
+            r.ext_income_category,
+            MAX_PUBLIC_EXPENSE_TEXT_CHARS,
+        )?,
+        monthly_cap_yen,
+        name: short_text(
+            "ExtSchemeName",
+            r.ext_scheme_name,
+            MAX_PUBLIC_EXPENSE_TEXT_CHARS,
+        )?,
+        source: PublicExpenseSource::Online,
+    })
 }
 
 /// Puts the record still in force (no disqualification date) first.
@@ -485,6 +624,7 @@ fn about_the_patient_asked(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::public_expense::PublicExpenseSource;
     use crate::domain::verdict::RatioSource;
     use crate::online::message::ResponseEnvelope;
     use time::macros::date;
@@ -850,5 +990,157 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    /// A valid answer by card carrying `entries` as its `ExtPublicExpenseInfoList`.
+    fn with_public_expenses(entries: &str) -> Verdict {
+        interpret(
+            answer(&format!(
+                r#"{{"ProcessingResultStatus": "1", "QualificationValidity": "1",
+                "ResultList": {{"ResultOfQualificationConfirmation": [{VALID_RECORD}]}},
+                "ExtPublicExpenseInfoList": {entries}}}"#
+            )),
+            &asked(),
+            ON,
+        )
+    }
+
+    const NANBYO: &str = r#"{"ExtPublicPayerNumber": "54130018", "ExtRecipientNumber": "3456788",
+        "ExtValidStartDate": "20260701", "ExtValidEndDate": "20270630",
+        "ExtIncomeCategory": "一般所得Ⅰ", "ExtMonthlyCapYen": "10000", "ExtSchemeName": "難病法 特定医療費"}"#;
+    const WELFARE: &str = r#"{"ExtPublicPayerNumber": "12130019", "ExtRecipientNumber": "4567899",
+        "ExtValidStartDate": "20260401"}"#;
+
+    #[test]
+    fn public_expense_entries_are_parsed_into_the_verdict() {
+        let v = with_public_expenses(&format!(
+            r#"{{"ExtPublicExpenseInfo": [{NANBYO}, {WELFARE}]}}"#
+        ));
+        assert_eq!(v.kind, VerdictKind::Valid, "{:?}", v.detail);
+        assert_eq!(v.detail, None);
+        assert_eq!(v.public_expenses.len(), 2);
+        let n = &v.public_expenses[0];
+        assert_eq!(n.payer.as_str(), "54130018");
+        assert_eq!(n.recipient.as_ref().map(|r| r.as_str()), Some("3456788"));
+        assert_eq!(n.valid_from, Some(date!(2026 - 07 - 01)));
+        assert_eq!(n.valid_until, Some(date!(2027 - 06 - 30)));
+        assert_eq!(n.income_category.as_deref(), Some("一般所得Ⅰ"));
+        assert_eq!(n.monthly_cap_yen, Some(10_000));
+        assert_eq!(n.name.as_deref(), Some("難病法 特定医療費"));
+        assert_eq!(n.source, PublicExpenseSource::Online);
+        let w = &v.public_expenses[1];
+        assert_eq!(w.law_number().value(), 12);
+        assert_eq!(w.valid_until, None, "no end date is not expired");
+        // A single entry written as an object (XML mirror) is a list of one.
+        let v = with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": {WELFARE}}}"#));
+        assert_eq!(v.public_expenses.len(), 1);
+        // No list: no 公費.
+        let v = interpret(
+            answer(&format!(
+                r#"{{"ProcessingResultStatus": "1", "QualificationValidity": "1",
+                "ResultList": {{"ResultOfQualificationConfirmation": [{VALID_RECORD}]}}}}"#
+            )),
+            &asked(),
+            ON,
+        );
+        assert!(v.public_expenses.is_empty());
+    }
+
+    #[test]
+    fn full_width_digits_in_a_public_expense_entry_are_the_same_numbers() {
+        let wide = r#"{"ExtPublicPayerNumber": "５４１３００１８", "ExtRecipientNumber": "３４５６７８８",
+            "ExtValidStartDate": "２０２６０７０１", "ExtMonthlyCapYen": "１００００"}"#;
+        let v = with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": [{wide}]}}"#));
+        assert_eq!(v.detail, None);
+        let e = &v.public_expenses[0];
+        assert_eq!(e.payer.as_str(), "54130018");
+        assert_eq!(e.recipient.as_ref().map(|r| r.as_str()), Some("3456788"));
+        assert_eq!(e.valid_from, Some(date!(2026 - 07 - 01)));
+        assert_eq!(e.monthly_cap_yen, Some(10_000));
+    }
+
+    #[test]
+    fn a_malformed_public_expense_entry_is_dropped_alone_and_said_in_the_detail() {
+        for (what, bad) in [
+            ("wrong check digit", WELFARE.replace("12130019", "12130018")),
+            (
+                "no payer",
+                WELFARE.replace(r#""ExtPublicPayerNumber": "12130019","#, ""),
+            ),
+            ("short recipient", WELFARE.replace("4567899", "456789")),
+            ("letters", WELFARE.replace("4567899", "45678X9")),
+            ("not a date", WELFARE.replace("20260401", "20261341")),
+            ("a cap in words", NANBYO.replace(r#""10000""#, r#""1万円""#)),
+            (
+                "an absurd cap",
+                NANBYO.replace(r#""10000""#, r#""99999999""#),
+            ),
+            ("a negative cap", NANBYO.replace(r#""10000""#, r#""-1""#)),
+            (
+                "a number for a string",
+                NANBYO.replace(r#""10000""#, "10000"),
+            ),
+            (
+                "escape sequence",
+                NANBYO.replace("一般所得Ⅰ", r"一般\u001b[2J"),
+            ),
+            ("bidi override", NANBYO.replace("難病法", r"\u202e難病法")),
+            ("long name", NANBYO.replace("難病法", &"難".repeat(41))),
+            ("not an object", "\"12130019\"".to_owned()),
+            ("null", "null".to_owned()),
+        ] {
+            let v =
+                with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": [{bad}, {NANBYO}]}}"#));
+            assert_eq!(v.kind, VerdictKind::Valid, "{what}: the insurance stands");
+            let payers: Vec<&str> = v.public_expenses.iter().map(|e| e.payer.as_str()).collect();
+            assert_eq!(
+                payers,
+                vec!["54130018"],
+                "{what}: only the good entry is kept"
+            );
+            let detail = v.detail.unwrap_or_default();
+            assert!(
+                detail.contains("public expense entry 0 dropped"),
+                "{what}: {detail}"
+            );
+            assert!(!has_unsafe_chars(&detail), "{what}: {detail:?}");
+            assert!(detail.chars().count() < 300, "{what}: {detail}");
+        }
+    }
+
+    #[test]
+    fn a_hostile_public_expense_list_is_not_believed() {
+        // Too many: none is believed (which would be the patient's cannot be told).
+        let many = [WELFARE; MAX_PUBLIC_EXPENSES + 1].join(", ");
+        let v = with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": [{many}]}}"#));
+        assert_eq!(v.kind, VerdictKind::Valid);
+        assert!(v.public_expenses.is_empty());
+        assert!(v.detail.unwrap_or_default().contains("9 entries"));
+        let eight = [WELFARE; MAX_PUBLIC_EXPENSES].join(", ");
+        let v = with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": [{eight}]}}"#));
+        assert_eq!(v.public_expenses.len(), MAX_PUBLIC_EXPENSES);
+        // Huge strings are refused by length, never echoed whole.
+        let huge = WELFARE.replace("4567899", &"9".repeat(50_000));
+        let v = with_public_expenses(&format!(r#"{{"ExtPublicExpenseInfo": [{huge}]}}"#));
+        assert!(v.public_expenses.is_empty());
+        let detail = v.detail.unwrap_or_default();
+        assert!(detail.len() < 300, "{detail}");
+        // Not a list at all.
+        for list in [r#""all free""#, "[1, 2]", "7"] {
+            let v = with_public_expenses(list);
+            assert_eq!(v.kind, VerdictKind::Valid, "{list}");
+            assert!(v.public_expenses.is_empty(), "{list}");
+            assert!(v.detail.is_some(), "{list}");
+        }
+        // A 公費 list never rescues an answer that is otherwise refused.
+        let mut a = answer(&format!(
+            r#"{{"ProcessingResultStatus": "1", "QualificationValidity": "1",
+            "ResultList": {{"ResultOfQualificationConfirmation": [{VALID_RECORD}]}},
+            "ExtPublicExpenseInfoList": {{"ExtPublicExpenseInfo": [{WELFARE}]}}}}"#
+        ));
+        a.message_header.arbitrary_file_identifier = Some("someone-else".into());
+        let v = interpret(a, &asked(), ON);
+        assert_eq!(v.kind, VerdictKind::AnswerMismatch);
+        assert!(v.public_expenses.is_empty());
     }
 }

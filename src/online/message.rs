@@ -96,6 +96,32 @@ pub struct ResponseBody {
     pub processing_result_message: Option<String>,
     pub qualification_validity: Option<String>,
     pub result_list: Option<ResultList>,
+    /// **Project** element (docs/online-api.md, "公費 (project)"): the person's 公費 next to
+    /// the insurance. Kept as JSON here and read entry by entry in `interpret` (bounded in
+    /// count and lengths), so that one malformed entry is dropped on its own instead of
+    /// making the whole answer unreadable.
+    pub ext_public_expense_info_list: Option<serde_json::Value>,
+}
+
+/// `ExtPublicExpenseInfoList` (project element). The entries stay JSON until each is read
+/// on its own ([`PublicExpenseRecord`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PublicExpenseList {
+    pub ext_public_expense_info: OneOrMany<serde_json::Value>,
+}
+
+/// `ExtPublicExpenseInfo`: one 受給者証 (project element names; every leaf a string).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PublicExpenseRecord {
+    pub ext_public_payer_number: Option<String>,
+    pub ext_recipient_number: Option<String>,
+    pub ext_valid_start_date: Option<String>,
+    pub ext_valid_end_date: Option<String>,
+    pub ext_income_category: Option<String>,
+    pub ext_monthly_cap_yen: Option<String>,
+    pub ext_scheme_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -40,7 +40,7 @@ pub fn pki_dir() -> PathBuf {
         let lock = File::create(root.join("pki.lock")).expect("pki lock file");
         lock.lock().expect("lock pki");
         // Bump the version when the generator changes: the folder is reused across runs.
-        let dir = root.join(format!("pki-v2-{AS_OF}"));
+        let dir = root.join(format!("pki-v3-{AS_OF}"));
         let done = dir.join(".complete");
         if !done.exists() {
             let _ = fs::remove_dir_all(&dir);

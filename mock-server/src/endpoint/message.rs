@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::codes::Code;
 use super::request::Header;
-use crate::fixtures::{Insured, QualificationRecord};
+use crate::fixtures::{Insured, PublicExpenseInfo, QualificationRecord};
 
 /// `ReferenceClassification`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +75,21 @@ struct ResponseBody<'a> {
     qualification_validity: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     result_list: Option<ResultList<'a>>,
+    /// **Project** element: the person's 公費 (PMH-linked 受給者証), next to the insurance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ext_public_expense_info_list: Option<PublicExpenseList<'a>>,
 }
 
 #[derive(Serialize)]
 struct ResultList<'a> {
     #[serde(rename = "ResultOfQualificationConfirmation")]
     records: Vec<Cow<'a, QualificationRecord>>,
+}
+
+#[derive(Serialize)]
+struct PublicExpenseList<'a> {
+    #[serde(rename = "ExtPublicExpenseInfo")]
+    entries: &'a [PublicExpenseInfo],
 }
 
 /// Serialises the confirmation response.
@@ -121,6 +130,11 @@ pub(crate) fn confirmation(
                     })
                     .collect(),
             }),
+            ext_public_expense_info_list: (!entry.public_expenses.is_empty()).then_some(
+                PublicExpenseList {
+                    entries: &entry.public_expenses,
+                },
+            ),
         },
         Outcome::NotFound => ResponseBody {
             processing_result_status: "1",
@@ -128,6 +142,7 @@ pub(crate) fn confirmation(
             processing_result_message: None,
             qualification_validity: Some("4"),
             result_list: None,
+            ext_public_expense_info_list: None,
         },
         Outcome::Refused(code) => ResponseBody {
             processing_result_status: "2",
@@ -135,6 +150,7 @@ pub(crate) fn confirmation(
             processing_result_message: Some(code.message),
             qualification_validity: None,
             result_list: None,
+            ext_public_expense_info_list: None,
         },
         Outcome::SystemError => ResponseBody {
             processing_result_status: "2",
@@ -142,6 +158,7 @@ pub(crate) fn confirmation(
             processing_result_message: None,
             qualification_validity: None,
             result_list: None,
+            ext_public_expense_info_list: None,
         },
     };
     let document = Document {

@@ -271,3 +271,55 @@ fn tokens_are_bound_checked_and_used_up() {
         Err(Refusal::Expired)
     );
 }
+
+#[test]
+fn public_expense_entries_follow_the_result_list() {
+    let fixtures = Fixtures::builtin().expect("fixtures");
+    let request = request::parse(
+        numbers_body(
+            r#""InsurerNumber":"06230155","InsuredIdentificationNumber":"8812","Birthdate":"19750909","LimitApplicationCertificateRelatedConsFlg":"0""#,
+        )
+        .as_bytes(),
+    )
+    .expect("request");
+    let raw = |id: &str| {
+        let entry = fixtures.get(id).expect("entry");
+        let bytes = message::confirmation(
+            &request.header,
+            "20261121103012",
+            Reference::Numbers,
+            Outcome::Qualification { entry, note: None },
+            false,
+        )
+        .expect("serialise");
+        String::from_utf8(bytes).expect("utf-8")
+    };
+    let answer = |id: &str| serde_json::from_str::<serde_json::Value>(&raw(id)).expect("json");
+    let v = answer("pe-nanbyo");
+    let body = &v["XmlMsg"]["MessageBody"];
+    let list = &body["ExtPublicExpenseInfoList"]["ExtPublicExpenseInfo"];
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{v}");
+    let e = &list[0];
+    assert_eq!(e["ExtPublicPayerNumber"], "54130018");
+    assert_eq!(e["ExtRecipientNumber"], "3456788");
+    assert_eq!(e["ExtValidStartDate"], "20260701");
+    assert_eq!(e["ExtValidEndDate"], "20270630");
+    assert_eq!(e["ExtIncomeCategory"], "一般所得Ⅰ");
+    assert_eq!(e["ExtMonthlyCapYen"], "10000");
+    // After the insurance, in the body: the 公費 belongs to the person, not to one record.
+    let text = raw("pe-nanbyo");
+    assert!(
+        text.find("ResultList") < text.find("ExtPublicExpenseInfoList"),
+        "{text}"
+    );
+    // 生活保護: no end date is sent at all.
+    let v = answer("pe-welfare");
+    let e = &v["XmlMsg"]["MessageBody"]["ExtPublicExpenseInfoList"]["ExtPublicExpenseInfo"][0];
+    assert_eq!(e["ExtPublicPayerNumber"], "12130019");
+    assert!(e.get("ExtValidEndDate").is_none(), "{e}");
+    // A person without 公費: no list.
+    let v = answer("valid");
+    assert!(v["XmlMsg"]["MessageBody"]
+        .get("ExtPublicExpenseInfoList")
+        .is_none());
+}
