@@ -236,3 +236,47 @@ fn several_qualifications_show_the_amount_only_once_one_is_chosen() {
         &format!("本日のお支払い: {}・月上限10,000円", ratio.label())
     ));
 }
+
+/// Regression: the 公費 of a check (the answer's and the paper ones) did not reach the claim
+/// path, so a ② or ③ receipt lost its KO records.
+#[test]
+fn the_claim_path_puts_the_patients_public_expenses_on_the_receipt_as_ko_records() {
+    use onshi_desk::app::claim_flow::ClaimStage;
+    use onshi_desk::domain::claim::ClaimStep;
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
+    check_visually(&mut h, "small-cert");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Invalid));
+    // A municipal 医療証 from the answer, and a 難病 受給者証 typed in on paper.
+    let mut paper = intractable();
+    paper.source = PublicExpenseSource::Paper;
+    result_mut(&mut h).verdict.public_expenses = vec![infant()];
+    result_mut(&mut h).paper.added.push(paper);
+    h.step();
+    act(&mut h, Action::OpenClaim);
+    let flow = claim(screen(&h)).expect("the claim path");
+    assert_eq!(flow.plan.step, ClaimStep::OldNumbers);
+    assert_eq!(flow.public_expenses.len(), 2);
+    tap(&mut h, "この番号で請求する");
+    until(&mut h, "the claim record", |s| {
+        matches!(claim(s).map(|f| &f.stage),
+            Some(ClaimStage::Finished(d)) if d.recorded.is_some())
+    });
+    let receipt = match claim(screen(&h)).map(|f| &f.stage) {
+        Some(ClaimStage::Finished(d)) => d.receipt.clone().expect("a receipt"),
+        other => panic!("{other:?}"),
+    };
+    // National (難病) before municipal, whatever order they were given in; the 11-year-old is
+    // past the 乳幼児 age, so the shipped table's 子ども rule (法別 88, 200円/visit) applies.
+    let ko: Vec<String> = receipt
+        .records()
+        .into_iter()
+        .filter(|l| l.starts_with("KO,"))
+        .collect();
+    assert_eq!(ko.len(), 2, "{ko:?}");
+    assert!(ko[0].starts_with("KO,54130018,3456788,"), "{ko:?}");
+    assert!(ko[1].starts_with("KO,88132014,1234566,"), "{ko:?}");
+    assert!(shows(&h, "第1公費"));
+    assert!(shows(&h, "第2公費"));
+    assert!(shows(&h, "本日のお支払い: 1回200円・月上限10,000円"));
+}

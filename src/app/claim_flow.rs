@@ -9,13 +9,18 @@
 use time::Date;
 
 use crate::domain::claim::declaration::Facility;
-use crate::domain::claim::receipt::{ReceiptHeader, UnknownInsurer};
+use crate::domain::claim::receipt::{
+    ReceiptHeader, TooManyPublicExpenses, UnknownInsurer, MAX_PUBLIC_EXPENSES,
+};
 use crate::domain::claim::{
     apply_reconfirmation, parse_declaration, plan, CardOutcome, Circumstance, ClaimPlan, ClaimStep,
     Evidence, EvidenceKind, SelfDeclaration, Situation,
 };
 use crate::domain::dates::parse_date as parse_any_date;
 use crate::domain::numbers::{InsuranceNumbers, InsurerNumber};
+use crate::domain::public_expense::charge::DeskCharge;
+use crate::domain::public_expense::table::BenefitTable;
+use crate::domain::public_expense::PublicExpense;
 use crate::domain::search::NumberSearch;
 use crate::domain::{Verdict, VerdictKind};
 
@@ -147,6 +152,12 @@ pub struct ClaimFlow {
     declaration_form: Option<DeclarationForm>,
     /// The facility printed on the declaration.
     pub facility: Facility,
+    /// The patient's 公費 / 医療費助成 entitlements (the answer's and the paper ones typed on
+    /// the result screen): they go on the receipt as KO records, in priority order.
+    pub public_expenses: Vec<PublicExpense>,
+    /// The facility's 公費 rule table (`None` when it could not be read: then no KO record is
+    /// made rather than one in a guessed order, and the finished screen says so).
+    pub public_expense_table: Option<BenefitTable>,
 }
 
 impl ClaimFlow {
@@ -172,6 +183,9 @@ impl ClaimFlow {
         };
         let mut flow = Self::without_old(on, outcome, primary, facility);
         flow.old_numbers = old_numbers;
+        flow.public_expenses = verdict
+            .map(|v| v.public_expenses.clone())
+            .unwrap_or_default();
         flow.replan();
         flow
     }
@@ -211,6 +225,8 @@ impl ClaimFlow {
             notice: None,
             declaration_form: None,
             facility,
+            public_expenses: Vec::new(),
+            public_expense_table: Some(BenefitTable::builtin()),
         }
     }
 
@@ -226,6 +242,7 @@ impl ClaimFlow {
         let mut flow = Self::without_old(on, outcome, None, facility);
         flow.check = Some(record.id);
         flow.birthdate = record.birthdate;
+        flow.public_expenses = record.public_expenses.clone();
         flow.name = record.name.clone();
         if outcome == CardOutcome::Checked(VerdictKind::Invalid) {
             flow.old_numbers = record.numbers.as_ref().and_then(|n| {
@@ -411,17 +428,61 @@ impl ClaimFlow {
         }
     }
 
-    /// The receipt header the claim is made with, for the step the rules chose.
+    /// The receipt header the claim is made with, for the step the rules chose, with the
+    /// 公費 that apply on the visit date as KO records (第1〜第4公費, in priority order).
     pub fn receipt(&self, declaration: Option<&SelfDeclaration>) -> Option<ReceiptHeader> {
-        match (self.plan.step, &self.plan.numbers, declaration) {
+        let header = match (self.plan.step, &self.plan.numbers, declaration) {
             (ClaimStep::CurrentNumbers | ClaimStep::OldNumbers, Some(n), _) => {
-                Some(ReceiptHeader::with_numbers(self.plan.step, n))
+                ReceiptHeader::with_numbers(self.plan.step, n)
             }
             (ClaimStep::SelfDeclaration, _, Some(d)) => {
-                Some(ReceiptHeader::from_declaration(d, UnknownInsurer::Plain))
+                ReceiptHeader::from_declaration(d, UnknownInsurer::Plain)
             }
-            _ => None,
+            _ => return None,
+        };
+        match self.public_expense_charge() {
+            Some(charge) => match header.clone().with_public_expenses(&charge) {
+                Ok(with_ko) => Some(with_ko),
+                Err(e) => {
+                    // More than four 公費 at once: the receipt computer must choose; the
+                    // header keeps the insurance records and the finished screen says why.
+                    tracing::warn!(error = %e, "public expenses left off the receipt");
+                    Some(header)
+                }
+            },
+            None => Some(header),
         }
+    }
+
+    /// Today's charge with the patient's 公費, when there are any and the table is readable.
+    pub fn public_expense_charge(&self) -> Option<DeskCharge> {
+        if self.public_expenses.is_empty() {
+            return None;
+        }
+        let table = self.public_expense_table.as_ref()?;
+        Some(DeskCharge::assess(
+            self.plan.ratio,
+            &self.public_expenses,
+            table,
+            self.patient_birthdate(),
+            self.on,
+        ))
+    }
+
+    /// Why the 公費 are not on the receipt, for the finished screen (`None` when they are,
+    /// or when there are none).
+    pub fn public_expense_problem(&self) -> Option<String> {
+        if self.public_expenses.is_empty() {
+            return None;
+        }
+        let Some(charge) = self.public_expense_charge() else {
+            return Some(
+                "公費の負担ルール表を読み込めないため、公費(KO)はレセプトに入れていません。レセコンで入力してください。"
+                    .into(),
+            );
+        };
+        let count = charge.applying().count();
+        (count > MAX_PUBLIC_EXPENSES).then(|| TooManyPublicExpenses { count }.message())
     }
 }
 

@@ -562,6 +562,16 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
                 for remark in &r.remarks {
                     row("摘要", remark.clone());
                 }
+                for (i, e) in r.public_expenses.iter().enumerate() {
+                    row(
+                        &format!("第{}公費", i + 1),
+                        format!(
+                            "{} / {}",
+                            e.payer.as_str(),
+                            e.recipient.as_ref().map_or("-", |n| n.as_str())
+                        ),
+                    );
+                }
             });
             for line in r.records() {
                 ui.label(RichText::new(line).monospace().size(18.0));
@@ -571,11 +581,25 @@ fn finished(ui: &mut Ui, flow: &ClaimFlow, done: &Finished) {
             ui.label("請求に使う番号はまだ決まっていません。");
         }
     }
-    if let Some(ratio) = flow.plan.ratio {
-        ui.label(
-            RichText::new(format!("窓口負担 {}", ratio.label()))
-                .size(30.0)
-                .strong(),
-        );
+    if let Some(problem) = flow.public_expense_problem() {
+        ui.label(RichText::new(problem).color(theme::BAD).size(22.0));
+    }
+    match flow.public_expense_charge() {
+        Some(charge) if charge.applying().next().is_some() => {
+            ui.label(
+                RichText::new(format!("本日のお支払い: {}", charge.today_ja()))
+                    .size(30.0)
+                    .strong(),
+            );
+        }
+        _ => {
+            if let Some(ratio) = flow.plan.ratio {
+                ui.label(
+                    RichText::new(format!("窓口負担 {}", ratio.label()))
+                        .size(30.0)
+                        .strong(),
+                );
+            }
+        }
     }
 }

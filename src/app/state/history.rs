@@ -167,11 +167,10 @@ impl Desk {
                 };
                 if let Some(record) = record {
                     // The claim path of that visit: judged on the visit's date, not today's.
-                    self.screen = Screen::Claim(Box::new(ClaimFlow::from_record(
-                        record.check_date,
-                        &record,
-                        self.facility.clone(),
-                    )));
+                    let mut flow =
+                        ClaimFlow::from_record(record.check_date, &record, self.facility.clone());
+                    flow.public_expense_table = self.public_expense_table().cloned();
+                    self.screen = Screen::Claim(Box::new(flow));
                 }
             }
             _ => {}

@@ -627,7 +627,12 @@ impl Desk {
             Action::SubmitNumbers => self.submit_numbers(),
             Action::OpenClaim => {
                 let (verdict, check) = match &self.screen {
-                    Screen::Result(r) => (Some(r.verdict.clone()), r.recorded.clone().ok()),
+                    // With the paper 受給者証 typed on the result: they go on the receipt too.
+                    Screen::Result(r) => {
+                        let mut v = r.verdict.clone();
+                        v.public_expenses = r.public_expenses();
+                        (Some(v), r.recorded.clone().ok())
+                    }
                     // Said before any query: the claim path starts from what the card showed.
                     Screen::Identity(i) if i.mode == IdentityMode::CertificateExpired => (
                         Some(crate::domain::Verdict::bare(
@@ -642,6 +647,7 @@ impl Desk {
                     let mut flow =
                         ClaimFlow::new(self.today(), verdict.as_ref(), self.facility.clone());
                     flow.check = check;
+                    flow.public_expense_table = self.public_expense_table().cloned();
                     self.screen = Screen::Claim(Box::new(flow));
                 }
             }
