@@ -119,6 +119,16 @@ pub const DEMO_CARDS: &[DemoCard] = &[
         outcome: "有効 (氏名に●)",
     },
     DemoCard {
+        persona: Some("pe-infant"),
+        label: "こども医療証",
+        outcome: "有効 (乳幼児医療費助成 0円)",
+    },
+    DemoCard {
+        persona: Some("pe-nanbyo"),
+        label: "難病受給者証",
+        outcome: "有効 (難病 2割・月上限)",
+    },
+    DemoCard {
         persona: None,
         label: "他のICカード",
         outcome: "マイナンバーカードではない",

@@ -876,7 +876,28 @@ fn demo_panel(ui: &mut Ui, env: &demo::DemoEnv, banner: &mut Option<String>) {
                 ))
                 .size(16.0),
             );
+            // What the card on the reader needs stays at the top; the cards scroll below it
+            // (the panel lists more cards than a 768-pixel screen holds).
             let on_reader = env.reader.current();
+            if let Some(card) = demo::DEMO_CARDS.iter().find(|c| Some(c.label) == on_reader) {
+                if let Some(pin) = env.pin_of(card) {
+                    ui.label(RichText::new(format!("このカードの暗証番号: {pin}")).size(16.0));
+                }
+            }
+            if ui
+                .add(egui::Button::new("カードを取る").min_size(egui::vec2(270.0, 48.0)))
+                .clicked()
+            {
+                env.reader.remove();
+            }
+            if ui
+                .add(egui::Button::new("カードを新品に戻す").min_size(egui::vec2(270.0, 40.0)))
+                .clicked()
+            {
+                env.reader.remove();
+                env.reader.forget_pocket();
+            }
+            ui.separator();
             egui::ScrollArea::vertical().show(ui, |ui| {
                 for card in demo::DEMO_CARDS {
                     let selected = on_reader == Some(card.label);
@@ -890,28 +911,10 @@ fn demo_panel(ui: &mut Ui, env: &demo::DemoEnv, banner: &mut Option<String>) {
                         *banner = env.place(card).err().map(|e| e.to_string());
                     }
                 }
-                if let Some(card) = demo::DEMO_CARDS.iter().find(|c| Some(c.label) == on_reader) {
-                    if let Some(pin) = env.pin_of(card) {
-                        ui.label(RichText::new(format!("このカードの暗証番号: {pin}")).size(16.0));
-                    }
-                }
-                if ui
-                    .add(egui::Button::new("カードを取る").min_size(egui::vec2(270.0, 56.0)))
-                    .clicked()
-                {
-                    env.reader.remove();
-                }
                 ui.label(
                     RichText::new("取ったカードは暗証番号の残り回数などを覚えています。")
                         .size(14.0),
                 );
-                if ui
-                    .add(egui::Button::new("カードを新品に戻す").min_size(egui::vec2(270.0, 44.0)))
-                    .clicked()
-                {
-                    env.reader.remove();
-                    env.reader.forget_pocket();
-                }
             });
         });
 }
