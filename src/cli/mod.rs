@@ -64,7 +64,8 @@ struct AppArgs {
     #[arg(long)]
     exit_after_first_frame: bool,
     /// Demo mode: walk through a scenario (idle, pin, last-try, passcode, passcode-wait,
-    /// settings-confirm, result, result-elderly, result-several, claim, declaration).
+    /// settings-confirm, settings, result, result-elderly, result-several,
+    /// result-public-expense, paper-expense-form, claim, declaration, history).
     #[arg(long, value_name = "NAME", requires = "demo")]
     scenario: Option<String>,
     /// Save a PNG of the window once ready (after the scenario), then close.
