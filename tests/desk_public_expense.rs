@@ -280,3 +280,41 @@ fn the_claim_path_puts_the_patients_public_expenses_on_the_receipt_as_ko_records
     assert!(shows(&h, "第2公費"));
     assert!(shows(&h, "本日のお支払い: 1回200円・月上限10,000円"));
 }
+
+/// The whole path with the mock's 公費: the demo's こども医療証 card (persona `pe-infant`,
+/// a 3-year-old with a PMH-linked 乳幼児医療費助成) checked at the desk over the demo's real
+/// service: the answer's 公費 reach the screen and the journal.
+#[test]
+fn the_infant_card_of_the_demo_pays_nothing_through_the_real_answer() {
+    let dir = test_dir();
+    let mut h = harness_in(&dir);
+    check_visually(&mut h, "pe-infant");
+    assert_eq!(verdict(screen(&h)), Some(VerdictKind::Valid));
+    let r = result(&h);
+    assert_eq!(r.verdict.public_expenses.len(), 1);
+    assert_eq!(r.verdict.public_expenses[0].payer.as_str(), "88132014");
+    assert_eq!(
+        r.verdict.public_expenses[0].source,
+        PublicExpenseSource::Online
+    );
+    assert!(shows(&h, "本日のお支払い: 0円(公費負担)"));
+    assert!(shows(&h, "第1公費: 乳幼児医療費助成(例)"));
+    let id = result(&h).recorded.clone().expect("recorded");
+    let journal = h
+        .state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .journal
+        .clone();
+    let record = onshi_desk::journal::JournalReader::open(&journal)
+        .expect("reader")
+        .get(id)
+        .expect("record");
+    assert_eq!(record.public_expenses.len(), 1);
+    assert_eq!(record.public_expenses[0].payer.as_str(), "88132014");
+    assert_eq!(
+        record.public_expenses[0].source,
+        PublicExpenseSource::Online
+    );
+}
