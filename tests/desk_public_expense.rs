@@ -11,7 +11,6 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use onshi_desk::app::state::{Action, PaperExpenseForm, ResultScreen, Screen, PAPER_ADDED};
 use onshi_desk::app::DeskApp;
-use onshi_desk::domain::numbers::{PublicPayerNumber, RecipientNumber};
 use onshi_desk::domain::public_expense::table::TableError;
 use onshi_desk::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use onshi_desk::domain::VerdictKind;
@@ -20,30 +19,30 @@ use time::Date;
 
 /// The 乳幼児 persona's 医療証 (pe-common numbers).
 fn infant() -> PublicExpense {
-    PublicExpense {
-        payer: PublicPayerNumber::parse("88132014").expect("payer"),
-        recipient: Some(RecipientNumber::parse("1234566").expect("recipient")),
-        valid_from: Some(date!(2026 - 04 - 01)),
-        valid_until: Some(date!(2027 - 03 - 31)),
-        income_category: None,
-        monthly_cap_yen: None,
-        name: Some("乳幼児医療費助成".into()),
-        source: PublicExpenseSource::Online,
-    }
+    common::infant_expense(PublicExpenseSource::Online)
 }
 
 /// The 難病 persona's 受給者証.
 fn intractable() -> PublicExpense {
-    PublicExpense {
-        payer: PublicPayerNumber::parse("54130018").expect("payer"),
-        recipient: Some(RecipientNumber::parse("3456788").expect("recipient")),
-        valid_from: Some(date!(2026 - 07 - 01)),
-        valid_until: Some(date!(2027 - 06 - 30)),
-        income_category: Some("一般所得Ⅰ".into()),
-        monthly_cap_yen: Some(10_000),
-        name: None,
-        source: PublicExpenseSource::Online,
-    }
+    common::intractable_expense(PublicExpenseSource::Online)
+}
+
+/// The check's journal record, as stored.
+fn stored(
+    h: &Harness<'_, DeskApp>,
+    id: onshi_desk::journal::CheckId,
+) -> onshi_desk::journal::CheckRecord {
+    let journal = h
+        .state()
+        .running()
+        .and_then(|r| r.demo.as_ref())
+        .expect("demo")
+        .journal
+        .clone();
+    onshi_desk::journal::JournalReader::open(&journal)
+        .expect("reader")
+        .get(id)
+        .expect("record")
 }
 
 fn result_mut<'a>(h: &'a mut Harness<'_, DeskApp>) -> &'a mut ResultScreen {
@@ -158,17 +157,7 @@ fn a_paper_certificate_with_a_wrong_check_digit_is_refused_and_a_right_one_is_ad
     assert!(shows(&h, PAPER_ADDED));
     assert!(shows(&h, "本日のお支払い: 2割・月上限10,000円"));
     assert!(h.query_by_label("紙の受給者証").is_some(), "its source");
-    let journal = h
-        .state()
-        .running()
-        .and_then(|r| r.demo.as_ref())
-        .expect("demo")
-        .journal
-        .clone();
-    let record = onshi_desk::journal::JournalReader::open(&journal)
-        .expect("reader")
-        .get(id)
-        .expect("record");
+    let record = stored(&h, id);
     assert_eq!(record.public_expenses.len(), 1);
     let paper = &record.public_expenses[0];
     assert_eq!(paper.payer.as_str(), "54130018");
@@ -300,17 +289,7 @@ fn the_infant_card_of_the_demo_pays_nothing_through_the_real_answer() {
     assert!(shows(&h, "本日のお支払い: 0円(公費負担)"));
     assert!(shows(&h, "第1公費: 乳幼児医療費助成(例)"));
     let id = result(&h).recorded.clone().expect("recorded");
-    let journal = h
-        .state()
-        .running()
-        .and_then(|r| r.demo.as_ref())
-        .expect("demo")
-        .journal
-        .clone();
-    let record = onshi_desk::journal::JournalReader::open(&journal)
-        .expect("reader")
-        .get(id)
-        .expect("record");
+    let record = stored(&h, id);
     assert_eq!(record.public_expenses.len(), 1);
     assert_eq!(record.public_expenses[0].payer.as_str(), "88132014");
     assert_eq!(

@@ -2,6 +2,8 @@
 //! written with the check from the verdict, replaced when paper 受給者証 are added, read back
 //! after a restart, migrated from version 4, and shown short in the CSV export.
 
+mod common;
+
 use onshi_desk::domain::numbers::{PublicPayerNumber, RecipientNumber};
 use onshi_desk::domain::public_expense::{PublicExpense, PublicExpenseSource};
 use onshi_desk::domain::{NextStep, Verdict, VerdictKind};
@@ -23,16 +25,7 @@ fn expense(payer: &str, recipient: &str, source: PublicExpenseSource) -> PublicE
 }
 
 fn intractable_paper() -> PublicExpense {
-    PublicExpense {
-        payer: PublicPayerNumber::parse("54130018").expect("payer"),
-        recipient: Some(RecipientNumber::parse("3456788").expect("recipient")),
-        valid_from: Some(date!(2026 - 07 - 01)),
-        valid_until: Some(date!(2027 - 06 - 30)),
-        income_category: Some("一般所得Ⅰ".into()),
-        monthly_cap_yen: Some(10_000),
-        name: None,
-        source: PublicExpenseSource::Paper,
-    }
+    common::intractable_expense(PublicExpenseSource::Paper)
 }
 
 fn verdict_with(expenses: Vec<PublicExpense>) -> Verdict {

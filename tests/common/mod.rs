@@ -269,3 +269,38 @@ pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// The 乳幼児医療費助成 of the mock's `pe-infant` persona (the numbers of
+/// `mock-server/fixtures/default.toml`), as the answer carries it.
+pub fn infant_expense(
+    source: onshi_desk::domain::public_expense::PublicExpenseSource,
+) -> onshi_desk::domain::public_expense::PublicExpense {
+    use onshi_desk::domain::numbers::{PublicPayerNumber, RecipientNumber};
+    onshi_desk::domain::public_expense::PublicExpense {
+        payer: PublicPayerNumber::parse("88132014").expect("payer"),
+        recipient: Some(RecipientNumber::parse("1234566").expect("recipient")),
+        valid_from: Some(date!(2026 - 04 - 01)),
+        valid_until: Some(date!(2027 - 03 - 31)),
+        income_category: None,
+        monthly_cap_yen: None,
+        name: Some("乳幼児医療費助成".into()),
+        source,
+    }
+}
+
+/// The 難病 受給者証 of the mock's `pe-nanbyo` persona (一般所得Ⅰ, 10,000円 a month).
+pub fn intractable_expense(
+    source: onshi_desk::domain::public_expense::PublicExpenseSource,
+) -> onshi_desk::domain::public_expense::PublicExpense {
+    use onshi_desk::domain::numbers::{PublicPayerNumber, RecipientNumber};
+    onshi_desk::domain::public_expense::PublicExpense {
+        payer: PublicPayerNumber::parse("54130018").expect("payer"),
+        recipient: Some(RecipientNumber::parse("3456788").expect("recipient")),
+        valid_from: Some(date!(2026 - 07 - 01)),
+        valid_until: Some(date!(2027 - 06 - 30)),
+        income_category: Some("一般所得Ⅰ".into()),
+        monthly_cap_yen: Some(10_000),
+        name: None,
+        source,
+    }
+}
