@@ -518,7 +518,9 @@ fn server_text_is_escaped_before_it_reaches_stdout() {
     }
 }
 
-/// The お知らせ of the patient asked about, alone (no card): the plan is ③ until confirmed.
+/// The お知らせ of the patient asked about, alone (no card): since the temporary rule ended
+/// (2026-03-31) it proves nothing on its own, so the plan asks for the 資格確認書 until the
+/// numbers on it are confirmed by the re-check.
 const NOTICE_ALONE: &str = r#"{
   "check_date": "2026-11-21",
   "outcome": "no_card",
@@ -542,7 +544,7 @@ fn claim_plan_reconfirm_never_confirms_a_claim_from_an_answer_about_somebody_els
     let v = common::stdout_json(&out);
     assert_eq!(service.requests(), 1, "the re-check was asked: {v}");
     assert_ne!(v["step"], "current_numbers", "{v}");
-    assert_eq!(v["step"], "self_declaration", "{v}");
+    assert_eq!(v["step"], "bring_certificate", "{v}");
     assert_eq!(v["reconfirmation"]["verdict"], "answer_mismatch", "{v}");
     assert_eq!(v["reconfirmation"]["applied"], false, "{v}");
     let text = v.to_string();
