@@ -653,25 +653,32 @@ pub fn apply_reconfirmation(mut plan: ClaimPlan, verdict: &Verdict, on: Date) ->
             });
         }
         (false, _) => {
+            // What happens instead: the plan as it stands (a claim, or asking for the 資格確認書).
+            let keep = if plan.step == ClaimStep::BringCertificate {
+                "資格確認書をお持ちいただくよう案内します。"
+            } else {
+                "計画どおりに請求します。"
+            };
             let (ja, en) = match verdict.kind {
+                // The verdict's own message already says who to call: only what follows here.
                 VerdictKind::AnswerMismatch => (
-                    "照会と異なる方の回答が返りました。この回答は使わず、計画どおりに請求します。システム管理者へ連絡してください。",
+                    format!("この回答は使わず、{keep}"),
                     "the answer was about somebody else (not the numbers asked); not applied",
                 ),
                 VerdictKind::ServerError | VerdictKind::Unreachable | VerdictKind::Timeout => (
-                    "照会できませんでした。システムの復旧後にもう一度照会してください。",
+                    "照会できませんでした。システムの復旧後にもう一度照会してください。".into(),
                     "the re-check failed; try again later",
                 ),
                 VerdictKind::InvalidNewExists => (
-                    "この番号の資格は無効で、新しい資格があります。患者さんに新しい番号を確認してください。",
+                    "この番号の資格は無効で、新しい資格があります。患者さんに新しい番号を確認してください。".into(),
                     "these numbers are invalid and a newer qualification exists",
                 ),
                 VerdictKind::Invalid => (
-                    "この番号の資格は無効です。現在の資格が分かるまで、計画どおりに請求します。",
+                    format!("この番号の資格は無効です。現在の資格が分かるまで、{keep}"),
                     "these numbers are invalid",
                 ),
                 _ => (
-                    "照会では資格を確認できませんでした。計画どおりに請求します。",
+                    format!("照会では資格を確認できませんでした。{keep}"),
                     "the re-check did not confirm a qualification",
                 ),
             };
@@ -1078,5 +1085,35 @@ mod tests {
         let bare = Verdict::bare(VerdictKind::Valid, NextStep::ClaimNormally);
         let p = apply_reconfirmation(before.clone(), &bare, ON);
         assert_eq!(p.step, ClaimStep::SelfDeclaration);
+    }
+    /// Regression: a re-check refused while the plan asks for the 資格確認書 said 「計画どおりに
+    /// 請求します」 (there is no claim yet), and an answer about somebody else said its warning twice.
+    #[test]
+    fn a_refused_re_check_says_what_happens_instead_once() {
+        let mut s = situation(CardOutcome::NoCard);
+        s.evidence.push(Evidence {
+            with_card: false,
+            ..evidence(EvidenceKind::QualificationNotice)
+        });
+        let before = plan(&s);
+        assert_eq!(before.step, ClaimStep::BringCertificate);
+        for kind in [
+            VerdictKind::AnswerMismatch,
+            VerdictKind::Invalid,
+            VerdictKind::NoRecord,
+        ] {
+            let p = apply_reconfirmation(before.clone(), &answer(kind), ON);
+            let ja = p.reconfirmation.expect("reason").reason_ja;
+            // After the verdict's own message (the test answer's next step is its own).
+            assert!(
+                ja.ends_with("資格確認書をお持ちいただくよう案内します。"),
+                "{ja}"
+            );
+            assert_eq!(
+                ja.matches("照会と異なる方の回答").count(),
+                usize::from(kind == VerdictKind::AnswerMismatch),
+                "{ja}"
+            );
+        }
     }
 }
