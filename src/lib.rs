@@ -17,6 +17,7 @@
 //! - [`cli`]: the command line, the automation and diagnostics face of the app;
 //! - [`clock`]: the one clock every piece of work reads its date from (Japan time).
 
+#[cfg(feature = "desk")]
 pub mod app;
 pub mod assets;
 pub mod card;

@@ -137,6 +137,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Without the `desk` feature (a library-only build, such as the fuzz targets'), there is no
+/// window to open.
+#[cfg(not(feature = "desk"))]
+fn run_app(_args: AppArgs, _config: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    Err(Failure::new(
+        "usage",
+        "この onshi-desk は受付画面なしでビルドされています。",
+        "built without the desk feature: no window",
+        2,
+    ))
+}
+
+#[cfg(feature = "desk")]
 fn run_app(args: AppArgs, config: Option<std::path::PathBuf>) -> Result<(), Failure> {
     // The keypad takes patients' PINs: no core dump may ever hold one.
     crate::card::hardening::forbid_core_dumps();
