@@ -14,24 +14,12 @@ use serde_json::Value;
 const AS_OF: &str = "2026-11-21";
 
 fn desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
-    if let Some(config) = config {
-        cmd.arg("--config").arg(config);
-    }
-    let mut child = cmd
-        .arg("claim")
-        .args(args)
-        .args(["--as-of", AS_OF])
-        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin);
-    }
-    child.wait_with_output().expect("finished")
+    let args: Vec<&str> = ["claim"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--as-of", AS_OF])
+        .collect();
+    common::run_desk(config, &args, stdin)
 }
 
 fn plan(doc: &str) -> Output {

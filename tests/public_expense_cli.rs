@@ -7,32 +7,15 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
 const ON: &str = "2026-12-03";
 
 fn desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
-    if let Some(config) = config {
-        cmd.arg("--config").arg(config);
-    }
-    let mut child = cmd
-        .args(args)
-        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
-        .env_remove("ONSHI_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin);
-    }
-    child.wait_with_output().expect("finished")
+    common::run_desk(config, args, stdin)
 }
 
 fn stdout(out: &Output) -> String {

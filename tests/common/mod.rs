@@ -236,27 +236,40 @@ impl Drop for MockService {
     }
 }
 
-/// `onshi-desk --config CONFIG check ARGS --as-of AS_OF --json` with `stdin` piped in: a
-/// check run as a clinic's script runs it, on the card tests' fixed date.
-pub fn run_check(config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+/// `onshi-desk [--config CONFIG] ARGS` with `stdin` piped in, as a clinic's script runs it: no
+/// configuration unless one is given (`ONSHI_CONFIG` points nowhere), no log filter inherited.
+pub fn run_desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> std::process::Output {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let as_of = AS_OF.to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
-        .arg("--config")
-        .arg(config)
-        .arg("check")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let mut child = cmd
         .args(args)
-        .args(["--as-of", &as_of, "--json"])
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
+        .env_remove("ONSHI_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run onshi-desk");
     if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
+        let _ = i.write_all(stdin);
     }
     child.wait_with_output().expect("finished")
+}
+
+/// `onshi-desk --config CONFIG check ARGS --as-of AS_OF --json` with `stdin` piped in: a
+/// check run as a clinic's script runs it, on the card tests' fixed date.
+pub fn run_check(config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let as_of = AS_OF.to_string();
+    let args: Vec<&str> = ["check"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--as-of", &as_of, "--json"])
+        .collect();
+    run_desk(Some(config), &args, stdin.as_bytes())
 }
 
 /// The JSON a command printed on stdout; on anything else the test fails showing both streams.
