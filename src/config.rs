@@ -226,10 +226,13 @@ pub struct JournalConfig {
 /// the configuration owns the default, the journal is given the number.
 pub const DEFAULT_RETENTION_DAYS: u32 = 35;
 
-/// The journal file when `[journal] path` is not set: `<platform data dir>/onshi-desk/
-/// journal.sqlite3`.
+/// The journal file when `[journal] path` is not set: `<local data dir>/onshi-desk/
+/// journal.sqlite3` — `~/.local/share/onshi-desk/` on Linux, `%LOCALAPPDATA%\onshi-desk\` on
+/// Windows. Local, not roaming (`%APPDATA%`): a roaming profile copies its folder to a server at
+/// sign-out, and a SQLite file copied while open, or synced back over a newer one, loses
+/// records. The configuration, small and edited by hand, is what roams ([`default_path`]).
 pub fn default_journal_path() -> PathBuf {
-    dirs::data_dir()
+    dirs::data_local_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("onshi-desk")
         .join("journal.sqlite3")
@@ -480,7 +483,9 @@ pub fn read_pem_setting(field: &'static str, path: &Path) -> Result<Vec<u8>, Con
     })
 }
 
-/// The path the desk reads its configuration from when none is given.
+/// The path the desk reads its configuration from when none is given: `ONSHI_CONFIG`, else
+/// `<config dir>/onshi-desk/config.toml` — `~/.config/onshi-desk/` on Linux,
+/// `%APPDATA%\onshi-desk\` on Windows.
 pub fn default_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ONSHI_CONFIG") {
         return PathBuf::from(p);

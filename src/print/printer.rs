@@ -22,11 +22,16 @@ use super::PrintError;
 /// The default time a print command may take before it is stopped.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `<platform data dir>/onshi-desk/printouts` (`~/.local/share/onshi-desk/printouts` on
-/// Linux, `%APPDATA%\onshi-desk\printouts` on Windows): the suggested folder for kept
-/// printouts. `None` when the platform has no data dir (no home directory).
+/// The folder for kept printouts: `~/.local/share/onshi-desk/printouts` on Linux (beside the
+/// journal), `Documents\onshi-desk\printouts` on Windows, where a clerk looks for a form to
+/// reprint or attach and where the clinic's backup of user files already reaches. `None` when
+/// the platform has no such folder (no home directory).
 pub fn default_printouts_dir() -> Option<PathBuf> {
-    dirs::data_dir().map(|d| d.join("onshi-desk").join("printouts"))
+    #[cfg(windows)]
+    let base = dirs::document_dir();
+    #[cfg(not(windows))]
+    let base = dirs::data_dir();
+    base.map(|d| d.join("onshi-desk").join("printouts"))
 }
 
 /// Writes `pdf` to `path`, creating the folder.
