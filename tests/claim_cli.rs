@@ -299,7 +299,7 @@ fn desk_with_lp(lp_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         lp_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+    let mut child = common::desk_command()
         .arg("claim")
         .args(args)
         .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
@@ -337,8 +337,52 @@ const DECLARATION: &str = r#"{ "facility": { "name": "テスト診療所", "code
   "phone": "03-1234-5678", "insurance_kind": "employee", "insurer_name": "全国健康保険協会",
   "employer": "霞が関商事", "symbol": "5012345", "number": "1024", "relationship": "insured" }"#;
 
+/// Printing where there is no printer at all (Linux: no CUPS client; the Windows exe under Wine:
+/// no Windows printer): the form is kept, the desk is told so in Japanese, exit status 1.
+#[test]
+fn printing_without_any_printer_keeps_the_pdf_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("no-programs");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let pdf = dir.path().join("form.pdf");
+    let pdf_arg = common::exe_path(&pdf);
+    let mut cmd = common::desk_command();
+    cmd.arg("claim")
+        .args([
+            "declare", "--json", "-", "--pdf", &pdf_arg, "--print", "--as-of", AS_OF,
+        ])
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml");
+    if std::env::var_os("ONSHI_DESK_EXE").is_none() {
+        // Linux: a PATH without `lp`. (Wine itself needs the real PATH.)
+        cmd.env("PATH", &empty);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run onshi-desk");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(DECLARATION.as_bytes());
+    }
+    let out = child.wait_with_output().expect("finished");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = json(&out);
+    assert_ne!(v["error"]["kind"], serde_json::Value::Null, "{v}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PDFは保存済み"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&pdf).expect("the PDF is kept");
+    assert!(bytes.starts_with(b"%PDF-"));
+}
+
 #[test]
 fn declare_writes_the_form_and_prints_it_on_the_named_queue() {
+    if common::on_windows_exe("a CUPS `lp` stand-in on PATH") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     let recorded = stub_lp(dir.path(), 0);
     let pdf = dir.path().join("申立書.pdf");
@@ -374,6 +418,9 @@ fn declare_writes_the_form_and_prints_it_on_the_named_queue() {
 
 #[test]
 fn a_failing_printer_keeps_the_pdf_and_says_so_and_print_reprints_it() {
+    if common::on_windows_exe("a CUPS `lp` stand-in on PATH") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tmp");
     stub_lp(dir.path(), 1);
     let pdf = dir.path().join("form.pdf");
@@ -420,7 +467,7 @@ fn an_invalid_declaration_writes_nothing() {
 fn import_pdf_reads_the_portal_sample_and_refuses_other_files() {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/portal");
     let run = |file: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+        common::desk_command()
             .args(["claim", "import-pdf"])
             .arg(file)
             .arg("--json")

@@ -842,7 +842,7 @@ fn the_batch_command_answers_a_csv_row_by_row() {
     let input = dir.path().join("予約.csv");
     std::fs::write(&input, encoding_rs::SHIFT_JIS.encode(csv).0).expect("csv");
     let out_dir = dir.path().join("out");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+    let out = common::desk_command()
         .arg("--config")
         .arg(&config_path)
         .args(["interop", "batch"])
@@ -863,7 +863,10 @@ fn the_batch_command_answers_a_csv_row_by_row() {
     assert_eq!(summary["checked"], 2, "{summary}");
     assert_eq!(summary["errors"], 1, "{summary}");
     // The CSV as Excel opens it: UTF-8 with BOM (the journal's default), a Japanese header.
-    let bytes = std::fs::read(summary["csv"].as_str().expect("csv path")).expect("csv");
+    let bytes = std::fs::read(common::host_path(
+        summary["csv"].as_str().expect("csv path"),
+    ))
+    .expect("csv");
     let text =
         std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").expect("BOM")).expect("utf-8");
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
@@ -878,7 +881,10 @@ fn the_batch_command_answers_a_csv_row_by_row() {
     );
     assert!(lines[2].contains("生年月日"), "bad row named: {}", lines[2]);
     assert!(lines[3].contains("該当資格なし"), "{}", lines[3]);
-    let xml = std::fs::read(summary["xml"].as_str().expect("xml path")).expect("xml");
+    let xml = std::fs::read(common::host_path(
+        summary["xml"].as_str().expect("xml path"),
+    ))
+    .expect("xml");
     let r = ReadBack::of(&xml);
     assert_eq!(r.get("NumberOfProcessingResult"), Some("3"));
     assert_eq!(
@@ -889,7 +895,7 @@ fn the_batch_command_answers_a_csv_row_by_row() {
 
     // A file that is not a usable CSV: a clear error, nothing checked.
     std::fs::write(&input, "名前,電話\r\nx,y\r\n").expect("csv");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+    let out = common::desk_command()
         .arg("--config")
         .arg(&config_path)
         .args(["interop", "batch"])
@@ -898,4 +904,63 @@ fn the_batch_command_answers_a_csv_row_by_row() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("保険者番号"));
+}
+
+/// `onshi-desk interop serve`, the process a clinic leaves running: a request file dropped into
+/// `req` is answered in `res` through the real service. The folder and every file in the
+/// configuration are given as the program's platform writes them: under Wine (scripts/
+/// test-windows) Windows paths with a drive letter and backslashes.
+#[test]
+fn the_serve_command_answers_a_request_dropped_into_req() {
+    let server = service();
+    let dir = tempfile::tempdir().expect("tmp");
+    let tls = common::pki_dir().join("tls");
+    let oqs = dir.path().join("OQS");
+    std::fs::create_dir_all(oqs.join("req")).expect("req");
+    let config_path = dir.path().join("config.toml");
+    // TOML literal strings: a Windows path's backslashes stay as they are.
+    std::fs::write(
+        &config_path,
+        format!(
+            "facility_code = \"1312345678\"\n[endpoint]\nurl = \"{}/\"\nca = '{}'\nclient_certificate = '{}'\nclient_key = '{}'\n[journal]\npath = '{}'\n[interop]\nenabled = true\nfolder = '{}'\ndesk_id = \"desk1\"\npoll_ms = 100\n",
+            server.base_url(),
+            common::exe_path(&tls.join("server-ca.pem")),
+            common::exe_path(&tls.join("facility.pem")),
+            common::exe_path(&tls.join("facility-key.pem")),
+            common::exe_path(&dir.path().join("journal.sqlite3")),
+            common::exe_path(&oqs),
+        ),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.path().join("serve.log")).expect("log");
+    let mut child = common::desk_command()
+        .arg("--config")
+        .arg(common::exe_path(&config_path))
+        .args(["interop", "serve"])
+        .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("interop serve");
+    // Written as a receipt computer does: a temporary name, then the final one.
+    let partial = oqs.join("req").join("OQSsiquc01req_w1.xml.partial");
+    std::fs::write(&partial, request(&[VALID], "2", DocumentEncoding::ShiftJis)).expect("req");
+    std::fs::rename(&partial, oqs.join("req").join("OQSsiquc01req_w1.xml")).expect("rename");
+    let result = oqs.join("res").join("OQSsiquc01res_w1.xml");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !result.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let serve_log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+    let bytes = std::fs::read(&result)
+        .unwrap_or_else(|e| panic!("no result file ({e}); serve said:\n{serve_log}"));
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad, "result is Shift_JIS");
+    assert!(
+        text.contains("<QualificationValidity>1</QualificationValidity>"),
+        "{text}"
+    );
+    assert_eq!(records(dir.path()).len(), 1, "the check is journaled");
 }

@@ -9,7 +9,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -412,7 +412,7 @@ fn redirects_are_not_followed_and_the_numbers_go_nowhere_else() {
 
 /// `onshi-desk` as a process with `config`, printing JSON.
 fn desk(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi-desk"))
+    let mut child = common::desk_command()
         .arg("--config")
         .arg(config)
         .args(args)

@@ -236,12 +236,64 @@ impl Drop for MockService {
     }
 }
 
+/// The `onshi-desk` program the CLI tests run: this build's binary, or, for the Windows build
+/// under Wine (`scripts/test-windows`), the installed `ONSHI_DESK_EXE` started through
+/// `ONSHI_DESK_RUNNER` (wine). The tests are the same; only the program differs.
+pub fn desk_command() -> std::process::Command {
+    use std::process::Command;
+    let Some(exe) = std::env::var_os("ONSHI_DESK_EXE") else {
+        return Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
+    };
+    match std::env::var_os("ONSHI_DESK_RUNNER") {
+        Some(runner) => {
+            let mut cmd = Command::new(runner);
+            cmd.arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
+
+/// True when the tests drive the Windows exe under Wine (`ONSHI_DESK_EXE`): a test of what only
+/// exists on Linux (CUPS `lp`, a pcscd card, Unix permissions) returns early there, saying so.
+pub fn on_windows_exe(what: &str) -> bool {
+    let windows = std::env::var_os("ONSHI_DESK_EXE").is_some();
+    if windows {
+        eprintln!("skipped for the Windows exe under Wine: {what}");
+    }
+    windows
+}
+
+/// `path` as the tested program sees it, for its configuration files and arguments: unchanged
+/// for this build; for the Windows exe under Wine a real Windows path on Wine's `Z:` drive (the
+/// Linux root), `Z:\tmp\…\OQS`, so the tests exercise drive letters and backslashes.
+pub fn exe_path(path: &Path) -> String {
+    if std::env::var_os("ONSHI_DESK_EXE").is_none() {
+        return path.display().to_string();
+    }
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+/// A path the tested program printed, as this (Linux) test process opens it: the inverse of
+/// [`exe_path`] (`Z:\tmp\x` → `/tmp/x` under Wine; unchanged otherwise).
+pub fn host_path(printed: &str) -> std::path::PathBuf {
+    if std::env::var_os("ONSHI_DESK_EXE").is_none() {
+        return std::path::PathBuf::from(printed);
+    }
+    // A path given as `/tmp/x` comes back joined the Windows way: `/tmp/x\out\y.csv`.
+    let rest = printed
+        .strip_prefix("Z:")
+        .or_else(|| printed.strip_prefix("z:"))
+        .unwrap_or(printed);
+    std::path::PathBuf::from(rest.replace('\\', "/"))
+}
+
 /// `onshi-desk [--config CONFIG] ARGS` with `stdin` piped in, as a clinic's script runs it: no
 /// configuration unless one is given (`ONSHI_CONFIG` points nowhere), no log filter inherited.
 pub fn run_desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> std::process::Output {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onshi-desk"));
+    use std::process::Stdio;
+    let mut cmd = desk_command();
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }
