@@ -106,3 +106,8 @@ onshi_test_pcscd_down() {
   [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
   onshi_stop_pcscd
 }
+
+# The Windows cross-build (scripts/build-windows): mingw's linker and windres, and NSIS.
+ONSHI_WINDOWS_BUILD_PACKAGES=(gcc-mingw-w64-x86-64 nsis)
+# Running the Windows build in the tests (scripts/test-windows): Wine 8 (64-bit).
+ONSHI_WINDOWS_TEST_PACKAGES=(wine64)
