@@ -356,6 +356,76 @@ mod tests {
         assert_eq!(map_error(pcsc::Error::ResetCard), CardError::CardReset);
         assert_eq!(map_error(pcsc::Error::Cancelled), CardError::Cancelled);
         assert_eq!(map_error(pcsc::Error::CommError).kind(), "transport");
+        assert_eq!(
+            map_error(pcsc::Error::InvalidHandle).kind(),
+            "service_unavailable"
+        );
+    }
+
+    /// Windows: SCardSvr stops when the last reader leaves (`SERVICE_STOPPED` on a session
+    /// still open) and a session from before a restart is `INVALID_HANDLE`.
+    #[test]
+    fn a_session_meeting_a_stopped_service_is_service_unavailable_without_asking_the_reader() {
+        for e in [
+            pcsc::Error::ServiceStopped,
+            pcsc::Error::InvalidHandle,
+            pcsc::Error::NoService,
+        ] {
+            let asked = std::cell::Cell::new(false);
+            let mapped = session_error(e, || {
+                asked.set(true);
+                false
+            });
+            assert!(
+                matches!(mapped, CardError::ServiceUnavailable(_)),
+                "{e:?}: {mapped:?}"
+            );
+            assert!(
+                !asked.get(),
+                "{e:?}: the dead context was asked about the card"
+            );
+            assert_eq!(connect_error(e, "R1").kind(), "service_unavailable");
+        }
+        // A transport failure is a removal only when the card is gone.
+        assert_eq!(
+            session_error(pcsc::Error::CommError, || false),
+            CardError::CardRemoved
+        );
+        assert_eq!(
+            session_error(pcsc::Error::CommError, || true).kind(),
+            "transport"
+        );
+        assert_eq!(
+            connect_error(pcsc::Error::NoSmartcard, "R1"),
+            CardError::NoCard
+        );
+    }
+
+    #[test]
+    fn listing_no_readers_is_an_empty_list_and_dead_contexts_are_told() {
+        assert_eq!(
+            readers_or_none(Err(pcsc::Error::NoReadersAvailable)),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            readers_or_none(Err(pcsc::Error::NoService)),
+            Err(pcsc::Error::NoService)
+        );
+        for e in [
+            pcsc::Error::NoService,
+            pcsc::Error::ServiceStopped,
+            pcsc::Error::InvalidHandle,
+            pcsc::Error::CommError,
+        ] {
+            assert!(context_is_dead(e), "{e:?}");
+        }
+        for e in [
+            pcsc::Error::Timeout,
+            pcsc::Error::UnknownReader,
+            pcsc::Error::NoReadersAvailable,
+        ] {
+            assert!(!context_is_dead(e), "{e:?}");
+        }
     }
 
     #[test]
