@@ -58,8 +58,8 @@ use super::pcsc::{
 pub enum ReaderEvent {
     /// The PC/SC service answers again (after being lost).
     ServiceRestored,
-    /// The PC/SC service stopped answering while readers were attached; readers are unknown
-    /// until it comes back.
+    /// The PC/SC service stopped answering; readers are unknown until it comes back. Not
+    /// reported for a Windows service that stopped with no reader attached ([`Service::Idle`]).
     ServiceLost(String),
     ReaderAdded(String),
     ReaderRemoved(String),
@@ -264,6 +264,12 @@ impl<S: StatusSource> ReaderWatcher<S> {
             Ok(()) => self.absorb(&ctx, pause, &mut events),
             Err(pcsc::Error::Timeout) => {}
             Err(pcsc::Error::UnknownReader) => self.refresh_readers(&ctx, pause, &mut events),
+            // No reader at all (WinSCard may say so here too): nothing to warn about, but
+            // nothing blocked either, so the pause keeps the pace.
+            Err(pcsc::Error::NoReadersAvailable) => {
+                self.source.pause(pause);
+                self.refresh_readers(&ctx, pause, &mut events);
+            }
             Err(e) if context_is_dead(e) => self.lose_service(e, pause, &mut events),
             Err(e) => {
                 // Unexpected, but never a reason to spin: wait out the bound and re-list.
@@ -951,6 +957,20 @@ mod tests {
         assert_eq!(step(&mut w), []);
         assert_eq!(w.service(), &Service::Up);
         assert_eq!(w.wait_for_card(None, Duration::ZERO), Ok("R1".into()));
+    }
+
+    #[test]
+    fn no_readers_available_from_waiting_is_paced_and_not_a_failure() {
+        let fake = Fake::up();
+        let mut w = fake.watcher(true);
+        for _ in 0..3 {
+            fake.world().wait_script.push_back(E::NoReadersAvailable);
+            assert_eq!(step(&mut w), []);
+        }
+        assert_eq!(w.service(), &Service::Up);
+        assert_eq!(fake.world().establishes, 1);
+        fake.plug("R1");
+        assert_eq!(step(&mut w), [added("R1")]);
     }
 
     #[test]
