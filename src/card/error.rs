@@ -6,10 +6,31 @@
 
 use super::apdu::StatusWord;
 
+/// What the desk calls the PC/SC service: pcscd on Linux, the Smart Card service (SCardSvr)
+/// on Windows.
+pub const SERVICE_NAME: &str = if cfg!(windows) {
+    "スマートカード サービス"
+} else {
+    "pcscd"
+};
+
+/// The desk's words for a PC/SC service that does not answer. On Windows the service stops
+/// when the last reader is unplugged and starts when one is plugged in, so plugging the reader
+/// in again comes first there; pcscd does not stop for want of readers.
+fn service_unavailable_message(windows: bool) -> String {
+    if windows {
+        "カードリーダーのサービス(スマートカード サービス)が動いていません。カードリーダーをいったん抜いて、差し直してください。続く場合は端末を再起動するか、システム担当者に連絡してください。".into()
+    } else {
+        "カードリーダーのサービス(pcscd)が動いていません。端末を再起動するか、システム担当者に連絡してください。".into()
+    }
+}
+
 /// A card-layer failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {
-    /// pcscd (the PC/SC service) is not running or could not be reached.
+    /// The PC/SC service (pcscd, Windows' SCardSvr) is not running or could not be reached,
+    /// or stopped under an open context or card session (`SERVICE_STOPPED`, `INVALID_HANDLE`
+    /// after a restart).
     #[error("PC/SC service unavailable: {0}")]
     ServiceUnavailable(String),
     /// No reader is connected at all.
@@ -92,9 +113,7 @@ impl CardError {
     /// What the desk shows: what happened and what to do next, in Japanese.
     pub fn desk_message(&self) -> String {
         match self {
-            CardError::ServiceUnavailable(_) => {
-                "カードリーダーのサービス(pcscd)が動いていません。端末を再起動するか、システム担当者に連絡してください。".into()
-            }
+            CardError::ServiceUnavailable(_) => service_unavailable_message(cfg!(windows)),
             CardError::NoReader => {
                 "カードリーダーが接続されていません。USBケーブルを確認してください。".into()
             }
@@ -178,6 +197,23 @@ mod tests {
             );
             assert!(!e.kind().is_empty());
         }
+    }
+
+    #[test]
+    fn a_service_that_stopped_is_told_in_each_platforms_words() {
+        let linux = service_unavailable_message(false);
+        assert!(
+            linux.contains("pcscd") && linux.contains("再起動"),
+            "{linux}"
+        );
+        let windows = service_unavailable_message(true);
+        assert!(
+            windows.contains("スマートカード サービス") && windows.contains("差し直して"),
+            "{windows}"
+        );
+        assert!(!windows.contains("pcscd"), "{windows}");
+        let shown = CardError::ServiceUnavailable("x".into()).desk_message();
+        assert!(shown.contains(SERVICE_NAME), "{shown}");
     }
 
     #[test]

@@ -205,7 +205,142 @@ pub fn sign(ch: &mut Channel<impl Transmit>, sha256: &[u8; 32]) -> Result<Vec<u8
 
 #[cfg(test)]
 mod tests {
+    use super::super::apdu::hex_upper;
     use super::*;
+
+    /// The ATR a My Number card shows on a contactless reader.
+    const MY_NUMBER_ATR: [u8; 9] = [0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
+    /// ATRs a reader may make up for a card (FeliCa-style, short, none at all).
+    const OTHER_ATRS: [&[u8]; 3] = [
+        &[
+            0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
+        ],
+        &[0x3B, 0x80, 0x80, 0x01, 0x01],
+        &[],
+    ];
+
+    /// A card that answers by AID only: the JPKI application with its user-authentication
+    /// certificate (or no JPKI at all). Its ATR is the reader's business: nothing an
+    /// application sends or receives through [`Transmit`] carries it.
+    struct CardByAid {
+        jpki: bool,
+        certificate: Vec<u8>,
+        in_jpki: bool,
+        ef: bool,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl CardByAid {
+        fn new(jpki: bool, der: &[u8]) -> Self {
+            let mut certificate = der.to_vec();
+            certificate.resize(der.len().div_ceil(256) * 256 + 256, 0xFF);
+            Self {
+                jpki,
+                certificate,
+                in_jpki: false,
+                ef: false,
+                sent: Vec::new(),
+            }
+        }
+    }
+
+    impl Transmit for CardByAid {
+        fn transmit(&mut self, c: &[u8]) -> Result<Vec<u8>, CardError> {
+            self.sent.push(c.to_vec());
+            let ok = |mut data: Vec<u8>| {
+                data.extend([0x90, 0x00]);
+                Ok(data)
+            };
+            match c {
+                [0x00, 0xA4, 0x04, _, n, aid @ ..] if aid.len() == usize::from(*n) => {
+                    self.in_jpki = self.jpki && aid == AID;
+                    self.ef = false;
+                    if self.in_jpki {
+                        ok(Vec::new())
+                    } else {
+                        Ok(vec![0x6A, 0x82])
+                    }
+                }
+                [0x00, 0xA4, 0x02, _, 2, a, b] if self.in_jpki => {
+                    self.ef = [*a, *b] == files::AUTH_CERTIFICATE;
+                    if self.ef {
+                        ok(Vec::new())
+                    } else {
+                        Ok(vec![0x6A, 0x82])
+                    }
+                }
+                [0x00, 0xB0, hi, lo, le] if self.ef => {
+                    let offset = usize::from(u16::from_be_bytes([*hi, *lo]));
+                    let le = if *le == 0 { 256 } else { usize::from(*le) };
+                    let file = &self.certificate;
+                    match file.get(offset..) {
+                        Some(rest) if !rest.is_empty() => ok(rest[..le.min(rest.len())].to_vec()),
+                        _ => Ok(vec![0x6B, 0x00]),
+                    }
+                }
+                _ => Ok(vec![0x6D, 0x00]),
+            }
+        }
+    }
+
+    /// The mock's stand-in for a card that is not a My Number card.
+    struct Mock(onshi_mock::VirtualCard);
+
+    impl Transmit for Mock {
+        fn transmit(&mut self, c: &[u8]) -> Result<Vec<u8>, CardError> {
+            Ok(self.0.process(c))
+        }
+    }
+
+    #[test]
+    fn a_my_number_card_reads_fine_whatever_atr_its_reader_shows() {
+        let certificate = crate::check::fakes::certificate(time::macros::date!(2026 - 12 - 03));
+        for atr in OTHER_ATRS.into_iter().chain([&MY_NUMBER_ATR[..]]) {
+            let mut ch = Channel::new(CardByAid::new(true, certificate.der()));
+            let read = read_auth_certificate(&mut ch)
+                .unwrap_or_else(|e| panic!("ATR {}: {e}", hex_upper(atr)));
+            assert_eq!(read.der(), certificate.der());
+            let sent = ch.into_inner().sent;
+            assert_eq!(
+                sent[0],
+                Command::select_aid(&AID).to_bytes(),
+                "selected by AID"
+            );
+        }
+    }
+
+    #[test]
+    fn a_card_whose_jpki_select_fails_is_not_a_my_number_card_whatever_its_atr() {
+        // Even with the very ATR of a My Number card.
+        for atr in OTHER_ATRS.into_iter().chain([&MY_NUMBER_ATR[..]]) {
+            let card = onshi_mock::VirtualCard::not_jpki_with(onshi_mock::CardOptions {
+                atr: Some(atr.to_vec()),
+                ..Default::default()
+            });
+            assert_eq!(card.atr(), atr);
+            let mut ch = Channel::new(Mock(card));
+            assert!(
+                matches!(
+                    read_auth_certificate(&mut ch),
+                    Err(CardError::NotMyNumberCard(_))
+                ),
+                "ATR {}",
+                hex_upper(atr)
+            );
+            assert!(matches!(
+                pin_status(&mut ch),
+                Err(CardError::NotMyNumberCard(_))
+            ));
+            assert_eq!(ch.apdu_count(), 2, "one SELECT each, nothing after it");
+
+            let mut ch = Channel::new(CardByAid::new(false, &[]));
+            let refused = read_auth_certificate(&mut ch).expect_err("no JPKI");
+            assert_eq!(refused.kind(), "not_my_number_card");
+            assert!(refused
+                .desk_message()
+                .contains("マイナンバーカードではない"));
+        }
+    }
 
     #[test]
     fn a_pin_is_exactly_four_digits() {

@@ -16,6 +16,7 @@ use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State
 
 use super::error::CardError;
 use super::transport::{Channel, Transmit};
+use super::watcher::{ReaderSlot, StatusSource};
 
 /// Response buffer: 256 data bytes + SW, with room for readers that add more.
 const RESPONSE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
@@ -62,11 +63,7 @@ impl Pcsc {
         let card = self
             .ctx
             .connect(&name, ShareMode::Shared, Protocols::ANY)
-            .map_err(|e| match e {
-                pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => CardError::NoCard,
-                pcsc::Error::UnknownReader => CardError::ReaderNotFound(reader.into()),
-                other => map_error(other),
-            })?;
+            .map_err(|e| connect_error(e, reader))?;
         Ok(PcscCard {
             card: Some(card),
             ctx: self.ctx.clone(),
@@ -75,21 +72,92 @@ impl Pcsc {
     }
 }
 
-/// The reader names pcscd knows; none is an empty list, not an error.
-pub(crate) fn reader_names(ctx: &Context) -> Result<Vec<CString>, CardError> {
-    match ctx.list_readers_owned() {
-        Ok(names) => Ok(names),
-        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
-        Err(e) => Err(map_error(e)),
+/// A failed SCardConnect: no card yet is "no card", not "removed"; a stopped service (a
+/// Windows SCardSvr that stopped, `INVALID_HANDLE` after its restart) is
+/// [`CardError::ServiceUnavailable`] through [`map_error`].
+fn connect_error(e: pcsc::Error, reader: &str) -> CardError {
+    match e {
+        pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => CardError::NoCard,
+        pcsc::Error::UnknownReader => CardError::ReaderNotFound(reader.into()),
+        other => map_error(other),
     }
 }
 
+/// The reader names the service knows; none is an empty list, not an error.
+pub(crate) fn reader_names(ctx: &Context) -> Result<Vec<CString>, CardError> {
+    readers_or_none(ctx.list_readers_owned()).map_err(map_error)
+}
+
+/// SCardListReaders with no reader fails with `NO_READERS_AVAILABLE` (pcscd and WinSCard
+/// alike): that is an empty list, not an error.
+pub(crate) fn readers_or_none(
+    listed: Result<Vec<CString>, pcsc::Error>,
+) -> Result<Vec<CString>, pcsc::Error> {
+    match listed {
+        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+/// Whether an error on a context-level call (list, wait; not a card session) means the
+/// context is dead: the service stopped (`SERVICE_STOPPED`), is gone (`NO_SERVICE`), or was
+/// restarted under it (`INVALID_HANDLE`, which follows a WinSCard restart). A communications
+/// error there is the broken socket to a pcscd that just died (NoService follows on the next
+/// call).
+pub(crate) fn context_is_dead(e: pcsc::Error) -> bool {
+    use pcsc::Error as E;
+    matches!(
+        e,
+        E::NoService | E::ServiceStopped | E::InvalidHandle | E::CommError
+    )
+}
+
 pub(crate) fn reader_info(state: &ReaderState) -> ReaderInfo {
-    let present = card_present(state.event_state());
+    reader_info_of(state.name(), state.event_state(), state.atr())
+}
+
+/// A reader as the desk lists it, from its name, state flags and ATR.
+pub(crate) fn reader_info_of(name: &CStr, state: State, atr: &[u8]) -> ReaderInfo {
+    let present = card_present(state);
     ReaderInfo {
-        name: state.name().to_string_lossy().into_owned(),
+        name: name.to_string_lossy().into_owned(),
         card_present: present,
-        atr: present.then(|| super::apdu::hex_upper(state.atr())),
+        atr: present.then(|| super::apdu::hex_upper(atr)),
+    }
+}
+
+/// The reader watcher's calls over the system's PC/SC service (pcsc-lite or WinSCard).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PcscStatus;
+
+impl StatusSource for PcscStatus {
+    type Context = Context;
+
+    fn establish(&mut self) -> Result<Context, pcsc::Error> {
+        Context::establish(Scope::User)
+    }
+
+    fn list_readers(&mut self, ctx: &Context) -> Result<Vec<CString>, pcsc::Error> {
+        ctx.list_readers_owned()
+    }
+
+    fn get_status_change(
+        &mut self,
+        ctx: &Context,
+        timeout: Duration,
+        entries: &mut [ReaderSlot],
+    ) -> Result<(), pcsc::Error> {
+        let mut states: Vec<ReaderState> = entries
+            .iter()
+            .map(|e| ReaderState::new(e.name().to_owned(), e.current_raw()))
+            .collect();
+        ctx.get_status_change(timeout, &mut states)?;
+        for (entry, state) in entries.iter_mut().zip(&states) {
+            // `event_state` drops the high word; the count goes back with the flags.
+            let count = State::from_bits_retain((state.event_count() << 16).into());
+            entry.set_event(state.event_state() | count, state.atr());
+        }
+        Ok(())
     }
 }
 
@@ -234,8 +302,15 @@ const REMOVAL_SETTLE: Duration = Duration::from_millis(1500);
 /// A transmit failure: when the card is gone, say so plainly whatever error the driver chose
 /// (vpcd and real readers report a card sliding off the antenna in different ways).
 fn transmit_error(ctx: &Context, reader: &CStr, e: pcsc::Error) -> CardError {
+    session_error(e, || card_still_there(ctx, reader, REMOVAL_SETTLE))
+}
+
+/// [`transmit_error`] without the reader: `still_there` is only asked about a transport
+/// failure. A service that stopped mid-session (`SERVICE_STOPPED`, `INVALID_HANDLE` after a
+/// restart) is [`CardError::ServiceUnavailable`] at once: its dead context cannot be asked.
+fn session_error(e: pcsc::Error, still_there: impl FnOnce() -> bool) -> CardError {
     let mapped = map_error(e);
-    if matches!(mapped, CardError::Transport(_)) && !card_still_there(ctx, reader, REMOVAL_SETTLE) {
+    if matches!(mapped, CardError::Transport(_)) && !still_there() {
         tracing::debug!(error = %e, "transmit failed and the card is gone");
         return CardError::CardRemoved;
     }
@@ -281,6 +356,76 @@ mod tests {
         assert_eq!(map_error(pcsc::Error::ResetCard), CardError::CardReset);
         assert_eq!(map_error(pcsc::Error::Cancelled), CardError::Cancelled);
         assert_eq!(map_error(pcsc::Error::CommError).kind(), "transport");
+        assert_eq!(
+            map_error(pcsc::Error::InvalidHandle).kind(),
+            "service_unavailable"
+        );
+    }
+
+    /// Windows: SCardSvr stops when the last reader leaves (`SERVICE_STOPPED` on a session
+    /// still open) and a session from before a restart is `INVALID_HANDLE`.
+    #[test]
+    fn a_session_meeting_a_stopped_service_is_service_unavailable_without_asking_the_reader() {
+        for e in [
+            pcsc::Error::ServiceStopped,
+            pcsc::Error::InvalidHandle,
+            pcsc::Error::NoService,
+        ] {
+            let asked = std::cell::Cell::new(false);
+            let mapped = session_error(e, || {
+                asked.set(true);
+                false
+            });
+            assert!(
+                matches!(mapped, CardError::ServiceUnavailable(_)),
+                "{e:?}: {mapped:?}"
+            );
+            assert!(
+                !asked.get(),
+                "{e:?}: the dead context was asked about the card"
+            );
+            assert_eq!(connect_error(e, "R1").kind(), "service_unavailable");
+        }
+        // A transport failure is a removal only when the card is gone.
+        assert_eq!(
+            session_error(pcsc::Error::CommError, || false),
+            CardError::CardRemoved
+        );
+        assert_eq!(
+            session_error(pcsc::Error::CommError, || true).kind(),
+            "transport"
+        );
+        assert_eq!(
+            connect_error(pcsc::Error::NoSmartcard, "R1"),
+            CardError::NoCard
+        );
+    }
+
+    #[test]
+    fn listing_no_readers_is_an_empty_list_and_dead_contexts_are_told() {
+        assert_eq!(
+            readers_or_none(Err(pcsc::Error::NoReadersAvailable)),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            readers_or_none(Err(pcsc::Error::NoService)),
+            Err(pcsc::Error::NoService)
+        );
+        for e in [
+            pcsc::Error::NoService,
+            pcsc::Error::ServiceStopped,
+            pcsc::Error::InvalidHandle,
+            pcsc::Error::CommError,
+        ] {
+            assert!(context_is_dead(e), "{e:?}");
+        }
+        for e in [
+            pcsc::Error::Timeout,
+            pcsc::Error::UnknownReader,
+            pcsc::Error::NoReadersAvailable,
+        ] {
+            assert!(!context_is_dead(e), "{e:?}");
+        }
     }
 
     #[test]

@@ -76,7 +76,10 @@ fn reader_state(desk: &Desk) -> (String, egui::Color32) {
     let readers = desk.readers();
     if desk.service_error().is_some() && readers.is_empty() {
         return (
-            "カードリーダーのサービス(pcscd)に接続できません".into(),
+            format!(
+                "カードリーダーのサービス({})に接続できません",
+                crate::card::error::SERVICE_NAME
+            ),
             theme::BAD,
         );
     }

@@ -728,6 +728,34 @@ mod tests {
         assert!(matches!(d.screen, Screen::Problem(_)), "{:?}", d.screen);
     }
 
+    /// Windows stops its Smart Card service when the last reader leaves: a read cut short by
+    /// that says the service, in the desk's words, not a card failure.
+    #[test]
+    fn a_read_that_meets_a_stopped_card_service_says_so() {
+        let mut d = desk();
+        d.handle(Event::Reader(ReaderEvent::CardInserted {
+            reader: "R1".into(),
+        }));
+        let Screen::Reading { job, .. } = d.screen else {
+            panic!("{:?}", d.screen)
+        };
+        d.handle(Event::CardRead {
+            job,
+            result: Err(CardError::ServiceUnavailable(
+                "The Smart Card Resource Manager has shut down.".into(),
+            )),
+        });
+        let Screen::Problem(p) = &d.screen else {
+            panic!("{:?}", d.screen)
+        };
+        assert_eq!(p.title, "カードリーダーのサービスが止まっています");
+        assert!(
+            p.message.contains(crate::card::error::SERVICE_NAME),
+            "{}",
+            p.message
+        );
+    }
+
     #[test]
     fn a_late_answer_for_an_abandoned_read_is_ignored() {
         let mut d = desk();

@@ -21,6 +21,7 @@ impl Desk {
             CardError::NotMyNumberCard(_) => "マイナンバーカードではありません",
             CardError::CardRemoved => "カードが取り外されました",
             CardError::NoCard => "カードがありません",
+            CardError::ServiceUnavailable(_) => "カードリーダーのサービスが止まっています",
             _ => "カードを読み取れませんでした",
         };
         self.problem(ScreenProblem {
