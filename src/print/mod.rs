@@ -44,8 +44,9 @@ pub enum PrintError {
     /// The kept PDF could not be rasterised for the printer (Windows).
     #[error("cannot rasterise the PDF for printing: {0}")]
     Render(String),
-    /// The print command did not finish in time and was stopped.
-    #[error("print command did not finish within {0:?}")]
+    /// The print command did not finish in time and was stopped (Windows: given up on; the
+    /// job may still come out later).
+    #[error("printing did not finish within {0:?}")]
     Timeout(std::time::Duration),
     /// The PDF to print or to keep could not be read or written.
     #[error("printout file {path}: {detail}")]
@@ -78,6 +79,12 @@ impl PrintError {
             PrintError::Render(_) => {
                 "PDFを印刷用に変換できませんでした。PDFは保存済みです。保存先フォルダのPDFを別の方法で印刷するか、システム管理者に連絡してください。"
             }
+            // Windows cannot stop a job that a driver call holds: it may still come out.
+            #[cfg(windows)]
+            PrintError::Timeout(_) => {
+                "プリンタが応答しません。少し待っても印刷されない場合は、プリンタを確認してから再印刷してください。PDFは保存済みです。"
+            }
+            #[cfg(not(windows))]
             PrintError::Timeout(_) => {
                 "プリンタが応答しません。プリンタを確認してから再印刷してください。PDFは保存済みです。"
             }

@@ -769,6 +769,8 @@ mod tests {
             win32_failure(Step::DefaultPrinter, None, 2, ""),
             win32_failure(Step::OpenPrinter, Some("x"), 1801, ""),
             win32_failure(Step::EndDoc, Some("x"), 6, ""),
+            PrintError::Render("not a readable PDF".into()),
+            PrintError::Timeout(Duration::from_secs(20)),
         ] {
             assert!(e.desk_message().contains("PDFは保存済み"), "{e}");
         }

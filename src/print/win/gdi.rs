@@ -62,7 +62,12 @@ pub(crate) fn print_pdf(
     let device = dc.geometry();
     tracing::debug!(printer = %name, ?device, "printer device context");
 
-    let title = wide(doc_name).unwrap_or_else(|| wide("onshi-desk").unwrap_or_default());
+    // The job's name in the queue; a NUL would only cut it short.
+    let title: Vec<u16> = doc_name
+        .encode_utf16()
+        .filter(|&c| c != 0)
+        .chain(std::iter::once(0))
+        .collect();
     let info = DOCINFOW {
         cbSize: std::mem::size_of::<DOCINFOW>() as i32,
         lpszDocName: title.as_ptr(),
