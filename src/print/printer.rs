@@ -156,7 +156,8 @@ impl Printer {
                 detail: e.to_string(),
             })?;
         let printer = self.queue.clone();
-        // The queue shows the file's name (no patient data in it), not its folder.
+        // The queue (visible to others on a shared printer) shows the file's name, not its
+        // folder; the desk names its printouts by date and number, never by patient.
         let doc_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
