@@ -61,7 +61,8 @@ pub struct DeclareArgs {
     /// Also send it to the printer.
     #[arg(long)]
     print: bool,
-    /// CUPS queue (default: `[desk] printer` of the configuration, else the system default).
+    /// CUPS queue, on Windows the printer's name (default: `[desk] printer` of the
+    /// configuration, else the system's default printer).
     #[arg(long, value_name = "QUEUE")]
     queue: Option<String>,
     /// Today, YYYY-MM-DD (default: today in Japan): the default declaration date.
@@ -73,7 +74,8 @@ pub struct DeclareArgs {
 pub struct PrintArgs {
     /// The PDF to print.
     file: std::path::PathBuf,
-    /// CUPS queue (default: `[desk] printer` of the configuration, else the system default).
+    /// CUPS queue, on Windows the printer's name (default: `[desk] printer` of the
+    /// configuration, else the system's default printer).
     #[arg(long, value_name = "QUEUE")]
     queue: Option<String>,
 }

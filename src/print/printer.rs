@@ -8,14 +8,20 @@
 //!   destination. `lp` only queues the job, so it returns at once; a timeout guards against a
 //!   hung CUPS scheduler all the same. It runs with `LC_ALL=C` so its messages can be
 //!   classified.
-//! - Windows: the default printer through the shell's "print" verb (PowerShell
-//!   `Start-Process -Verb Print`), which needs a PDF application registered for printing.
-//!   **Untested here** (no Windows machine); kept deliberately small.
+//! - Windows: the configured printer, else the Windows default printer, through GDI: the PDF
+//!   is rasterised here (hayro) at the printer's resolution (at most 300 dpi) and drawn page by
+//!   page, so no PDF application is needed ([`super::win`]). An offline or paused printer is
+//!   refused rather than queued. The job runs on a worker thread and is given up on after the
+//!   timeout (a blocked driver call cannot be stopped; the job may still come out later).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(not(windows))]
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::Instant,
+};
 
 use super::PrintError;
 
@@ -52,14 +58,16 @@ pub fn keep_pdf(path: &Path, pdf: &[u8]) -> Result<(), PrintError> {
     onshi_files::write_atomic(path, pdf, onshi_files::Access::Private).map_err(file_error)
 }
 
-/// A printer: a CUPS queue name (`None` = the system's default destination) and how long the
-/// print command may take.
+/// A printer: a CUPS queue name, on Windows a printer name (`None` = the system's default
+/// destination / the Windows default printer), and how long printing may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Printer {
-    /// CUPS queue (`lp -d`); `None` for the default destination. Ignored on Windows, which
-    /// always prints to the default printer.
+    /// CUPS queue (`lp -d`); on Windows the printer's name as Windows shows it (e.g.
+    /// `Brother HL-L2375DW` or `\\server\受付`). `None` for the default destination or the
+    /// Windows default printer.
     pub queue: Option<String>,
-    /// How long the print command may run before it is stopped.
+    /// How long the print command (Windows: rasterising and spooling) may run before it is
+    /// stopped or given up on.
     pub timeout: Duration,
 }
 
@@ -75,7 +83,8 @@ impl Default for Printer {
 /// What the print system said when it accepted the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintJob {
-    /// The CUPS request id (`Q-12`), when `lp` printed one.
+    /// The CUPS request id (`Q-12`), when `lp` printed one; on Windows the printer's name and
+    /// the spooler's job id (`Brother HL-L2375DW-17`).
     pub request_id: Option<String>,
 }
 
@@ -146,39 +155,30 @@ impl Printer {
 
     #[cfg(windows)]
     fn print_platform(&self, path: &Path) -> Result<PrintJob, PrintError> {
-        // The path goes through the environment, not the command string: no quoting issues.
-        let mut command = Command::new("powershell");
-        command
-            .args([
-                "-NoProfile",
-                "-NonInteractive",
-                "-Command",
-                "Start-Process -FilePath $env:ONSHI_PRINT_FILE -Verb Print -ErrorAction Stop",
-            ])
-            .env("ONSHI_PRINT_FILE", path);
-        let out = run_with_timeout(command, self.timeout).map_err(|e| match e {
-            RunError::NotFound(detail) => {
-                PrintError::NoPrintCommand(format!("powershell not found: {detail}"))
-            }
-            RunError::Other(detail) => PrintError::PrintFailed {
-                status: "not started".into(),
-                detail,
-            },
-            RunError::Timeout => PrintError::Timeout(self.timeout),
-        })?;
-        if out.success {
-            Ok(PrintJob { request_id: None })
-        } else {
-            Err(PrintError::PrintFailed {
-                status: out.status,
-                detail: out.stderr.trim().to_string(),
-            })
-        }
+        let pdf =
+            onshi_files::read_limited(path, MAX_PRINT_BYTES).map_err(|e| PrintError::File {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        let printer = self.queue.clone();
+        // The queue (visible to others on a shared printer) shows the file's name, not its
+        // folder; the desk names its printouts by date and number, never by patient.
+        let doc_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "onshi-desk".into());
+        super::win::run_bounded(self.timeout, move || {
+            super::win::gdi::print_pdf(pdf, printer, &doc_name)
+        })
     }
 }
 
+/// The largest PDF sent to a Windows printer (ours are tens of kilobytes).
+#[cfg(windows)]
+const MAX_PRINT_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Sorts a failed `lp` run by its (C-locale) message.
-#[cfg_attr(windows, allow(dead_code))]
+#[cfg(not(windows))]
 fn classify_lp_failure(queue: Option<&str>, out: &Output) -> PrintError {
     let detail = if out.stderr.trim().is_empty() {
         out.stdout.trim().to_string()
@@ -203,6 +203,7 @@ fn classify_lp_failure(queue: Option<&str>, out: &Output) -> PrintError {
     }
 }
 
+#[cfg(not(windows))]
 struct Output {
     success: bool,
     status: String,
@@ -210,12 +211,14 @@ struct Output {
     stderr: String,
 }
 
+#[cfg(not(windows))]
 enum RunError {
     NotFound(String),
     Other(String),
     Timeout,
 }
 
+#[cfg(not(windows))]
 /// Runs `command` with its output captured, killing it after `timeout`. The pipes are drained
 /// on threads so a chatty child cannot block on a full pipe while we wait.
 fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, RunError> {
@@ -277,6 +280,7 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<Output, R
 mod tests {
     use super::*;
 
+    #[cfg(not(windows))]
     fn failed(stderr: &str) -> Output {
         Output {
             success: false,
@@ -287,6 +291,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(windows))]
     fn lp_messages_are_classified() {
         assert_eq!(
             classify_lp_failure(None, &failed("lp: Error - No default destination.")).kind(),
