@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use super::{bounded, find_card, parse_date, print_json, seconds, Failure};
+use crate::card::error::SERVICE_NAME;
 use crate::card::{self, CardError, Pcsc, Pin, PinStatus, ReaderEvent, ReaderWatcher};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::expiry::{CertificateExpiry, GraceEnd};
@@ -351,12 +352,12 @@ fn print_event(event: &ReaderEvent, json: bool) -> Result<(), Failure> {
         ReaderEvent::ServiceRestored => (
             "service_restored",
             None,
-            "pcscd に再接続しました".to_owned(),
+            format!("{SERVICE_NAME} に再接続しました"),
         ),
         ReaderEvent::ServiceLost(why) => (
             "service_lost",
             None,
-            format!("pcscd に接続できません: {why}"),
+            format!("{SERVICE_NAME} に接続できません: {why}"),
         ),
         ReaderEvent::ReaderAdded(r) => ("reader_added", Some(r), format!("リーダー接続: {r}")),
         ReaderEvent::ReaderRemoved(r) => ("reader_removed", Some(r), format!("リーダー切断: {r}")),
