@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::MockService;
 use serde_json::Value;
@@ -299,20 +298,12 @@ fn desk_with_lp(lp_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         lp_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = common::desk_command()
-        .arg("claim")
+    let mut cmd = common::desk_command();
+    cmd.arg("claim")
         .args(args)
         .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
-        .env("PATH", path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin);
-    }
-    child.wait_with_output().expect("finished")
+        .env("PATH", path);
+    common::output_with_stdin(cmd, stdin)
 }
 
 fn stub_lp(dir: &Path, exit: i32) -> std::path::PathBuf {
@@ -356,16 +347,7 @@ fn printing_without_any_printer_keeps_the_pdf_and_says_so() {
         // Linux: a PATH without `lp`. (Wine itself needs the real PATH.)
         cmd.env("PATH", &empty);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(DECLARATION.as_bytes());
-    }
-    let out = child.wait_with_output().expect("finished");
+    let out = common::output_with_stdin(cmd, DECLARATION.as_bytes());
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let v = json(&out);
     assert_ne!(v["error"]["kind"], serde_json::Value::Null, "{v}");

@@ -9,7 +9,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -412,20 +412,12 @@ fn redirects_are_not_followed_and_the_numbers_go_nowhere_else() {
 
 /// `onshi-desk` as a process with `config`, printing JSON.
 fn desk(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = common::desk_command()
-        .arg("--config")
+    let mut cmd = common::desk_command();
+    cmd.arg("--config")
         .arg(config)
         .args(args)
-        .args(["--as-of", "2026-11-21"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onshi-desk");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().expect("finished")
+        .args(["--as-of", "2026-11-21"]);
+    common::output_with_stdin(cmd, stdin.as_bytes())
 }
 
 const BY_NUMBERS: [&str; 9] = [

@@ -291,16 +291,21 @@ pub fn host_path(printed: &str) -> std::path::PathBuf {
 /// `onshi-desk [--config CONFIG] ARGS` with `stdin` piped in, as a clinic's script runs it: no
 /// configuration unless one is given (`ONSHI_CONFIG` points nowhere), no log filter inherited.
 pub fn run_desk(config: Option<&Path>, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
     let mut cmd = desk_command();
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }
-    let mut child = cmd
-        .args(args)
+    cmd.args(args)
         .env("ONSHI_CONFIG", "/nonexistent/onshi-config.toml")
-        .env_remove("ONSHI_LOG")
+        .env_remove("ONSHI_LOG");
+    output_with_stdin(cmd, stdin)
+}
+
+/// Runs `cmd` with `stdin` piped in and both output streams captured.
+pub fn output_with_stdin(mut cmd: std::process::Command, stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
