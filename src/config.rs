@@ -212,7 +212,7 @@ pub const MAX_PASSCODE_DELAY_S: u32 = 3600;
 /// The reception journal (受付記録).
 #[derive(Clone, Debug)]
 pub struct JournalConfig {
-    /// The SQLite file; `None` = `<platform data dir>/onshi-desk/journal.sqlite3`.
+    /// The SQLite file; `None` = [`default_journal_path`] (the local data dir).
     pub path: Option<PathBuf>,
     /// Days a queued card check's certificate is kept at most (see `journal` retention rule).
     pub retention_days: u32,

@@ -153,7 +153,9 @@ impl StatusSource for PcscStatus {
             .collect();
         ctx.get_status_change(timeout, &mut states)?;
         for (entry, state) in entries.iter_mut().zip(&states) {
-            // `event_state` drops the high word; the count goes back with the flags.
+            // `event_state` drops the high word; the count goes back with the flags. The state
+            // word is a DWORD: u64 in pcsclite, u32 on Windows, where `into` is the identity.
+            #[allow(clippy::useless_conversion)]
             let count = State::from_bits_retain((state.event_count() << 16).into());
             entry.set_event(state.event_state() | count, state.atr());
         }

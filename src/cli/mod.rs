@@ -9,6 +9,7 @@
 mod card;
 mod check_command;
 mod claim;
+mod console;
 mod interop;
 mod journal;
 mod public_expense;
@@ -104,7 +105,6 @@ enum Command {
 
 /// Runs the CLI and turns its outcome into the process exit code.
 pub fn main() -> ExitCode {
-    init_logging();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -117,6 +117,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    init_logging(console::log_target(cli.command.is_none()));
     if let Some(Command::InternalPdfWorker) = cli.command {
         return crate::import::sandbox::run_worker();
     }
@@ -210,15 +211,27 @@ fn passcode_hash() -> Result<(), Failure> {
     Ok(())
 }
 
-fn init_logging() {
+fn init_logging(target: console::LogTarget) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONSHI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into logs and pipes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match target {
+        console::LogTarget::File(path) => {
+            if let Some(file) = console::open_log_file(&path) {
+                let _ = builder
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_ansi(false)
+                    .try_init();
+            }
+        }
+        console::LogTarget::Stderr => {
+            let _ = builder
+                .with_writer(std::io::stderr)
+                // Colour codes only for a person at a terminal, never into logs and pipes.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .try_init();
+        }
+    }
 }
 
 /// A failed command: what to tell the desk, what to log, how to exit.

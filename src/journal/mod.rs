@@ -10,9 +10,9 @@
 //!
 //! # Storage
 //!
-//! One SQLite file (default `<platform data dir>/onshi-desk/journal.sqlite3`, i.e.
-//! `~/.local/share/onshi-desk/journal.sqlite3` on Linux; `[journal] path` in the configuration
-//! changes it). WAL journal mode with `synchronous = FULL`: a commit is on disk (the WAL is
+//! One SQLite file (default `<local data dir>/onshi-desk/journal.sqlite3`, i.e.
+//! `~/.local/share/onshi-desk/journal.sqlite3` on Linux, `%LOCALAPPDATA%\onshi-desk\` on
+//! Windows; `[journal] path` in the configuration changes it). WAL journal mode with `synchronous = FULL`: a commit is on disk (the WAL is
 //! fsynced) when [`Journal::record`] returns, so a power cut or a `kill -9` never loses a
 //! check the desk was told is done. The schema is versioned with `PRAGMA user_version` and
 //! migrated forward on open (see [`schema`]).
