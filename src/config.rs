@@ -220,6 +220,94 @@ pub struct JournalConfig {
     /// Japanese Excel opens correctly; Shift_JIS for programs that read nothing else
     /// (see [`TextEncoding`] for why and what is unconfirmed).
     pub csv_encoding: TextEncoding,
+    /// The facility's shared journal on PostgreSQL (`[journal] url`); `None`: this desk's
+    /// SQLite file only. With it the SQLite file stays, as the desk's own copy and its outage
+    /// store (`crate::journal::shared`).
+    pub shared: Option<SharedJournalConfig>,
+}
+
+/// Where and how to reach the facility's shared journal (`[journal] url`, `password` or
+/// `password_file`, `ca`, `desk_id`).
+///
+/// The password is never printed: `Debug` shows whether one is set, and the logs name the
+/// database by [`SharedJournalConfig::redacted`] only.
+#[derive(Clone)]
+pub struct SharedJournalConfig {
+    /// `postgres://user@host:port/dbname` (libpq URL form; a password in it is refused: it
+    /// would end up in logs and screenshots of the settings).
+    pub url: String,
+    /// The password, from `password` or read from `password_file` when the journal connects.
+    pub password: Option<SharedPassword>,
+    /// The CA certificate (PEM) the database server's certificate must chain to. TLS is always
+    /// used and the server's name checked: a patient's data never crosses the LAN in clear.
+    pub ca: PathBuf,
+    /// This desk's name in the shared journal (which desk made each check); default
+    /// `[interop] desk_id` (the host name).
+    pub desk_id: String,
+}
+
+/// Where the shared journal's password comes from.
+#[derive(Clone)]
+pub enum SharedPassword {
+    /// Written in the configuration (`password`).
+    Inline(zeroize::Zeroizing<String>),
+    /// Read from this file (`password_file`) each time the journal connects: the password can
+    /// be rotated without touching the configuration, and the file kept owner-only.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SharedJournalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedJournalConfig")
+            .field("url", &self.url)
+            .field(
+                "password",
+                &match &self.password {
+                    None => "none".to_owned(),
+                    Some(SharedPassword::Inline(_)) => "(set)".to_owned(),
+                    Some(SharedPassword::File(p)) => format!("file {}", p.display()),
+                },
+            )
+            .field("ca", &self.ca)
+            .field("desk_id", &self.desk_id)
+            .finish()
+    }
+}
+
+impl SharedJournalConfig {
+    /// The database as logs and the desk name it: the URL without any query options (the URL
+    /// holds no password, see [`SharedJournalConfig::url`]).
+    pub fn redacted(&self) -> String {
+        self.url.split('?').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// The `[journal] url` rules: the libpq URL form, no password inside it.
+fn parse_shared_url(url: &str) -> Result<String, ConfigError> {
+    let invalid = |detail: String| ConfigError::Invalid {
+        field: "journal.url",
+        detail,
+    };
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or_else(|| invalid("must start with postgres://".into()))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if userinfo.contains(':') {
+            return Err(invalid(
+                "holds a password: put it in journal.password_file (or journal.password) instead"
+                    .into(),
+            ));
+        }
+    }
+    if authority.is_empty() || authority.ends_with('@') {
+        return Err(invalid("names no host".into()));
+    }
+    if url.chars().any(char::is_control) || url.len() > 1000 {
+        return Err(invalid("is not a plausible URL".into()));
+    }
+    Ok(url.to_owned())
 }
 
 /// Days a queued card check's certificate is kept when `[journal] retention_days` is not set:
@@ -244,6 +332,7 @@ impl Default for JournalConfig {
             path: None,
             retention_days: DEFAULT_RETENTION_DAYS,
             csv_encoding: TextEncoding::default(),
+            shared: None,
         }
     }
 }
@@ -413,6 +502,80 @@ struct JournalFile {
     path: Option<PathBuf>,
     retention_days: Option<u32>,
     csv_encoding: Option<String>,
+    url: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    desk_id: Option<String>,
+}
+
+/// The shared-journal keys of `[journal]`, validated together.
+struct SharedJournalFile {
+    url: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    desk_id: Option<String>,
+}
+
+impl SharedJournalFile {
+    fn parse(
+        self,
+        default_desk_id: &str,
+        resolve: &dyn Fn(PathBuf) -> PathBuf,
+    ) -> Result<Option<SharedJournalConfig>, ConfigError> {
+        let invalid = |field: &'static str, detail: &str| ConfigError::Invalid {
+            field,
+            detail: detail.to_owned(),
+        };
+        let Some(url) = self.url.filter(|u| !u.trim().is_empty()) else {
+            if self.password.is_some()
+                || self.password_file.is_some()
+                || self.ca.is_some()
+                || self.desk_id.is_some()
+            {
+                return Err(invalid(
+                    "journal.url",
+                    "required when password, password_file, ca or desk_id is set",
+                ));
+            }
+            return Ok(None);
+        };
+        let url = parse_shared_url(url.trim())?;
+        let password = match (self.password, self.password_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "journal.password",
+                    "set either password or password_file, not both",
+                ))
+            }
+            (Some(p), None) => Some(SharedPassword::Inline(zeroize::Zeroizing::new(p))),
+            (None, Some(f)) => Some(SharedPassword::File(resolve(f))),
+            (None, None) => None,
+        };
+        let ca = self.ca.map(resolve).ok_or_else(|| {
+            invalid(
+                "journal.ca",
+                "required with journal.url: the CA certificate (PEM) of the database server",
+            )
+        })?;
+        let desk_id = match self.desk_id {
+            None => default_desk_id.to_owned(),
+            Some(d) if is_safe_file_token(&d) => d,
+            Some(_) => {
+                return Err(invalid(
+                    "journal.desk_id",
+                    "only ASCII letters, digits, '-' and '_', 1 to 64 characters",
+                ))
+            }
+        };
+        Ok(Some(SharedJournalConfig {
+            url,
+            password,
+            ca,
+            desk_id,
+        }))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -552,6 +715,15 @@ impl Config {
             }),
             n => Ok(Duration::from_millis(n)),
         };
+        let interop = InteropConfig::parse(file.interop, &resolve)?;
+        let shared = SharedJournalFile {
+            url: file.journal.url,
+            password: file.journal.password,
+            password_file: file.journal.password_file,
+            ca: file.journal.ca,
+            desk_id: file.journal.desk_id,
+        }
+        .parse(&interop.desk_id, &resolve)?;
         Ok(Config {
             facility_code: FacilityCode::parse(&file.facility_code).map_err(|e| {
                 ConfigError::Invalid {
@@ -677,8 +849,9 @@ impl Config {
                         })?
                     }
                 },
+                shared,
             },
-            interop: InteropConfig::parse(file.interop, &resolve)?,
+            interop,
             public_expense: PublicExpenseConfig {
                 table: file.public_expense.table.map(resolve),
             },

@@ -28,6 +28,8 @@ pub struct JournalOptions {
     /// Test hook: refuses every write (`PRAGMA query_only`), like a read-only medium.
     #[doc(hidden)]
     pub query_only: bool,
+    /// The facility's shared journal the writer forwards to (`[journal] url`), if any.
+    pub shared: Option<crate::config::SharedJournalConfig>,
 }
 
 impl Default for JournalOptions {
@@ -36,6 +38,7 @@ impl Default for JournalOptions {
             busy_timeout: Duration::from_secs(5),
             max_page_count: None,
             query_only: false,
+            shared: None,
         }
     }
 }

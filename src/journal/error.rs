@@ -64,6 +64,10 @@ pub enum JournalError {
     /// The request itself is unusable (e.g. a search text too long).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The facility's shared journal (PostgreSQL) cannot be reached or refused the login. The
+    /// desk's own journal still records: this is said, not a check lost.
+    #[error("shared journal unavailable: {0}")]
+    SharedUnavailable(String),
     /// Any other SQLite or I/O error.
     #[error("journal error: {0}")]
     Other(String),
@@ -86,6 +90,7 @@ impl JournalError {
             JournalError::NotFound(_) => "not_found",
             JournalError::NotOpen(_) => "not_open",
             JournalError::Invalid(_) => "invalid_input",
+            JournalError::SharedUnavailable(_) => "journal_shared_unavailable",
             JournalError::Other(_) => "journal_error",
         }
     }
@@ -115,6 +120,7 @@ impl JournalError {
             JournalError::NotFound(id) => format!("受付記録 {id} はありません。"),
             JournalError::NotOpen(id) => format!("受付記録 {id} は事後確認待ち・要確認・中断のいずれでもないため、対応済みにできません。"),
             JournalError::Invalid(_) => "検索・入力の内容が正しくありません。".into(),
+            JournalError::SharedUnavailable(_) => "共有の受付記録(データベース)に接続できません。ネットワークとデータベースの状態をシステム担当者に確認してください。".into(),
             JournalError::Other(_) => "受付記録の処理でエラーが発生しました。確認の途中であれば、この確認は記録されていません。システム担当者に連絡してください。".into(),
         }
     }

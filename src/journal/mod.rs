@@ -63,6 +63,8 @@ pub mod public_expenses;
 mod query;
 pub mod report;
 pub mod schema;
+#[cfg(feature = "shared-journal")]
+pub mod shared;
 mod writer;
 
 use std::path::PathBuf;

@@ -17,6 +17,10 @@
 //! Version 5: `public_expenses`, the 公費・医療費助成 entitlements known for the check (JSON
 //! array, online and paper, each with its source; `public_expenses.rs`); `[]` for older
 //! records.
+//! Version 6: `revision` (raised by the trigger `checks_revision` on every change of a row) and
+//! `forwarded_revision` (the last revision the facility's shared journal has), so a desk with
+//! `[journal] url` forwards each change exactly once (`shared/forward.rs`); every older record
+//! starts unforwarded, so a desk's history reaches the shared journal when it is first set.
 //!
 //! The current schema of `checks` (dates are text: `check_date` `YYYY-MM-DD` (JST),
 //! timestamps RFC 3339 UTC, so they sort and compare as text):
@@ -39,6 +43,7 @@
 //! | `certificate_serial`, `certificate_der` | only while queued (retention rule) |
 //! | `attempts`, `next_attempt_at`, `last_attempt_detail` | re-confirmation backoff |
 //! | `reconfirmed_at`, `reconfirmed_verdict`, `reconfirmed_validity`, `conflict_detail` | 事後確認 outcome |
+//! | `revision`, `forwarded_revision` | the row's revision and the last one forwarded to the shared journal |
 //!
 //! `kind`, `identity`, `verdict`, `reconfirmed_verdict`, `claim_step` and `status` hold only
 //! the serde names of their enums (`columns.rs`); a row with any other text is refused when
@@ -105,6 +110,15 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE checks ADD COLUMN interop_file TEXT;",
     // 4 → 5
     "ALTER TABLE checks ADD COLUMN public_expenses TEXT NOT NULL DEFAULT '[]';",
+    // 5 → 6
+    "ALTER TABLE checks ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+     ALTER TABLE checks ADD COLUMN forwarded_revision INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX checks_unforwarded ON checks(id) WHERE forwarded_revision < revision;
+     CREATE TRIGGER checks_revision AFTER UPDATE ON checks
+         WHEN NEW.revision = OLD.revision AND NEW.forwarded_revision = OLD.forwarded_revision
+     BEGIN
+         UPDATE checks SET revision = OLD.revision + 1 WHERE id = NEW.id;
+     END;",
 ];
 
 /// The schema version of an open connection.

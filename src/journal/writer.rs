@@ -15,12 +15,74 @@ use crate::domain::claim::plan::ClaimStep;
 use crate::domain::claim::receipt::ReceiptHeader;
 use crate::domain::verdict::VerdictKind;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
+
+/// What the writer thread owns: the only write connection, and the forwarder to the
+/// facility's shared journal when there is one.
+struct WriterState {
+    conn: Connection,
+    #[cfg(feature = "shared-journal")]
+    forwarder: Option<super::shared::forward::Forwarder>,
+}
+
+impl WriterState {
+    /// After a committed job: forward it (a no-op without a shared journal).
+    fn after_write(&mut self) {
+        #[cfg(feature = "shared-journal")]
+        if let Some(f) = &mut self.forwarder {
+            f.after_write(&self.conn);
+        }
+    }
+
+    /// How long the writer may wait for a job before forwarding again (`None`: until a job).
+    fn next_wake(&self) -> Option<std::time::Duration> {
+        #[cfg(feature = "shared-journal")]
+        if let Some(f) = &self.forwarder {
+            return f.next_wake();
+        }
+        None
+    }
+
+    /// The forwarding timer went off.
+    fn tick(&mut self) {
+        #[cfg(feature = "shared-journal")]
+        if let Some(f) = &mut self.forwarder {
+            f.tick(&self.conn);
+        }
+    }
+
+    /// The writer's loop: jobs in order, forwarding between them while rows wait.
+    fn run(mut self, rx: Receiver<Job>) {
+        self.tick();
+        loop {
+            let job = match self.next_wake() {
+                None => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                },
+                Some(wait) => match rx.recv_timeout(wait) {
+                    Ok(job) => job,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.tick();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+            };
+            job(&mut self);
+        }
+        // A clean close checkpoints the WAL into the main file.
+        let _ = self.conn.close();
+    }
+}
 
 struct Inner {
     tx: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
+    shared: Option<crate::config::SharedJournalConfig>,
+    #[cfg(feature = "shared-journal")]
+    shared_status: Option<Arc<Mutex<super::shared::SharedStatus>>>,
 }
 
 impl Drop for Inner {
@@ -89,25 +151,86 @@ impl Journal {
             }
         };
         super::files::narrow_side_files(path);
+        #[cfg(not(feature = "shared-journal"))]
+        if options.shared.is_some() {
+            return Err(JournalError::Invalid(
+                "journal.url: this build has no shared journal (feature shared-journal)".into(),
+            ));
+        }
+        #[cfg(feature = "shared-journal")]
+        let shared_status = options
+            .shared
+            .as_ref()
+            .map(|_| Arc::new(Mutex::new(super::shared::SharedStatus::default())));
+        let state = WriterState {
+            #[cfg(feature = "shared-journal")]
+            forwarder: options
+                .shared
+                .clone()
+                .zip(shared_status.clone())
+                .map(|(c, s)| super::shared::forward::Forwarder::new(c, s)),
+            conn,
+        };
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("journal-writer".into())
-            .spawn(move || {
-                let mut conn = conn;
-                for job in rx {
-                    job(&mut conn);
-                }
-                // A clean close checkpoints the WAL into the main file.
-                let _ = conn.close();
-            })
+            .spawn(move || state.run(rx))
             .map_err(|e| JournalError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Journal {
             inner: Arc::new(Inner {
                 tx: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
                 path: path.to_owned(),
+                shared: options.shared,
+                #[cfg(feature = "shared-journal")]
+                shared_status,
             }),
         })
+    }
+
+    /// Opens the journal the configuration names: its SQLite file, forwarding to the
+    /// facility's shared journal when `[journal] url` is set.
+    pub fn open_config(config: &crate::config::JournalConfig) -> Result<Journal, JournalError> {
+        Journal::open_with(
+            &config.path(),
+            JournalOptions {
+                shared: config.shared.clone(),
+                ..JournalOptions::default()
+            },
+        )
+    }
+
+    /// The facility's shared journal this desk forwards to, if any.
+    pub fn shared_config(&self) -> Option<&crate::config::SharedJournalConfig> {
+        self.inner.shared.as_ref()
+    }
+
+    /// Where the desk stands with the shared journal (`None` without one).
+    #[cfg(feature = "shared-journal")]
+    pub fn shared_status(&self) -> Option<super::shared::SharedStatus> {
+        self.inner
+            .shared_status
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|s| s.clone()))
+    }
+
+    /// Forwards every local record the shared journal lacks, now, and says how many were sent
+    /// (`journal copy-to-shared`, tests). Fails when the shared journal cannot be reached (what
+    /// was sent before the failure stays sent).
+    #[cfg(feature = "shared-journal")]
+    pub fn forward_now(&self) -> Result<u64, JournalError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |state: &mut WriterState| {
+            let result = match &mut state.forwarder {
+                Some(f) => f.forward_all(&state.conn),
+                None => Err(JournalError::Invalid(
+                    "no shared journal is set (journal.url)".into(),
+                )),
+            };
+            let _ = reply.send(result);
+        });
+        self.send(job)?;
+        rx.recv().unwrap_or(Err(JournalError::WriterGone))
     }
 
     /// Staff's way back after a damaged journal was set aside (`onshi-desk journal
@@ -141,8 +264,12 @@ impl Journal {
         f: impl FnOnce(&mut Connection) -> Result<R, JournalError> + Send + 'static,
     ) -> Receiver<Result<R, JournalError>> {
         let (reply, rx): (SyncSender<Result<R, JournalError>>, _) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn).map_err(|e| refine(conn, e));
+        let job: Job = Box::new(move |state: &mut WriterState| {
+            let result = f(&mut state.conn).map_err(|e| refine(&state.conn, e));
+            if result.is_ok() {
+                // The desk is told "done" after the shared journal has it too (when reachable).
+                state.after_write();
+            }
             let _ = reply.send(result);
         });
         if let Err(e) = self.send(job) {

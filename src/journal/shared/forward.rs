@@ -1,0 +1,321 @@
+//! Forwarding the desk's committed rows to the shared journal (see the design in [`super`]).
+//!
+//! Runs on the journal's writer thread, which owns the only local write connection: after each
+//! committed job ([`Forwarder::after_write`]), and on a timer while rows wait
+//! ([`Forwarder::tick`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres::types::ToSql;
+use postgres::Client;
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::SharedStatus;
+use crate::config::SharedJournalConfig;
+use crate::journal::JournalError;
+
+/// The SQLite type of a forwarded column, to bind it with the right PostgreSQL type.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Blob,
+}
+
+/// Who decides a column once the facility took the record over (`facility_owned_at`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The facility's value stays (status, numbers, settlement, the certificate).
+    Facility,
+    /// Only the desk knows it: its latest value always wins.
+    Desk,
+}
+
+/// Every column of `checks` that is forwarded, the one list of them (the SELECT on the desk
+/// and the upsert in the shared journal are made from it).
+const COLUMNS: &[(&str, Kind, Owner)] = &[
+    ("recorded_at", Kind::Text, Owner::Facility),
+    ("check_date", Kind::Text, Owner::Facility),
+    ("kind", Kind::Text, Owner::Facility),
+    ("identity", Kind::Text, Owner::Facility),
+    ("verdict", Kind::Text, Owner::Facility),
+    ("validity", Kind::Int, Owner::Facility),
+    ("insurer_number", Kind::Text, Owner::Facility),
+    ("symbol", Kind::Text, Owner::Facility),
+    ("number", Kind::Text, Owner::Facility),
+    ("branch", Kind::Text, Owner::Facility),
+    ("name", Kind::Text, Owner::Facility),
+    ("name_kana", Kind::Text, Owner::Facility),
+    ("birthdate", Kind::Text, Owner::Facility),
+    ("claim_step", Kind::Text, Owner::Facility),
+    ("receipt_json", Kind::Text, Owner::Facility),
+    ("printouts_json", Kind::Text, Owner::Desk),
+    ("status", Kind::Text, Owner::Facility),
+    ("receipt_insurer", Kind::Text, Owner::Facility),
+    ("certificate_serial", Kind::Text, Owner::Facility),
+    ("certificate_der", Kind::Blob, Owner::Facility),
+    ("attempts", Kind::Int, Owner::Facility),
+    ("next_attempt_at", Kind::Text, Owner::Facility),
+    ("last_attempt_detail", Kind::Text, Owner::Facility),
+    ("reconfirmed_at", Kind::Text, Owner::Facility),
+    ("reconfirmed_verdict", Kind::Text, Owner::Facility),
+    ("reconfirmed_validity", Kind::Int, Owner::Facility),
+    ("conflict_detail", Kind::Text, Owner::Facility),
+    ("phone", Kind::Text, Owner::Desk),
+    ("interop_file", Kind::Text, Owner::Desk),
+    ("public_expenses", Kind::Text, Owner::Desk),
+];
+
+/// Rows forwarded per shared transaction.
+const BATCH: usize = 200;
+
+/// The first pause after a failed forward; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The upsert of one row: applied only over an older revision; once the facility owns the
+/// record, only the desk's own columns change.
+fn upsert_sql() -> String {
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let placeholders: Vec<String> = (1..=names.len() + 3).map(|i| format!("${i}")).collect();
+    let sets: Vec<String> = COLUMNS
+        .iter()
+        .map(|(name, _, owner)| match owner {
+            Owner::Desk => format!("{name} = EXCLUDED.{name}"),
+            Owner::Facility => format!(
+                "{name} = CASE WHEN checks.facility_owned_at IS NULL THEN EXCLUDED.{name} \
+                 ELSE checks.{name} END"
+            ),
+        })
+        .collect();
+    format!(
+        "INSERT INTO checks (desk, desk_check_id, revision, {}) VALUES ({})
+         ON CONFLICT (desk, desk_check_id) DO UPDATE SET revision = EXCLUDED.revision,
+             forwarded_at = now(), {}
+         WHERE checks.revision < EXCLUDED.revision",
+        names.join(", "),
+        placeholders.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// One local row waiting to be forwarded.
+struct Row {
+    id: i64,
+    revision: i64,
+    values: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+/// The next rows to forward, in the desk's id order.
+fn unforwarded(local: &Connection, limit: usize) -> Result<Vec<Row>, JournalError> {
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let mut stmt = local.prepare_cached(&format!(
+        "SELECT id, revision, {} FROM checks WHERE forwarded_revision < revision
+         ORDER BY id LIMIT ?1",
+        names.join(", ")
+    ))?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::with_capacity(COLUMNS.len());
+        for (i, (_, kind, _)) in COLUMNS.iter().enumerate() {
+            let at = i + 2;
+            values.push(match kind {
+                Kind::Text => Box::new(r.get::<_, Option<String>>(at)?),
+                Kind::Int => Box::new(r.get::<_, Option<i64>>(at)?),
+                Kind::Blob => Box::new(r.get::<_, Option<Vec<u8>>>(at)?),
+            });
+        }
+        Ok(Row {
+            id: r.get(0)?,
+            revision: r.get(1)?,
+            values,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// How many local rows are not in the shared journal yet.
+pub fn count_unforwarded(local: &Connection) -> Result<u64, JournalError> {
+    let n: i64 = local.query_row(
+        "SELECT count(*) FROM checks WHERE forwarded_revision < revision",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n.unsigned_abs())
+}
+
+/// Sends `rows` in one shared transaction.
+fn send(client: &mut Client, desk: &str, rows: &[Row]) -> Result<(), JournalError> {
+    let mut tx = client.transaction()?;
+    let stmt = tx.prepare(&upsert_sql())?;
+    for row in rows {
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(row.values.len() + 3);
+        params.push(&desk);
+        params.push(&row.id);
+        params.push(&row.revision);
+        for v in &row.values {
+            params.push(v.as_ref() as &(dyn ToSql + Sync));
+        }
+        tx.execute(&stmt, &params)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Marks `rows` forwarded in the desk's file. Without an fsync of its own (`synchronous =
+/// NORMAL` for this one transaction): a mark lost in a power cut only sends the row again,
+/// which the shared journal ignores, and the desk's next write makes it durable anyway.
+fn mark(local: &Connection, rows: &[Row]) -> Result<(), JournalError> {
+    local.pragma_update(None, "synchronous", "NORMAL")?;
+    let result = (|| -> Result<(), JournalError> {
+        let tx = local.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE checks SET forwarded_revision = ?2 WHERE id = ?1 AND revision >= ?2",
+            )?;
+            for row in rows {
+                stmt.execute([row.id, row.revision])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    local.pragma_update(None, "synchronous", "FULL")?;
+    result
+}
+
+/// Forwards the desk's rows from its writer thread; keeps [`SharedStatus`] current.
+pub struct Forwarder {
+    config: SharedJournalConfig,
+    client: Option<Client>,
+    status: Arc<Mutex<SharedStatus>>,
+    /// While offline: not before this instant.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Forwarder {
+    pub fn new(config: SharedJournalConfig, status: Arc<Mutex<SharedStatus>>) -> Forwarder {
+        Forwarder {
+            config,
+            client: None,
+            status,
+            retry_at: None,
+            backoff: FIRST_BACKOFF,
+        }
+    }
+
+    /// After a local commit: forwards now, unless the database was just found unreachable
+    /// and its pause is not over (then the write is not held up by a connect timeout).
+    pub fn after_write(&mut self, local: &Connection) {
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            self.set_unforwarded(local);
+            return;
+        }
+        self.forward_batch(local);
+    }
+
+    /// The writer's timer: one batch when due. Returns how long the writer may sleep before
+    /// the next call (`None`: nothing waits).
+    pub fn tick(&mut self, local: &Connection) -> Option<Duration> {
+        if self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            self.forward_batch(local);
+        }
+        self.next_wake()
+    }
+
+    /// When the writer should call [`Forwarder::tick`] next (`None`: only after a write).
+    pub fn next_wake(&self) -> Option<Duration> {
+        let waiting = self
+            .status
+            .lock()
+            .map(|s| s.unforwarded > 0)
+            .unwrap_or(true);
+        match self.retry_at {
+            Some(t) => Some(t.saturating_duration_since(Instant::now())),
+            None if waiting => Some(Duration::ZERO),
+            None => None,
+        }
+    }
+
+    /// Forwards everything now (the copy command, tests): batch after batch until none waits
+    /// or one fails.
+    pub fn forward_all(&mut self, local: &Connection) -> Result<u64, JournalError> {
+        let mut sent = 0;
+        loop {
+            let n = self.try_batch(local)?;
+            if n == 0 {
+                return Ok(sent);
+            }
+            sent += n as u64;
+        }
+    }
+
+    fn forward_batch(&mut self, local: &Connection) {
+        match self.try_batch(local) {
+            Ok(_) => {
+                self.retry_at = None;
+                self.backoff = FIRST_BACKOFF;
+                let was_offline = self.status.lock().map(|s| !s.online).unwrap_or(false);
+                if let Ok(mut s) = self.status.lock() {
+                    s.online = true;
+                    s.offline_since = None;
+                    s.detail = None;
+                }
+                if was_offline {
+                    tracing::info!(database = %self.config.redacted(), "shared journal reachable");
+                }
+            }
+            Err(e) => {
+                self.client = None;
+                self.retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                let detail = e.to_string();
+                let first = if let Ok(mut s) = self.status.lock() {
+                    let first = s.online || s.offline_since.is_none();
+                    s.online = false;
+                    s.offline_since.get_or_insert_with(OffsetDateTime::now_utc);
+                    s.detail = Some(detail.clone());
+                    first
+                } else {
+                    true
+                };
+                if first {
+                    tracing::warn!(error = %detail, "shared journal unreachable: recording on this desk, forwarding later");
+                }
+            }
+        }
+        self.set_unforwarded(local);
+    }
+
+    fn set_unforwarded(&self, local: &Connection) {
+        if let Ok(n) = count_unforwarded(local) {
+            if let Ok(mut s) = self.status.lock() {
+                s.unforwarded = n;
+            }
+        }
+    }
+
+    /// One batch: connects (and migrates) if needed, sends, marks. Returns how many rows.
+    fn try_batch(&mut self, local: &Connection) -> Result<usize, JournalError> {
+        let rows = unforwarded(local, BATCH)?;
+        if rows.is_empty() && self.client.is_some() {
+            return Ok(0);
+        }
+        let client = match &mut self.client {
+            Some(c) => c,
+            None => {
+                let mut c = super::connect(&self.config)?;
+                super::schema::migrate(&mut c)?;
+                self.client.insert(c)
+            }
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        send(client, &self.config.desk_id, &rows)?;
+        mark(local, &rows)?;
+        Ok(rows.len())
+    }
+}
