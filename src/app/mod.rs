@@ -162,7 +162,8 @@ pub struct RunningBuilder {
     printouts: PathBuf,
     printer: Option<String>,
     folder_opener: PathBuf,
-    journal: (PathBuf, u32),
+    /// The journal to open (its file, and the facility's shared journal if any).
+    journal: crate::config::JournalConfig,
     passcode: Option<Box<dyn PasscodeCheck>>,
     /// Told of every check made at the desk and settled by 事後確認 (the receipt computer).
     sink: Arc<dyn crate::check::ResultSink>,
@@ -179,11 +180,8 @@ impl RunningBuilder {
         config_path: PathBuf,
     ) -> RunningBuilder {
         let journal = match &config {
-            Ok(c) => (c.journal.path(), c.journal.retention_days),
-            Err(_) => (
-                crate::config::default_journal_path(),
-                crate::config::DEFAULT_RETENTION_DAYS,
-            ),
+            Ok(c) => c.journal.clone(),
+            Err(_) => crate::config::JournalConfig::default(),
         };
         RunningBuilder {
             sink: result_sink(&config),
@@ -231,7 +229,10 @@ impl RunningBuilder {
         if let Some(opener) = &env.folder_opener {
             builder.folder_opener = opener.clone();
         }
-        builder.journal = (env.journal.clone(), crate::config::DEFAULT_RETENTION_DAYS);
+        builder.journal = crate::config::JournalConfig {
+            path: Some(env.journal.clone()),
+            ..crate::config::JournalConfig::default()
+        };
         builder.passcode = Some(Box::new(|typed: &str| typed == demo::DEMO_PASSCODE));
         builder.demo = Some(env);
         builder
@@ -249,9 +250,10 @@ impl RunningBuilder {
         if let Err(e) = &client {
             tracing::error!("online qualification is not configured: {e}");
         }
-        let (journal_path, retention) = &self.journal;
         let (journal, reconfirmer, announcer) =
-            open_journal(journal_path, &client, *retention, self.sink.clone());
+            open_journal(&self.journal, &client, self.sink.clone());
+        #[cfg(feature = "shared-journal")]
+        let shared_status = journal.as_ref().ok().and_then(|j| j.shared_status_board());
         let interop = watch_requests(&config, &client, &journal, &self.clock);
         let backend = Backend::new(
             Services {
@@ -303,6 +305,10 @@ impl RunningBuilder {
         desk.config_path = self.config_path;
         desk.config = config.ok();
         desk.interop = interop.as_ref().map(|w| w.status_board());
+        #[cfg(feature = "shared-journal")]
+        {
+            desk.shared_journal = shared_status;
+        }
         Running {
             desk,
             backend,
@@ -406,17 +412,17 @@ fn result_sink(config: &Result<Config, String>) -> Arc<dyn crate::check::ResultS
 /// by re-confirmation; one queue, so a hanging share holds up neither). A journal that cannot
 /// be opened is no reason not to start: every check then tells the desk it was not recorded.
 fn open_journal(
-    path: &std::path::Path,
+    config: &crate::config::JournalConfig,
     client: &Result<Arc<OnlineClient>, String>,
-    retention_days: u32,
     sink: Arc<dyn crate::check::ResultSink>,
 ) -> (
     Result<crate::journal::Journal, String>,
     Option<crate::check::ReconfirmerHandle>,
     Option<Arc<crate::check::Announcer>>,
 ) {
-    let journal = crate::journal::Journal::open(path).map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "journal not opened");
+    let retention_days = config.retention_days;
+    let journal = crate::journal::Journal::open_config(config).map_err(|e| {
+        tracing::error!(path = %config.path().display(), error = %e, "journal not opened");
         e.desk_message()
     });
     let announcer = journal.as_ref().ok().map(|journal| {

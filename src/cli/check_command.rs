@@ -180,11 +180,11 @@ struct ConfiguredJournal<'a>(&'a Config);
 
 impl CheckRecorder for ConfiguredJournal<'_> {
     fn record(&self, check: NewCheck) -> Result<CheckId, JournalError> {
-        Journal::open(&self.0.journal.path()).and_then(|journal| journal.record(check))
+        Journal::open_config(&self.0.journal).and_then(|journal| journal.record(check))
     }
 
     fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
-        Journal::open(&self.0.journal.path()).and_then(|journal| journal.set_interop_file(id, file))
+        Journal::open_config(&self.0.journal).and_then(|journal| journal.set_interop_file(id, file))
     }
 }
 

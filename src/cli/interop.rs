@@ -81,7 +81,7 @@ fn io_failure(path: &Path, e: std::io::Error) -> Failure {
 /// The request handler for `config`: the service, the journal, the facility's code and the
 /// result encoding; shared by `serve` and `batch` (and the desk app's watcher).
 pub fn processor(config: &Config) -> Result<RequestProcessor, Failure> {
-    let journal = Journal::open(&config.journal.path())?;
+    let journal = Journal::open_config(&config.journal)?;
     let client = OnlineClient::new(config)?;
     Ok(RequestProcessor::for_config(
         config,

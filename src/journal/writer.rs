@@ -214,6 +214,16 @@ impl Journal {
             .and_then(|s| s.lock().ok().map(|s| s.clone()))
     }
 
+    /// A cheap handle on [`Journal::shared_status`] for the desk's screens (`None` without a
+    /// shared journal).
+    #[cfg(feature = "shared-journal")]
+    pub fn shared_status_board(&self) -> Option<super::shared::StatusBoard> {
+        self.inner
+            .shared_status
+            .clone()
+            .map(super::shared::StatusBoard)
+    }
+
     /// Forwards every local record the shared journal lacks, now, and says how many were sent
     /// (`journal copy-to-shared`, tests). Fails when the shared journal cannot be reached (what
     /// was sent before the failure stays sent).
@@ -341,10 +351,7 @@ impl Journal {
     pub fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
         let file = file.to_owned();
         self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE checks SET interop_file = ?2 WHERE id = ?1",
-                params![id.0, file],
-            )?;
+            let n = conn.execute(sql::SET_INTEROP_FILE, params![id.0, file])?;
             found(n, id)
         })
     }
@@ -550,9 +557,7 @@ impl Journal {
         let before = before.to_string();
         self.call(move |conn| {
             Ok(conn.execute(
-                "UPDATE checks SET certificate_serial = NULL, certificate_der = NULL
-                 WHERE (certificate_der IS NOT NULL OR certificate_serial IS NOT NULL)
-                   AND (check_date < ?1 OR status <> ?2)",
+                sql::PURGE_CERTIFICATES,
                 params![before, CheckStatus::Queued],
             )?)
         })
@@ -568,8 +573,7 @@ impl Journal {
         let next = timestamp(next_attempt_at);
         self.call(move |conn| {
             conn.execute(
-                "UPDATE checks SET attempts = attempts + 1, next_attempt_at = ?2,
-                     last_attempt_detail = ?3 WHERE id = ?1 AND status = ?4",
+                sql::NOTE_ATTEMPT,
                 params![id.0, next, detail, CheckStatus::Queued],
             )?;
             Ok(())
@@ -598,11 +602,7 @@ impl Journal {
             let tx = conn.transaction()?;
             let n = match r.outcome {
                 ReconfirmOutcome::Conflict(detail) => tx.execute(
-                    "UPDATE checks SET status = ?6, conflict_detail = ?2,
-                         reconfirmed_at = ?3, reconfirmed_verdict = ?4,
-                         reconfirmed_validity = ?5, attempts = attempts + 1,
-                         certificate_serial = NULL, certificate_der = NULL
-                     WHERE id = ?1 AND status = ?7",
+                    sql::SETTLE_CONFLICT,
                     params![
                         id.0,
                         detail,
@@ -621,13 +621,7 @@ impl Journal {
                     ..
                 } => {
                     let n = tx.execute(
-                        "UPDATE checks SET status = ?8, reconfirmed_at = ?2,
-                             reconfirmed_verdict = ?3, reconfirmed_validity = ?4,
-                             attempts = attempts + 1, conflict_detail = NULL,
-                             certificate_serial = NULL, certificate_der = NULL,
-                             name = coalesce(name, ?5), name_kana = coalesce(name_kana, ?6),
-                             birthdate = coalesce(birthdate, ?7)
-                         WHERE id = ?1 AND status = ?9",
+                        sql::SETTLE_CONFIRMED,
                         params![
                             id.0,
                             at,
@@ -643,8 +637,7 @@ impl Journal {
                     if n > 0 {
                         if let Some(nums) = &numbers {
                             tx.execute(
-                                "UPDATE checks SET insurer_number = ?2, symbol = ?3,
-                                     number = ?4, branch = ?5 WHERE id = ?1",
+                                sql::SETTLE_NUMBERS,
                                 params![
                                     id.0,
                                     nums.insurer_number,
@@ -655,11 +648,7 @@ impl Journal {
                             )?;
                         }
                         if let Some((step, json, insurer)) = &receipt {
-                            tx.execute(
-                                "UPDATE checks SET claim_step = ?2, receipt_json = ?3,
-                                     receipt_insurer = ?4 WHERE id = ?1",
-                                params![id.0, step, json, insurer],
-                            )?;
+                            tx.execute(sql::SETTLE_RECEIPT, params![id.0, step, json, insurer])?;
                         }
                     }
                     n
@@ -669,6 +658,44 @@ impl Journal {
             Ok(n > 0)
         })
     }
+}
+
+/// The statements of the writes the facility also makes in the shared journal (事後確認, the
+/// retention rule, the receipt-computer file), written once for both stores: `?N`
+/// placeholders, rendered `$N` for PostgreSQL (`shared/facility.rs`). The parameters are the
+/// same, in the same order, on both.
+pub(crate) mod sql {
+    /// `?1` id, `?2` next attempt, `?3` detail, `?4` queued.
+    pub const NOTE_ATTEMPT: &str = "UPDATE checks SET attempts = attempts + 1,
+         next_attempt_at = ?2, last_attempt_detail = ?3 WHERE id = ?1 AND status = ?4";
+    /// `?1` id, `?2` detail, `?3` at, `?4` verdict, `?5` validity, `?6` conflict, `?7` queued.
+    pub const SETTLE_CONFLICT: &str = "UPDATE checks SET status = ?6, conflict_detail = ?2,
+         reconfirmed_at = ?3, reconfirmed_verdict = ?4,
+         reconfirmed_validity = ?5, attempts = attempts + 1,
+         certificate_serial = NULL, certificate_der = NULL
+     WHERE id = ?1 AND status = ?7";
+    /// `?1` id, `?2` at, `?3` verdict, `?4` validity, `?5` name, `?6` kana, `?7` birth date,
+    /// `?8` reconfirmed, `?9` queued.
+    pub const SETTLE_CONFIRMED: &str = "UPDATE checks SET status = ?8, reconfirmed_at = ?2,
+         reconfirmed_verdict = ?3, reconfirmed_validity = ?4,
+         attempts = attempts + 1, conflict_detail = NULL,
+         certificate_serial = NULL, certificate_der = NULL,
+         name = coalesce(name, ?5), name_kana = coalesce(name_kana, ?6),
+         birthdate = coalesce(birthdate, ?7)
+     WHERE id = ?1 AND status = ?9";
+    /// `?1` id, `?2`–`?5` 保険者番号, 記号, 番号, 枝番.
+    pub const SETTLE_NUMBERS: &str = "UPDATE checks SET insurer_number = ?2, symbol = ?3,
+         number = ?4, branch = ?5 WHERE id = ?1";
+    /// `?1` id, `?2` claim step, `?3` receipt JSON, `?4` its 保険者番号.
+    pub const SETTLE_RECEIPT: &str = "UPDATE checks SET claim_step = ?2, receipt_json = ?3,
+         receipt_insurer = ?4 WHERE id = ?1";
+    /// `?1` the first check date kept, `?2` queued.
+    pub const PURGE_CERTIFICATES: &str =
+        "UPDATE checks SET certificate_serial = NULL, certificate_der = NULL
+     WHERE (certificate_der IS NOT NULL OR certificate_serial IS NOT NULL)
+       AND (check_date < ?1 OR status <> ?2)";
+    /// `?1` id, `?2` file name.
+    pub const SET_INTEROP_FILE: &str = "UPDATE checks SET interop_file = ?2 WHERE id = ?1";
 }
 
 /// How a queued check is settled by re-confirmation (事後確認の結果), for [`Journal::settle`].

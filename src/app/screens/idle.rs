@@ -28,6 +28,10 @@ pub fn show(ui: &mut Ui, desk: &Desk, actions: &mut Vec<Action>) {
             };
             ui.label(RichText::new(line).size(size).color(colour));
         }
+        if let Some((line, offline)) = desk.shared_journal_line() {
+            let colour = if offline { theme::BAD } else { theme::INFO };
+            ui.label(RichText::new(line).size(20.0).color(colour));
+        }
         if let Some(problem) = desk.public_expense_table_problem() {
             ui.label(RichText::new(problem).size(20.0).color(theme::BAD));
         }

@@ -234,6 +234,10 @@ pub struct Desk {
     /// The receipt computer's request-folder watcher, when `[interop]` runs it (its state is
     /// written by the watcher's thread and read when the waiting screen is drawn).
     pub interop: Option<crate::interop::watch::StatusBoard>,
+    /// Where the desk stands with the facility's shared journal (`[journal] url`): written by
+    /// the journal's writer thread, read when the waiting screen is drawn.
+    #[cfg(feature = "shared-journal")]
+    pub shared_journal: Option<crate::journal::shared::StatusBoard>,
     /// The facility's 公費 rule table read at start, or why it could not be read
     /// ([`Desk::set_public_expense_table`]); the shipped table until set.
     public_expense_table: Result<
@@ -313,6 +317,8 @@ impl Desk {
             view: (0, ViewKey::of(&Screen::Idle), clock.now()),
             clock,
             interop: None,
+            #[cfg(feature = "shared-journal")]
+            shared_journal: None,
             public_expense_table: Ok(crate::domain::public_expense::table::BenefitTable::builtin()),
         }
     }
@@ -326,6 +332,18 @@ impl Desk {
         let trouble =
             matches!(status.state, WatchState::FolderMissing { .. }) || status.pending > 0;
         Some((status.summary_ja(), trouble))
+    }
+
+    /// The line about the facility's shared journal on the waiting screen, while it cannot be
+    /// reached or records wait to be sent, and whether it is a trouble (offline) rather than
+    /// news (sending): `None` when all is forwarded, or without a shared journal.
+    pub fn shared_journal_line(&self) -> Option<(String, bool)> {
+        #[cfg(feature = "shared-journal")]
+        if let Some(board) = &self.shared_journal {
+            let status = board.snapshot();
+            return status.desk_message().map(|line| (line, !status.online));
+        }
+        None
     }
 
     /// The view shown now: a number that changes with the screen, the patient's job, the

@@ -37,6 +37,7 @@
 //! copies only; the shared journal is purged on its own).
 
 mod connect;
+pub mod facility;
 pub mod forward;
 pub mod schema;
 
@@ -61,6 +62,18 @@ pub struct SharedStatus {
     pub offline_since: Option<OffsetDateTime>,
     /// Why (English, for logs and staff; never the password).
     pub detail: Option<String>,
+}
+
+/// The desk's view of [`SharedStatus`], kept current by the journal's writer thread (cheap to
+/// clone and to read each frame).
+#[derive(Clone, Debug)]
+pub struct StatusBoard(pub(crate) std::sync::Arc<std::sync::Mutex<SharedStatus>>);
+
+impl StatusBoard {
+    /// The status now.
+    pub fn snapshot(&self) -> SharedStatus {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
 }
 
 impl SharedStatus {
