@@ -38,6 +38,10 @@
 //! path = "journal.sqlite3"            # optional: default <data dir>/onshi-desk/journal.sqlite3
 //! retention_days = 35                 # card certificates of queued checks kept at most this long
 //! csv_encoding = "utf-8-bom"          # month-end CSV files: "utf-8-bom" (default), "shift_jis", "utf-8"
+//! url = "postgres://onshi@db.clinic.lan:5432/onshi"  # optional: the facility's shared journal (docs/shared-journal.md)
+//! password_file = "journal-password.txt"  # or password = "…" (never in the URL)
+//! ca = "db-ca.pem"                    # required with url: the database server's CA (TLS always)
+//! desk_id = "desk1"                   # this desk in the shared journal; default [interop] desk_id
 //!
 //! [interop]                           # the receipt computer's folders (レセコン連携), docs/receipt-computer.md
 //! enabled = true                      # default false
