@@ -1229,6 +1229,61 @@ grace_end = "from-expiry-date"
     }
 
     #[test]
+    fn a_shared_journal_needs_its_ca_keeps_its_password_out_of_the_url_and_names_the_desk() {
+        let p = Path::new("/srv/desk/config.toml");
+        let c = Config::parse(GOOD, p).expect("valid");
+        assert!(c.journal.shared.is_none(), "SQLite alone by default");
+        let text = format!(
+            "{GOOD}\n[journal]\nurl = \"postgres://onshi@db.lan:5432/onshi?sslmode=require\"\npassword_file = \"pw.txt\"\nca = \"db-ca.pem\"\n"
+        );
+        let c = Config::parse(&text, p).expect("valid");
+        let shared = c.journal.shared.expect("shared");
+        assert_eq!(shared.ca, PathBuf::from("/srv/desk/db-ca.pem"));
+        assert!(
+            matches!(&shared.password, Some(SharedPassword::File(f)) if f == Path::new("/srv/desk/pw.txt"))
+        );
+        assert_eq!(
+            shared.desk_id, c.interop.desk_id,
+            "the desk's interop name by default"
+        );
+        assert_eq!(shared.redacted(), "postgres://onshi@db.lan:5432/onshi");
+        let text = format!(
+            "{GOOD}\n[journal]\nurl = \"postgresql://onshi@db.lan/onshi\"\npassword = \"s3cret\"\nca = \"ca.pem\"\ndesk_id = \"uketsuke-2\"\n"
+        );
+        let shared = Config::parse(&text, p)
+            .expect("valid")
+            .journal
+            .shared
+            .expect("shared");
+        assert_eq!(shared.desk_id, "uketsuke-2");
+        assert!(
+            !format!("{shared:?}").contains("s3cret"),
+            "Debug hides the password"
+        );
+        for (bad, field) in [
+            ("url = \"postgres://onshi:s3cret@db.lan/onshi\"\nca = \"c.pem\"", "journal.url"),
+            ("url = \"mysql://db.lan/onshi\"\nca = \"c.pem\"", "journal.url"),
+            ("url = \"postgres://\"\nca = \"c.pem\"", "journal.url"),
+            ("url = \"postgres://db.lan/onshi\"", "journal.ca"),
+            ("ca = \"c.pem\"", "journal.url"),
+            (
+                "url = \"postgres://db.lan/o\"\nca = \"c.pem\"\npassword = \"a\"\npassword_file = \"f\"",
+                "journal.password",
+            ),
+            ("url = \"postgres://db.lan/o\"\nca = \"c.pem\"\ndesk_id = \"a/b\"", "journal.desk_id"),
+        ] {
+            let text = format!("{GOOD}\n[journal]\n{bad}\n");
+            match Config::parse(&text, p) {
+                Err(ConfigError::Invalid { field: f, detail }) => {
+                    assert_eq!(f, field, "{bad}");
+                    assert!(!detail.contains("s3cret"), "{detail}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn the_journal_section_resolves_its_path_and_checks_retention() {
         let c = Config::parse(GOOD, Path::new("/srv/desk/config.toml")).expect("valid");
         assert_eq!(c.journal.path, None);

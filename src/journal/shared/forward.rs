@@ -243,18 +243,29 @@ impl Forwarder {
     /// or one fails.
     pub fn forward_all(&mut self, local: &Connection) -> Result<u64, JournalError> {
         let mut sent = 0;
-        loop {
-            let n = self.try_batch(local)?;
-            if n == 0 {
-                return Ok(sent);
+        let result = loop {
+            match self.try_batch(local) {
+                Ok(0) => break Ok(sent),
+                Ok(n) => sent += n as u64,
+                Err(e) => break Err(e),
             }
-            sent += n as u64;
-        }
+        };
+        self.note(
+            local,
+            result.as_ref().map(|_| ()).map_err(ToString::to_string),
+        );
+        result
     }
 
     fn forward_batch(&mut self, local: &Connection) {
-        match self.try_batch(local) {
-            Ok(_) => {
+        let result = self.try_batch(local);
+        self.note(local, result.map(|_| ()).map_err(|e| e.to_string()));
+    }
+
+    /// Keeps the status (and the pause before the next try) after an attempt.
+    fn note(&mut self, local: &Connection, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
                 self.retry_at = None;
                 self.backoff = FIRST_BACKOFF;
                 let was_offline = self.status.lock().map(|s| !s.online).unwrap_or(false);
@@ -267,11 +278,10 @@ impl Forwarder {
                     tracing::info!(database = %self.config.redacted(), "shared journal reachable");
                 }
             }
-            Err(e) => {
+            Err(detail) => {
                 self.client = None;
                 self.retry_at = Some(Instant::now() + self.backoff);
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                let detail = e.to_string();
                 let first = if let Ok(mut s) = self.status.lock() {
                     let first = s.online || s.offline_since.is_none();
                     s.online = false;
@@ -317,5 +327,88 @@ impl Forwarder {
         send(client, &self.config.desk_id, &rows)?;
         mark(local, &rows)?;
         Ok(rows.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{CheckKind, Journal, NewCheck};
+    use time::macros::date;
+
+    fn revisions(conn: &Connection) -> Vec<(i64, i64, i64)> {
+        let mut stmt = conn
+            .prepare("SELECT id, revision, forwarded_revision FROM checks ORDER BY id")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn every_change_raises_the_revision_and_the_forwarded_mark_does_not() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("j.sqlite3");
+        let journal = Journal::open(&path).expect("journal");
+        let a = journal
+            .record(NewCheck::empty(CheckKind::Card, date!(2026 - 12 - 03)))
+            .expect("a");
+        journal
+            .record(NewCheck::empty(CheckKind::Numbers, date!(2026 - 12 - 03)))
+            .expect("b");
+        journal.set_interop_file(a, "x.xml").expect("file");
+        journal.abandon(a).expect("abandon");
+        drop(journal);
+        let conn = Connection::open(&path).expect("open");
+        assert_eq!(revisions(&conn), vec![(1, 3, 0), (2, 1, 0)]);
+        assert_eq!(count_unforwarded(&conn).expect("count"), 2);
+        let rows = unforwarded(&conn, 10).expect("rows");
+        assert_eq!(
+            rows.iter().map(|r| (r.id, r.revision)).collect::<Vec<_>>(),
+            vec![(1, 3), (2, 1)],
+            "in the desk's order"
+        );
+        assert_eq!(rows[0].values.len(), COLUMNS.len());
+        mark(&conn, &rows[..1]).expect("mark");
+        assert_eq!(revisions(&conn), vec![(1, 3, 3), (2, 1, 0)]);
+        assert_eq!(count_unforwarded(&conn).expect("count"), 1);
+        // A later change makes the row due again, at its next revision.
+        conn.execute("UPDATE checks SET phone = '03' WHERE id = 1", [])
+            .expect("update");
+        assert_eq!(revisions(&conn)[0], (1, 4, 3));
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(sync, 2, "FULL again after the mark");
+    }
+
+    #[test]
+    fn the_upsert_applies_only_newer_revisions_and_keeps_the_facilitys_columns() {
+        let sql = upsert_sql();
+        assert!(sql.contains("WHERE checks.revision < EXCLUDED.revision"));
+        assert!(sql.contains(
+            "status = CASE WHEN checks.facility_owned_at IS NULL THEN EXCLUDED.status ELSE checks.status END"
+        ));
+        assert!(sql.contains("printouts_json = EXCLUDED.printouts_json"));
+        assert!(sql.contains(&format!("${}", COLUMNS.len() + 3)));
+        assert!(!sql.contains(&format!("${}", COLUMNS.len() + 4)));
+    }
+
+    #[test]
+    fn offline_and_sending_are_told_to_the_desk_and_all_sent_is_not() {
+        let mut s = SharedStatus {
+            online: true,
+            ..SharedStatus::default()
+        };
+        assert_eq!(s.desk_message(), None);
+        s.unforwarded = 3;
+        assert!(s
+            .desk_message()
+            .is_some_and(|m| m.contains("送信中") && m.contains("3 件")));
+        s.online = false;
+        assert!(s
+            .desk_message()
+            .is_some_and(|m| m.contains("接続できません") && m.contains("この端末に記録")));
     }
 }
