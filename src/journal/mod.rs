@@ -435,6 +435,18 @@ pub struct CheckRecord {
 }
 
 impl CheckRecord {
+    /// This record's number in the journal of the desk `own_desk` (`[journal] desk_id`; `None`
+    /// without a shared journal), for what that desk writes to it (close, continue the claim
+    /// path): its own number for a record read from the desk's file, the desk's number for one
+    /// of its records read from the shared journal, `None` for another desk's record.
+    pub fn local_id(&self, own_desk: Option<&str>) -> Option<CheckId> {
+        match &self.desk {
+            None => Some(self.id),
+            Some(desk) if Some(desk.as_str()) == own_desk => self.desk_check_id.map(CheckId),
+            Some(_) => None,
+        }
+    }
+
     /// The receipt's 保険者番号, if a receipt was recorded.
     pub fn receipt_insurer(&self) -> Option<&str> {
         self.receipt

@@ -79,10 +79,11 @@ impl Default for Filter {
 }
 
 /// Whose records a reader sees.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "scope", rename_all = "snake_case")]
 pub enum ReadScope {
     /// This desk's journal, and no shared journal is configured: it is the whole history.
+    #[default]
     Desk,
     /// The facility's shared journal: every desk's records.
     Facility,
