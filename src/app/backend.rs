@@ -549,10 +549,12 @@ fn load_history(s: &Services, filter: &Filter) -> Result<History, String> {
         e.desk_message()
     };
     let reader = journal.reader().map_err(fail)?;
-    Ok((
-        reader.list(filter).map_err(fail)?,
-        reader.usage().map_err(fail)?,
-    ))
+    Ok(History {
+        records: reader.list(filter).map_err(fail)?,
+        usage: reader.usage().map_err(fail)?,
+        scope: reader.scope().clone(),
+        desk_id: journal.shared_config().map(|c| c.desk_id.clone()),
+    })
 }
 
 /// Reads a portal PDF (at most the importer's limit) and extracts its labelled fields in a
@@ -623,12 +625,17 @@ fn export_reports(s: &Services, year: i32, month: time::Month) -> Result<String,
         })?;
     }
     tracing::info!(dir = %dir.display(), open = open.len(), "month-end reports saved");
-    Ok(format!(
+    let mut said = format!(
         "{year}年{}月の未確定 {} 件と利用率を保存しました: {}",
         u8::from(month),
         open.len(),
         dir.display()
-    ))
+    );
+    // Saved from this desk's records only: said, so nobody takes it for the facility's.
+    if let Some(notice) = reader.scope().desk_notice() {
+        said.push_str(notice);
+    }
+    Ok(said)
 }
 
 /// Prints a kept PDF; the desk message when it did not print.

@@ -281,8 +281,19 @@ pub enum Request {
     },
 }
 
-/// What the history screen shows: the records found and the monthly card-use report.
-pub type History = (Vec<CheckRecord>, Vec<MonthlyUsage>);
+/// What the history screen shows: the records found and the monthly card-use report, read
+/// from the facility's shared journal when there is one.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub records: Vec<CheckRecord>,
+    pub usage: Vec<MonthlyUsage>,
+    /// Whose records: the facility's, or only this desk's when the shared journal could not be
+    /// read (the screen says so).
+    pub scope: crate::journal::ReadScope,
+    /// This desk's id in the shared journal (`None` without one): its records are the ones it
+    /// may close or continue.
+    pub desk_id: Option<String>,
+}
 
 #[cfg(test)]
 mod tests {

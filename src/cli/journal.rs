@@ -18,6 +18,15 @@
 //!   the quicker `quick_check`);
 //! - `recover [--json]`: after a damaged journal was set aside, start a new, empty one (the
 //!   damaged file is kept; a sound journal is never replaced). See `docs/journal.md`.
+//! - `copy-to-shared [--from FILE --desk DESK_ID] [--json]`: sends a desk's records to the
+//!   facility's shared journal (`[journal] url`): this desk's own journal by default, or
+//!   another desk's file (e.g. brought from an old PC) under that desk's id. Only what the
+//!   shared journal lacks is sent: running it again sends nothing twice.
+//!
+//! With a shared journal configured (`[journal] url`), `list`, `show`, `export`, `unresolved`
+//! and `usage` read it: every desk's records, with the desk that made each (`端末`); when it
+//! cannot be reached they read this desk's file and say so on standard error
+//! (この端末の記録のみ…). `--local` reads this desk's file. `check` always checks the file.
 //!
 //! Text that came from the service (names, numbers) is shown with control and bidi
 //! characters escaped (`domain::text::for_display`): a name cannot rewrite the terminal.
@@ -43,7 +52,7 @@ use crate::domain::text::{for_display, for_display_limited, TextEncoding};
 use crate::journal::report::{csv_bytes, write_records_csv, write_usage_csv};
 use crate::journal::{
     set_aside_files, CheckId, CheckKind, CheckNumbers, CheckRecord, CheckStatus, Filter, Journal,
-    JournalError, NewCheck,
+    JournalError, JournalReader, NewCheck,
 };
 use crate::online::OnlineClient;
 
@@ -53,6 +62,9 @@ pub struct JournalArgs {
     /// <data dir>/onshi-desk/journal.sqlite3).
     #[arg(long, value_name = "PATH", global = true)]
     journal: Option<PathBuf>,
+    /// Read this desk's journal file even when a shared journal (`[journal] url`) is set.
+    #[arg(long, global = true)]
+    local: bool,
     #[command(subcommand)]
     command: JournalCommand,
 }
@@ -152,6 +164,19 @@ enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send a desk's records to the facility's shared journal (`[journal] url`); what it
+    /// already has is not sent again.
+    CopyToShared {
+        /// Another desk's journal file (e.g. from an old PC); requires --desk.
+        #[arg(long, value_name = "FILE", requires = "desk")]
+        from: Option<PathBuf>,
+        /// The id of the desk that made the records in --from (ASCII letters, digits, '-',
+        /// '_'); default this desk's (`[journal] desk_id`).
+        #[arg(long, value_name = "DESK_ID")]
+        desk: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Test support: records COUNT checks, printing each id once it is committed.
     #[command(hide = true)]
     Burst {
@@ -194,7 +219,8 @@ fn wants_json(command: &JournalCommand) -> bool {
         | JournalCommand::Unresolved { json, .. }
         | JournalCommand::Usage { json, .. }
         | JournalCommand::Check { json }
-        | JournalCommand::Recover { json } => *json,
+        | JournalCommand::Recover { json }
+        | JournalCommand::CopyToShared { json, .. } => *json,
         JournalCommand::Export { .. } | JournalCommand::Burst { .. } => false,
     }
 }
@@ -266,9 +292,14 @@ fn line(r: &CheckRecord) -> String {
             )
         })
         .unwrap_or_else(|| "-".into());
+    // The desk that made the check, when read from the shared journal.
+    let id = match &r.desk {
+        Some(desk) => format!("{}\t{}", r.id, for_display(desk)),
+        None => r.id.to_string(),
+    };
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-        r.id,
+        id,
         r.check_date,
         r.kind.as_str(),
         r.status.as_str(),
@@ -333,7 +364,23 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
         return recover(&path, json);
     }
     let json = wants_json(&args.command);
+    let shared = config.as_ref().and_then(|c| c.journal.shared.clone());
+    if let JournalCommand::CopyToShared { from, desk, json } = args.command {
+        return copy_to_shared(&path, shared, from, desk, json);
+    }
     let journal = Journal::open(&path).map_err(|e| Failure::from(e).json(json))?;
+    // The history, search and reports: the shared journal unless --local (or none is set).
+    let local = args.local;
+    let reader = || -> Result<JournalReader, Failure> {
+        let shared = shared.as_ref().filter(|_| !local);
+        let reader =
+            JournalReader::open_for(&path, shared).map_err(|e| Failure::from(e).json(json))?;
+        if let Some(notice) = reader.scope().desk_notice() {
+            // On standard error: the output (JSON, CSV) stays what it says it is.
+            eprintln!("{notice}");
+        }
+        Ok(reader)
+    };
     let today = SystemClock.today_jst();
     // The CSV encoding: the flag, else the configuration's, else UTF-8 with BOM.
     let configured = config.as_ref().map(|c| c.journal.csv_encoding);
@@ -365,8 +412,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 limit: (limit > 0).then_some(limit),
                 ..Filter::default()
             };
-            let records = journal
-                .reader()?
+            let records = reader()?
                 .list(&filter)
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
@@ -377,8 +423,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             }
         }
         JournalCommand::Show { id, json } => {
-            let r = journal
-                .reader()?
+            let r = reader()?
                 .get(CheckId(id))
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
@@ -394,7 +439,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             out,
             encoding,
         } => {
-            let records = journal.reader()?.list(&Filter {
+            let records = reader()?.list(&Filter {
                 from,
                 to,
                 limit: None,
@@ -480,7 +525,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             encoding,
             json,
         } => {
-            let records = journal.reader()?.unresolved(month.0, month.1)?;
+            let records = reader()?.unresolved(month.0, month.1)?;
             if json {
                 print_json(&records)
             } else if csv {
@@ -496,7 +541,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             encoding,
             json,
         } => {
-            let rows = journal.reader()?.usage()?;
+            let rows = reader()?.usage()?;
             if json {
                 print_json(&rows)
             } else if csv {
@@ -521,8 +566,9 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             }
         }
         JournalCommand::Check { json } => {
+            // The file's own check, whatever is shared.
             let result = journal
-                .reader()?
+                .local_reader()?
                 .integrity_check()
                 .map_err(|e| Failure::from(e).json(json))?;
             let sound = result == "ok";
@@ -542,7 +588,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             );
             Err(if json { f.quiet() } else { f })
         }
-        JournalCommand::Recover { .. } => Ok(()),
+        JournalCommand::Recover { .. } | JournalCommand::CopyToShared { .. } => Ok(()),
         JournalCommand::Burst { count } => burst(&journal, count, today),
     }
 }
@@ -569,4 +615,116 @@ fn burst(journal: &Journal, count: u32, today: time::Date) -> Result<(), Failure
         }
     }
     Ok(())
+}
+
+/// `copy-to-shared`: sends the records of a desk's journal (this desk's at `own`, or `from`
+/// made by `desk`) that the shared journal lacks, through the desk's own forwarder (the same
+/// upsert, so nothing is sent twice), and says how many.
+#[cfg(feature = "shared-journal")]
+fn copy_to_shared(
+    own: &Path,
+    shared: Option<crate::config::SharedJournalConfig>,
+    from: Option<PathBuf>,
+    desk: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let invalid = |message: &str, detail: String| {
+        Failure::new("invalid_input", message, detail, 2).json(json)
+    };
+    let Some(mut shared) = shared else {
+        return Err(invalid(
+            "共有の受付記録(journal.url)が設定されていません。",
+            "no shared journal is configured ([journal] url)".into(),
+        ));
+    };
+    if let Some(d) = &desk {
+        if !crate::config::is_safe_file_token(d) {
+            return Err(invalid(
+                "端末ID(--desk)は半角英数字と - _ の 64 文字までです。",
+                format!("--desk {}: not a desk id", for_display_limited(d, 80)),
+            ));
+        }
+    }
+    let path = from.clone().unwrap_or_else(|| own.to_owned());
+    // Another desk's file under this desk's id would collide with this desk's records (the
+    // shared journal keys a record by desk and the desk's number).
+    let other_file =
+        from.is_some() && std::fs::canonicalize(&path).ok() != std::fs::canonicalize(own).ok();
+    if other_file && desk.as_deref().is_none_or(|d| d == shared.desk_id) {
+        return Err(invalid(
+            "別の端末の受付記録には、その端末の端末ID(この端末とは別のID)を --desk で指定してください。",
+            format!(
+                "--from {} needs --desk with that desk's id, not this desk's ({})",
+                path.display(),
+                shared.desk_id
+            ),
+        ));
+    }
+    if !path.exists() {
+        return Err(invalid(
+            "指定された受付記録のファイルがありません。",
+            format!("{} does not exist", path.display()),
+        ));
+    }
+    if let Some(d) = desk {
+        shared.desk_id = d;
+    }
+    let fail = |e: JournalError| Failure::from(e).json(json);
+    // Opened once without forwarding: migrated, and what waits is counted.
+    let unforwarded = |path: &Path| -> Result<u64, Failure> {
+        drop(Journal::open(path).map_err(fail)?);
+        let reader = JournalReader::open(path).map_err(fail)?;
+        let conn = reader
+            .local_conn()
+            .ok_or_else(|| fail(JournalError::Other("not a desk's journal file".into())))?;
+        crate::journal::shared::forward::count_unforwarded(conn).map_err(fail)
+    };
+    let before = unforwarded(&path)?;
+    let journal = Journal::open_with(
+        &path,
+        crate::journal::JournalOptions {
+            shared: Some(shared.clone()),
+            ..crate::journal::JournalOptions::default()
+        },
+    )
+    .map_err(fail)?;
+    let forwarded = journal.forward_now();
+    drop(journal);
+    let after = unforwarded(&path)?;
+    let sent = before.saturating_sub(after);
+    if let Err(e) = forwarded {
+        tracing::warn!(sent, left = after, error = %e, "copy to the shared journal stopped");
+        return Err(fail(e));
+    }
+    if json {
+        return print_json(&serde_json::json!({
+            "journal": path,
+            "desk": shared.desk_id,
+            "sent": sent,
+            "left": after,
+        }));
+    }
+    println!(
+        "共有の受付記録へ {sent} 件を送信しました(端末 {}、{})。",
+        shared.desk_id,
+        path.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "shared-journal"))]
+fn copy_to_shared(
+    _own: &Path,
+    _shared: Option<crate::config::SharedJournalConfig>,
+    _from: Option<PathBuf>,
+    _desk: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    Err(Failure::new(
+        "invalid_input",
+        "このプログラムは共有の受付記録に対応していません。",
+        "this build has no shared journal (feature shared-journal)",
+        2,
+    )
+    .json(json))
 }

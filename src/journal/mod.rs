@@ -76,7 +76,9 @@ pub use self::columns::stored_name;
 pub use self::connection::JournalOptions;
 pub use self::error::JournalError;
 pub use self::files::set_aside_files;
-pub use self::query::{Filter, JournalReader, MAX_SEARCH_CHARS};
+pub use self::query::{
+    Filter, JournalReader, ReadScope, INTEGRITY_NOT_APPLICABLE, MAX_SEARCH_CHARS,
+};
 pub use self::report::{csv_bytes, csv_field, write_records_csv, write_usage_csv, MonthlyUsage};
 pub use self::writer::{Journal, Pending, ReconfirmOutcome, Settlement};
 
@@ -390,7 +392,13 @@ impl NewCheck {
 /// One recorded check as read back.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckRecord {
+    /// The record's number: this desk's, or the facility's when read from the shared journal.
     pub id: CheckId,
+    /// The desk that made the check (`[journal] desk_id`), when read from the shared journal;
+    /// `None` from a desk's own file.
+    pub desk: Option<String>,
+    /// The record's number at that desk (shared journal only).
+    pub desk_check_id: Option<i64>,
     /// RFC 3339, UTC.
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
@@ -427,6 +435,18 @@ pub struct CheckRecord {
 }
 
 impl CheckRecord {
+    /// This record's number in the journal of the desk `own_desk` (`[journal] desk_id`; `None`
+    /// without a shared journal), for what that desk writes to it (close, continue the claim
+    /// path): its own number for a record read from the desk's file, the desk's number for one
+    /// of its records read from the shared journal, `None` for another desk's record.
+    pub fn local_id(&self, own_desk: Option<&str>) -> Option<CheckId> {
+        match &self.desk {
+            None => Some(self.id),
+            Some(desk) if Some(desk.as_str()) == own_desk => self.desk_check_id.map(CheckId),
+            Some(_) => None,
+        }
+    }
+
     /// The receipt's 保険者番号, if a receipt was recorded.
     pub fn receipt_insurer(&self) -> Option<&str> {
         self.receipt

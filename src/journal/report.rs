@@ -15,7 +15,7 @@ use std::io::Write;
 use serde::Serialize;
 use time::{Date, Month};
 
-use super::query::{record, COLUMNS};
+use super::query::Param;
 use super::{CheckRecord, JournalError, JournalReader};
 use crate::domain::text::{encode_text, is_unsafe_char, TextEncoding};
 
@@ -171,17 +171,26 @@ fn name<T: Serialize>(v: &Option<T>) -> String {
     v.as_ref().map(super::stored_name).unwrap_or_default()
 }
 
+/// The column [`write_records_csv`] adds after the record's number for records read from the
+/// facility's shared journal: the desk that made the check.
+pub const DESK_CSV_HEADER: &str = "端末";
+
 /// Writes records as CSV (UTF-8 text, CRLF, the Japanese header first; [`csv_bytes`] makes
-/// the file's bytes).
+/// the file's bytes). Records read from the shared journal get the desk's column
+/// ([`DESK_CSV_HEADER`]) second; a desk's own records are written as they always were.
 pub fn write_records_csv(
     out: &mut impl Write,
     records: &[CheckRecord],
 ) -> Result<(), JournalError> {
-    let header: Vec<String> = RECORD_CSV_HEADER.iter().map(|s| s.to_string()).collect();
+    let with_desk = records.iter().any(|r| r.desk.is_some());
+    let mut header: Vec<String> = RECORD_CSV_HEADER.iter().map(|s| s.to_string()).collect();
+    if with_desk {
+        header.insert(1, DESK_CSV_HEADER.to_owned());
+    }
     csv_line(out, &header).map_err(io)?;
     for r in records {
         let n = r.numbers.as_ref();
-        let fields = vec![
+        let mut fields = vec![
             r.id.to_string(),
             jst_timestamp(r.recorded_at),
             r.check_date.to_string(),
@@ -208,6 +217,9 @@ pub fn write_records_csv(
                 .join(";"),
             super::public_expenses::short(&r.public_expenses),
         ];
+        if with_desk {
+            fields.insert(1, r.desk.clone().unwrap_or_default());
+        }
         csv_line(out, &fields).map_err(io)?;
     }
     Ok(())
@@ -247,39 +259,44 @@ impl JournalReader {
     /// conflict, or claimed with an unknown receipt (7s).
     pub fn unresolved(&self, year: i32, month: Month) -> Result<Vec<CheckRecord>, JournalError> {
         let (first, last) = month_bounds(year, month)?;
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {COLUMNS} FROM checks
+        self.records(
+            "SELECT {columns} FROM checks
              WHERE check_date BETWEEN ?1 AND ?2
                AND (status IN ('queued', 'conflict', 'abandoned')
                     OR receipt_insurer IN ('77777777', '77777779'))
-             ORDER BY check_date, id"
-        ))?;
-        let rows = stmt.query_map([first.to_string(), last.to_string()], record)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+             ORDER BY check_date, id",
+            &[
+                Param::Text(first.to_string()),
+                Param::Text(last.to_string()),
+            ],
+        )
     }
 
-    /// The card-use rate by check month, oldest first.
+    /// The card-use rate by check month, oldest first (the same SQL on a desk's file and the
+    /// shared journal).
     pub fn usage(&self) -> Result<Vec<MonthlyUsage>, JournalError> {
-        let mut stmt = self.conn().prepare(
+        self.rows(
             "SELECT substr(check_date, 1, 7) AS m,
-                    sum(kind = 'card'), sum(kind = 'numbers'), sum(kind = 'claim_path')
+                    count(CASE WHEN kind = 'card' THEN 1 END),
+                    count(CASE WHEN kind = 'numbers' THEN 1 END),
+                    count(CASE WHEN kind = 'claim_path' THEN 1 END)
              FROM checks GROUP BY m ORDER BY m",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let count = |i: usize| -> rusqlite::Result<u64> {
-                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).unsigned_abs())
-            };
-            let card = count(1)?;
-            let numbers = count(2)?;
-            Ok(MonthlyUsage {
-                month: r.get(0)?,
-                card_checks: card,
-                number_checks: numbers,
-                card_rate: (card + numbers > 0).then(|| card as f64 / (card + numbers) as f64),
-                claim_path_only: count(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            &[],
+            |r| {
+                let count = |i: usize| -> Result<u64, JournalError> {
+                    Ok(r.int(i)?.unwrap_or(0).unsigned_abs())
+                };
+                let card = count(1)?;
+                let numbers = count(2)?;
+                Ok(MonthlyUsage {
+                    month: r.text(0)?.unwrap_or_default(),
+                    card_checks: card,
+                    number_checks: numbers,
+                    card_rate: (card + numbers > 0).then(|| card as f64 / (card + numbers) as f64),
+                    claim_path_only: count(3)?,
+                })
+            },
+        )
     }
 }
 

@@ -258,8 +258,15 @@ impl Journal {
         &self.inner.path
     }
 
-    /// A new read-only connection for queries and reports (one per thread that reads).
+    /// A new read-only connection for the history, search and reports (one per thread that
+    /// reads): the facility's shared journal when one is set and reachable, else this desk's
+    /// file; [`JournalReader::scope`] says which.
     pub fn reader(&self) -> Result<JournalReader, JournalError> {
+        JournalReader::open_for(&self.inner.path, self.inner.shared.as_ref())
+    }
+
+    /// A new read-only connection to this desk's own file, whatever is shared.
+    pub fn local_reader(&self) -> Result<JournalReader, JournalError> {
         JournalReader::open(&self.inner.path)
     }
 

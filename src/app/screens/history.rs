@@ -110,6 +110,10 @@ pub fn show(
     if let Some(n) = &h.notice {
         ui.label(RichText::new(n).color(theme::WARN).size(20.0));
     }
+    // The shared journal could not be read: only this desk's records are listed.
+    if let Some(n) = h.scope.desk_notice() {
+        ui.label(RichText::new(n).color(theme::WARN).size(20.0));
+    }
     egui::ScrollArea::vertical()
         .id_salt(("history", view))
         .show(ui, |ui| {
@@ -118,9 +122,14 @@ pub fn show(
             }
             for r in &h.records {
                 let (status, colour) = status_label(r.status);
+                // The desk that made the check, when read from the facility's shared journal.
+                let id = match &r.desk {
+                    Some(desk) => format!("#{} [{desk}]", r.id),
+                    None => format!("#{}", r.id),
+                };
                 let line = format!(
-                    "#{}  {}  {}  {}  {}",
-                    r.id,
+                    "{}  {}  {}  {}  {}",
+                    id,
                     r.check_date,
                     r.name.as_deref().unwrap_or("(氏名なし)"),
                     outcome(r),
@@ -222,6 +231,9 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                 at.minute(),
                 r.identity.map_or_else(|| "-".into(), identity_label)
             ));
+            if let (Some(desk), Some(n)) = (&r.desk, r.desk_check_id) {
+                ui.label(format!("記録した端末: {desk}(端末の記録 #{n})"));
+            }
             if let Some(step) = r.claim_step {
                 ui.label(format!("請求の経路: {}", step_label(step)));
             }
@@ -245,8 +257,18 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
             if let Some(c) = &r.conflict_detail {
                 ui.label(RichText::new(format!("相違: {c}")).color(theme::BAD));
             }
+            // Another desk's record: that desk closes or continues it.
+            let own = r.local_id(h.desk_id.as_deref()).is_some();
+            if !own {
+                ui.label(
+                    RichText::new(crate::app::state::OTHER_DESK)
+                        .size(18.0)
+                        .color(theme::INFO),
+                );
+            }
             ui.horizontal_wrapped(|ui| {
-                for pdf in &r.printouts {
+                // The printouts are files on the desk that made them.
+                for pdf in r.printouts.iter().filter(|_| own) {
                     if job_button(
                         ui,
                         "申立書を再印刷",
@@ -256,12 +278,15 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                     }
                 }
                 let busy = h.resolving.is_some().then_some("処理中…");
-                if r.status == CheckStatus::Conflict
+                if own
+                    && r.status == CheckStatus::Conflict
                     && job_button(ui, "相違を確認して対応済みにする", busy)
                 {
                     actions.push(Action::ResolveRecord(r.id));
                 }
-                if r.status == CheckStatus::Abandoned && job_button(ui, "対応済みにする", busy)
+                if own
+                    && r.status == CheckStatus::Abandoned
+                    && job_button(ui, "対応済みにする", busy)
                 {
                     actions.push(Action::ResolveRecord(r.id));
                 }
@@ -270,10 +295,118 @@ fn details(ui: &mut Ui, r: &CheckRecord, h: &HistoryScreen, actions: &mut Vec<Ac
                     && r.verdict.is_some_and(|k| {
                         matches!(k, VerdictKind::Valid | VerdictKind::CertificateExpiredGrace)
                     });
-                let open = !settled && (r.status != CheckStatus::Done || r.claim_step.is_none());
+                let open =
+                    own && !settled && (r.status != CheckStatus::Done || r.claim_step.is_none());
                 if open && big_button(ui, "請求の経路を続ける", Some(theme::INFO)) {
                     actions.push(Action::ReopenRecord(r.id));
                 }
             });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::kittest::Queryable;
+    use time::macros::{date, datetime};
+
+    fn record(id: i64, desk: Option<&str>, n: Option<i64>) -> CheckRecord {
+        CheckRecord {
+            id: crate::journal::CheckId(id),
+            desk: desk.map(str::to_owned),
+            desk_check_id: n,
+            recorded_at: datetime!(2026-11-21 01:00 UTC),
+            check_date: date!(2026 - 11 - 21),
+            kind: CheckKind::Card,
+            identity: None,
+            verdict: Some(VerdictKind::Valid),
+            validity: None,
+            numbers: None,
+            name: Some("山田 花子".into()),
+            name_kana: None,
+            birthdate: None,
+            claim_step: None,
+            receipt: None,
+            printouts: Vec::new(),
+            status: CheckStatus::Conflict,
+            certificate_held: false,
+            attempts: 0,
+            last_attempt_detail: None,
+            reconfirmed_at: None,
+            reconfirmed_verdict: None,
+            reconfirmed_validity: None,
+            conflict_detail: None,
+            phone: None,
+            interop_file: None,
+            public_expenses: Vec::new(),
+        }
+    }
+
+    /// The labels of the history screen drawn for `h`.
+    fn drawn(h: HistoryScreen) -> egui_kittest::Harness<'static, HistoryScreen> {
+        // As the app: the Japanese font first, drawn from the next pass on.
+        let mut styled = false;
+        let mut harness = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(1280.0, 1000.0))
+            .build_ui_state(
+                move |ui, h: &mut HistoryScreen| {
+                    if !styled {
+                        crate::app::theme::install(ui.ctx(), 1.0);
+                        styled = true;
+                        return;
+                    }
+                    let mut actions = Vec::new();
+                    show(ui, h, date!(2026 - 11 - 21), 0, &mut actions);
+                },
+                h,
+            );
+        harness.step();
+        harness.step();
+        harness
+    }
+
+    #[test]
+    fn shared_records_show_their_desk_and_another_desks_record_offers_no_closing() {
+        let h = drawn(HistoryScreen {
+            records: vec![record(41, Some("front-2"), Some(7))],
+            selected: Some(crate::journal::CheckId(41)),
+            scope: crate::journal::ReadScope::Facility,
+            desk_id: Some("front-1".into()),
+            ..HistoryScreen::default()
+        });
+        assert!(h.query_by_label_contains("#41 [front-2]").is_some());
+        assert!(h
+            .query_by_label_contains("記録した端末: front-2(端末の記録 #7)")
+            .is_some());
+        assert!(h
+            .query_by_label_contains("別の端末の受付記録です")
+            .is_some());
+        assert!(h
+            .query_by_label_contains("相違を確認して対応済みにする")
+            .is_none());
+        assert!(h.query_by_label_contains("この端末の記録のみ").is_none());
+    }
+
+    #[test]
+    fn a_desks_own_records_read_alone_say_so_and_keep_their_actions() {
+        let h = drawn(HistoryScreen {
+            records: vec![record(7, None, None)],
+            selected: Some(crate::journal::CheckId(7)),
+            scope: crate::journal::ReadScope::ThisDeskOnly {
+                reason: "down".into(),
+            },
+            desk_id: Some("front-1".into()),
+            ..HistoryScreen::default()
+        });
+        assert!(h
+            .query_by_label_contains(
+                "この端末の記録のみ表示しています(共有の受付記録に接続できません)"
+            )
+            .is_some());
+        assert!(h.query_by_label_contains("#7  2026-11-21").is_some());
+        assert!(h
+            .query_by_label_contains("相違を確認して対応済みにする")
+            .is_some());
+        assert!(h.query_by_label_contains("別の端末").is_none());
+    }
 }

@@ -28,7 +28,7 @@ mod waiting;
 
 use time::Date;
 
-pub use self::history::{HistoryScreen, HISTORY_PAGE};
+pub use self::history::{HistoryScreen, HISTORY_PAGE, OTHER_DESK};
 pub use self::identity::{IdentityMode, IdentityScreen};
 pub use self::numbers::NumbersForm;
 pub use self::passcode::{PasscodeGuard, PasscodeOutcome};
