@@ -7,6 +7,10 @@
 //! never share one.
 #![allow(dead_code)]
 
+/// The shared journal's test databases (PostgreSQL, `ONSHI_TEST_PG_*`).
+#[cfg(feature = "shared-journal")]
+pub mod postgres;
+
 use std::fs::{self, File};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

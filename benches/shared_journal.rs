@@ -1,0 +1,194 @@
+//! The shared journal's figure: ten desks recording at once against one PostgreSQL (issue 17).
+//!
+//! Run with the test cluster's variables (`ONSHI_TEST_PG_*`, see docs/journal.md):
+//!
+//! ```sh
+//! bash scripts/test-postgres-cluster start target/pg && source target/pg/env
+//! cargo bench --bench shared_journal
+//! bash scripts/test-postgres-cluster stop target/pg
+//! ```
+//!
+//! Ten threads, each a desk with its own `Journal`, SQLite file and desk id, record checks as
+//! fast as they can, together, in a fresh database; each `record` returns after the local
+//! commit (fsynced) and the shared one (`synchronous_commit = on`). Printed: p50, p99 and max
+//! of `record` over all desks, and the same ten desks without a shared journal for comparison.
+//! Each desk's first record (connecting, the schema) is not counted.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it does a tiny round as a smoke
+//! test, and says it skipped when no test PostgreSQL is named.
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use onshi_desk::config::{SharedJournalConfig, SharedPassword};
+use onshi_desk::domain::VerdictKind;
+use onshi_desk::journal::{CheckKind, CheckNumbers, Journal, JournalOptions, NewCheck};
+use time::macros::date;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const DESKS: usize = 10;
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shared_journal bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The test cluster's admin URL, password file and CA.
+struct Cluster {
+    url: String,
+    password_file: String,
+    ca: String,
+}
+
+impl Cluster {
+    fn from_env() -> Option<Cluster> {
+        Some(Cluster {
+            url: std::env::var("ONSHI_TEST_PG_URL").ok()?,
+            password_file: std::env::var("ONSHI_TEST_PG_PASSWORD_FILE").ok()?,
+            ca: std::env::var("ONSHI_TEST_PG_CA").ok()?,
+        })
+    }
+
+    fn config(&self, db: &str, desk_id: &str) -> Result<SharedJournalConfig, Error> {
+        let (base, _) = self
+            .url
+            .rsplit_once('/')
+            .ok_or("ONSHI_TEST_PG_URL has no database")?;
+        Ok(SharedJournalConfig {
+            url: format!("{base}/{db}"),
+            password: Some(SharedPassword::File(self.password_file.clone().into())),
+            ca: self.ca.clone().into(),
+            desk_id: desk_id.to_owned(),
+        })
+    }
+
+    fn admin(&self) -> Result<postgres::Client, Error> {
+        Ok(onshi_desk::journal::shared::connect(
+            &self.config("postgres", "bench-admin")?,
+        )?)
+    }
+}
+
+fn check(desk: usize, i: usize) -> NewCheck {
+    let mut c = NewCheck::empty(CheckKind::Numbers, date!(2026 - 11 - 21));
+    c.verdict = Some(VerdictKind::Valid);
+    c.validity = Some(1);
+    c.numbers = Some(CheckNumbers {
+        insurer_number: "01130012".into(),
+        symbol: Some(format!("{desk}")),
+        number: format!("{i}"),
+        branch: Some("00".into()),
+    });
+    c.name = Some("山田 花子".into());
+    c.name_kana = Some("ﾔﾏﾀﾞ ﾊﾅｺ".into());
+    c.birthdate = Some(date!(1980 - 04 - 01));
+    c
+}
+
+fn run() -> Result<(), Error> {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let per_desk = if bench { 500 } else { 5 };
+    let Some(cluster) = Cluster::from_env() else {
+        if bench {
+            return Err("ONSHI_TEST_PG_URL, ONSHI_TEST_PG_PASSWORD_FILE and ONSHI_TEST_PG_CA must name a PostgreSQL (bash scripts/test-postgres-cluster start DIR && source DIR/env)".into());
+        }
+        println!("shared_journal bench: skipped (no ONSHI_TEST_PG_URL; scripts/test sets it)");
+        return Ok(());
+    };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
+    let db = format!("onshi_bench_{}", std::process::id());
+    cluster
+        .admin()?
+        .batch_execute(&format!("CREATE DATABASE {db}"))?;
+    let result = (|| -> Result<(), Error> {
+        let local = desks(&dir.path().join("local"), per_desk, |_| Ok(None))?;
+        report("local only", &local, per_desk);
+        let shared = desks(&dir.path().join("shared"), per_desk, |desk| {
+            Ok(Some(cluster.config(&db, &format!("bench-desk-{desk}"))?))
+        })?;
+        report("local + shared", &shared, per_desk);
+        let mut client = onshi_desk::journal::shared::connect(&cluster.config(&db, "bench")?)?;
+        let n: i64 = client.query_one("SELECT count(*) FROM checks", &[])?.get(0);
+        if n != (DESKS * (per_desk + 1)) as i64 {
+            return Err(format!("{n} rows in the shared journal").into());
+        }
+        Ok(())
+    })();
+    let _ = cluster
+        .admin()
+        .map(|mut a| a.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")));
+    result
+}
+
+fn report(what: &str, times: &[Duration], per_desk: usize) {
+    let total: Duration = times.iter().sum();
+    println!(
+        "{what}: {DESKS} desks x {per_desk} records at once: p50 {}, p99 {}, max {} (mean {})",
+        ms(percentile(times, 0.5)),
+        ms(percentile(times, 0.99)),
+        ms(percentile(times, 1.0)),
+        ms(total / times.len().max(1) as u32)
+    );
+}
+
+/// Ten desks recording `per_desk` checks each, together; every `record`'s time, sorted.
+fn desks(
+    dir: &Path,
+    per_desk: usize,
+    shared: impl Fn(usize) -> Result<Option<SharedJournalConfig>, Error>,
+) -> Result<Vec<Duration>, Error> {
+    std::fs::create_dir_all(dir)?;
+    let start = Arc::new(Barrier::new(DESKS));
+    let mut threads = Vec::new();
+    for desk in 0..DESKS {
+        let journal = Journal::open_with(
+            &dir.join(format!("desk-{desk}.sqlite3")),
+            JournalOptions {
+                shared: shared(desk)?,
+                ..JournalOptions::default()
+            },
+        )?;
+        let start = Arc::clone(&start);
+        threads.push(std::thread::spawn(
+            move || -> Result<Vec<Duration>, Error> {
+                // Not counted: the first record waits for the connection and the schema.
+                journal.record(check(desk, 0))?;
+                start.wait();
+                let mut times = Vec::with_capacity(per_desk);
+                for i in 1..=per_desk {
+                    let t = Instant::now();
+                    journal.record(check(desk, i))?;
+                    times.push(t.elapsed());
+                }
+                if let Some(status) = journal.shared_status() {
+                    if !status.online || status.unforwarded > 0 {
+                        return Err(format!("desk {desk} fell behind: {status:?}").into());
+                    }
+                }
+                Ok(times)
+            },
+        ));
+    }
+    let mut all = Vec::with_capacity(DESKS * per_desk);
+    for t in threads {
+        all.extend(t.join().map_err(|_| "a desk thread panicked")??);
+    }
+    all.sort();
+    Ok(all)
+}
