@@ -161,6 +161,11 @@ impl Announcer {
         }
     }
 
+    /// Where this announcer writes (for a check that must be announced with another recorder).
+    pub fn sink(&self) -> &dyn ResultSink {
+        self.sink.as_ref()
+    }
+
     /// Hands `check` over to be announced; returns at once.
     pub fn hand_over(&self, check: Finished) {
         let check = match &self.queue {

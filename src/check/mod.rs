@@ -104,6 +104,21 @@ impl CheckRecorder for Journal {
     }
 }
 
+/// The facility's shared journal names the result files of the records it settled (事後確認
+/// led by this desk); it records no new checks (a desk records through its own journal).
+#[cfg(feature = "shared-journal")]
+impl CheckRecorder for crate::journal::shared::facility::FacilityJournal {
+    fn record(&self, _check: NewCheck) -> Result<CheckId, JournalError> {
+        Err(JournalError::Other(
+            "checks are recorded through the desk's journal, not the facility's".into(),
+        ))
+    }
+
+    fn set_interop_file(&self, id: CheckId, file: &str) -> Result<(), JournalError> {
+        crate::journal::shared::facility::FacilityJournal::set_interop_file(self, id, file)
+    }
+}
+
 /// A check that is finished (recorded, with a verdict the desk acts on), as it is announced to
 /// other programs.
 #[derive(Clone, Copy, Debug)]

@@ -49,8 +49,8 @@ use crate::domain::search::{CardSearch, NumberSearch, Search};
 use crate::domain::verdict::{Verdict, VerdictKind};
 use crate::domain::IdentityMethod;
 use crate::journal::{
-    is_outage, is_unknown_insurer, CheckKind, CheckNumbers, CheckRecord, Journal, JournalError,
-    ReconfirmOutcome, Settlement,
+    is_outage, is_unknown_insurer, CheckId, CheckKind, CheckNumbers, CheckRecord, Journal,
+    JournalError, ReconfirmOutcome, Settlement,
 };
 
 /// What one round did.
@@ -66,6 +66,93 @@ pub struct ReconfirmReport {
     pub already_settled: usize,
     /// The service is still not answering; the round stopped.
     pub endpoint_down: bool,
+    /// With a shared journal: another desk leads the facility's 事後確認 now, so this one did
+    /// nothing (see [`crate::journal::shared`]).
+    pub led_elsewhere: bool,
+}
+
+/// Where a round reads the queued checks and settles them: this desk's journal, or — with a
+/// shared journal, while this desk leads — the facility's.
+trait RoundStore {
+    fn due(
+        &self,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<Vec<CheckRecord>, JournalError>;
+    fn certificate(&self, id: CheckId) -> Result<Option<Vec<u8>>, JournalError>;
+    fn note_attempt(
+        &self,
+        id: CheckId,
+        next: OffsetDateTime,
+        detail: String,
+    ) -> Result<(), JournalError>;
+    fn settle(&self, id: CheckId, settlement: Settlement) -> Result<bool, JournalError>;
+    /// Where the names of result files written for settled checks are recorded.
+    fn recorder(&self) -> &dyn CheckRecorder;
+    /// Whether the records are the facility's (ids of the shared journal): the desk's own
+    /// announcing thread records names in its own journal, so it is not used for them.
+    fn is_facility(&self) -> bool;
+}
+
+impl RoundStore for Journal {
+    fn due(
+        &self,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<Vec<CheckRecord>, JournalError> {
+        self.local_reader()?.due(now, ignore_backoff)
+    }
+    fn certificate(&self, id: CheckId) -> Result<Option<Vec<u8>>, JournalError> {
+        self.local_reader()?.certificate(id)
+    }
+    fn note_attempt(
+        &self,
+        id: CheckId,
+        next: OffsetDateTime,
+        detail: String,
+    ) -> Result<(), JournalError> {
+        Journal::note_attempt(self, id, next, detail)
+    }
+    fn settle(&self, id: CheckId, settlement: Settlement) -> Result<bool, JournalError> {
+        Journal::settle(self, id, settlement)
+    }
+    fn recorder(&self) -> &dyn CheckRecorder {
+        self
+    }
+    fn is_facility(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(feature = "shared-journal")]
+impl RoundStore for crate::journal::shared::facility::FacilityJournal {
+    fn due(
+        &self,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<Vec<CheckRecord>, JournalError> {
+        self.due(now, ignore_backoff)
+    }
+    fn certificate(&self, id: CheckId) -> Result<Option<Vec<u8>>, JournalError> {
+        self.certificate(id)
+    }
+    fn note_attempt(
+        &self,
+        id: CheckId,
+        next: OffsetDateTime,
+        detail: String,
+    ) -> Result<(), JournalError> {
+        self.note_attempt(id, next, detail)
+    }
+    fn settle(&self, id: CheckId, settlement: Settlement) -> Result<bool, JournalError> {
+        self.settle(id, settlement)
+    }
+    fn recorder(&self) -> &dyn CheckRecorder {
+        self
+    }
+    fn is_facility(&self) -> bool {
+        true
+    }
 }
 
 /// Re-confirms queued checks. Cheap to build; see [`Reconfirmer::spawn`] for the background
@@ -169,7 +256,11 @@ impl<C: QualificationService> Reconfirmer<C> {
             .min(self.max_delay)
     }
 
-    fn search_for(&self, record: &CheckRecord) -> Result<Option<Search>, JournalError> {
+    fn search_for(
+        &self,
+        store: &dyn RoundStore,
+        record: &CheckRecord,
+    ) -> Result<Option<Search>, JournalError> {
         if let (Some(n), Some(birthdate)) = (&record.numbers, record.birthdate) {
             if let Ok(insurer) = InsurerNumber::parse(&n.insurer_number) {
                 if !is_unknown_insurer(insurer.as_str()) {
@@ -191,7 +282,7 @@ impl<C: QualificationService> Reconfirmer<C> {
             .zip(record.verdict)
             .is_some_and(|(method, verdict)| holds_certificate(method, verdict));
         if by_card && record.certificate_held {
-            if let Some(der) = self.journal.reader()?.certificate(record.id)? {
+            if let Some(der) = store.certificate(record.id)? {
                 return Ok(Some(Search::Card(CardSearch {
                     certificate_der: der,
                     method: IdentityMethod::Visual,
@@ -292,15 +383,45 @@ impl<C: QualificationService> Reconfirmer<C> {
     /// One round: every queued check that is due (all queued ones with `ignore_backoff`, as
     /// `onshi-desk journal reconfirm` does) is asked about once; stops at the first outage.
     /// Blocks on the network: run it on a worker thread.
+    ///
+    /// With a shared journal the round is the facility's: it runs only while this desk holds
+    /// the database's advisory lock (another desk leading → `led_elsewhere`), over every desk's
+    /// queued checks, and the database unreachable is an error (nothing is re-confirmed until
+    /// it is back: the facility's records are there).
     pub fn run_once(
         &self,
         now: OffsetDateTime,
         ignore_backoff: bool,
     ) -> Result<ReconfirmReport, JournalError> {
+        #[cfg(feature = "shared-journal")]
+        if let Some(shared) = self.journal.shared_config() {
+            use crate::journal::shared::facility::Leadership;
+            let Some(lead) = Leadership::try_take(shared)? else {
+                return Ok(ReconfirmReport {
+                    led_elsewhere: true,
+                    ..ReconfirmReport::default()
+                });
+            };
+            let report = self.round(lead.journal(), now, ignore_backoff)?;
+            if let Some(days) = self.retention_days {
+                lead.journal()
+                    .purge_certificates(retention_cutoff(now, days))?;
+            }
+            return Ok(report);
+        }
+        self.round(&self.journal, now, ignore_backoff)
+    }
+
+    fn round(
+        &self,
+        store: &dyn RoundStore,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<ReconfirmReport, JournalError> {
         let mut report = ReconfirmReport::default();
-        let due = self.journal.reader()?.due(now, ignore_backoff)?;
+        let due = store.due(now, ignore_backoff)?;
         for record in due {
-            let Some(search) = self.search_for(&record)? else {
+            let Some(search) = self.search_for(store, &record)? else {
                 report.waiting_for_numbers += 1;
                 continue;
             };
@@ -312,14 +433,13 @@ impl<C: QualificationService> Reconfirmer<C> {
                     .detail
                     .clone()
                     .unwrap_or_else(|| format!("{:?}", verdict.kind));
-                self.journal
-                    .note_attempt(id, now + self.backoff(record.attempts), detail)?;
+                store.note_attempt(id, now + self.backoff(record.attempts), detail)?;
                 report.endpoint_down = true;
                 break;
             }
             let outcome = Self::decide(&record, &verdict);
             let conflict = matches!(outcome, ReconfirmOutcome::Conflict(_));
-            let applied = self.journal.settle(
+            let applied = store.settle(
                 id,
                 Settlement {
                     at: now,
@@ -329,7 +449,7 @@ impl<C: QualificationService> Reconfirmer<C> {
                 },
             )?;
             if applied {
-                self.announce_settled(&record, &verdict, now);
+                self.announce_settled(store, &record, &verdict, now);
             }
             match (applied, conflict) {
                 (false, _) => report.already_settled += 1,
@@ -342,26 +462,35 @@ impl<C: QualificationService> Reconfirmer<C> {
     /// Announces a check just settled with `verdict`, if the desk did not announce it (its
     /// verdict there was an outage): as the original check was, by card or by numbers, for its
     /// visit date.
-    fn announce_settled(&self, record: &CheckRecord, verdict: &Verdict, now: OffsetDateTime) {
+    fn announce_settled(
+        &self,
+        store: &dyn RoundStore,
+        record: &CheckRecord,
+        verdict: &Verdict,
+        now: OffsetDateTime,
+    ) {
         if !record.verdict.is_some_and(is_outage) {
             return;
         }
         let by_card = record.kind == CheckKind::Card;
+        let now_to = |sink: &dyn ResultSink| {
+            announce(
+                sink,
+                store.recorder(),
+                &FinishedCheck {
+                    id: record.id,
+                    by_card,
+                    on: record.check_date,
+                    at: now,
+                    verdict,
+                },
+            );
+        };
         match &self.announce_to {
-            AnnounceTo::Now(sink) => {
-                let journal: &dyn CheckRecorder = &self.journal;
-                announce(
-                    sink.as_ref(),
-                    journal,
-                    &FinishedCheck {
-                        id: record.id,
-                        by_card,
-                        on: record.check_date,
-                        at: now,
-                        verdict,
-                    },
-                );
-            }
+            // The desk's announcing thread names files in the desk's own journal: a record of
+            // the facility is announced here, its name recorded in the shared journal.
+            AnnounceTo::Queue(announcer) if store.is_facility() => now_to(announcer.sink()),
+            AnnounceTo::Now(sink) => now_to(sink.as_ref()),
             AnnounceTo::Queue(announcer) => announcer.hand_over(Finished {
                 id: record.id,
                 by_card,
@@ -389,9 +518,9 @@ impl<C: QualificationService> Reconfirmer<C> {
                     Err(e) => tracing::warn!(error = %e, "re-confirmation round failed"),
                 }
                 if let Some(days) = self.retention_days {
-                    let today = crate::domain::expiry::jst_date(now);
-                    let before = today - time::Duration::days(i64::from(days));
-                    if let Err(e) = self.journal.purge_certificates(before) {
+                    // This desk's own copies too (with a shared journal, the facility's are
+                    // purged by the round's leader).
+                    if let Err(e) = self.journal.purge_certificates(retention_cutoff(now, days)) {
                         tracing::warn!(error = %e, "certificate purge failed");
                     }
                 }
@@ -406,6 +535,11 @@ impl<C: QualificationService> Reconfirmer<C> {
             thread: Some(thread),
         })
     }
+}
+
+/// The first check date whose certificates are kept, `days` before today (JST).
+fn retention_cutoff(now: OffsetDateTime, days: u32) -> time::Date {
+    crate::domain::expiry::jst_date(now) - time::Duration::days(i64::from(days))
 }
 
 #[cfg(test)]

@@ -466,6 +466,10 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
                 print_json(&report)?;
+            } else if report.led_elsewhere {
+                println!(
+                    "事後確認: 別の端末が施設の事後確認を実行中のため、この端末では行いませんでした。"
+                );
             } else {
                 println!(
                     "事後確認: 照会 {} 件、確認済み {} 件、要確認(相違) {} 件、番号待ち {} 件",

@@ -17,7 +17,9 @@ use crate::config::SharedJournalConfig;
 use crate::journal::columns::stored_name;
 use crate::journal::connection::timestamp;
 use crate::journal::writer::sql;
-use crate::journal::{CheckId, CheckStatus, JournalError, ReconfirmOutcome, Settlement};
+use crate::journal::{
+    CheckId, CheckRecord, CheckStatus, JournalError, JournalReader, ReconfirmOutcome, Settlement,
+};
 
 /// How long the database keeps a leader's lock session that went silent (its desk lost power
 /// or its cable) before it ends the session and frees the lock for another desk: longer than a
@@ -41,6 +43,9 @@ pub(crate) fn pg(sqlite: &str) -> String {
 /// The shared journal as the facility writes it.
 pub struct FacilityJournal {
     client: Mutex<Client>,
+    /// The facility-wide reads (a connection of its own: the reader's SQL and row mapping are
+    /// the history's).
+    reader: Mutex<JournalReader>,
 }
 
 /// This desk leads the facility's 事後確認 while it holds this (the database's advisory lock
@@ -86,6 +91,7 @@ impl FacilityJournal {
         super::schema::migrate(&mut client)?;
         Ok(FacilityJournal {
             client: Mutex::new(client),
+            reader: Mutex::new(JournalReader::open_shared(config)?),
         })
     }
 
@@ -225,6 +231,32 @@ impl FacilityJournal {
                 &[&before, &status(CheckStatus::Queued)],
             )?)
         })
+    }
+
+    /// Every desk's queued checks whose next attempt is due at `now` (all of them with
+    /// `ignore_backoff`), oldest first; as [`JournalReader::due`] on a desk's file.
+    pub fn due(
+        &self,
+        now: OffsetDateTime,
+        ignore_backoff: bool,
+    ) -> Result<Vec<CheckRecord>, JournalError> {
+        self.read(|r| r.due(now, ignore_backoff))
+    }
+
+    /// The certificate (DER) held for a queued check, if any.
+    pub fn certificate(&self, id: CheckId) -> Result<Option<Vec<u8>>, JournalError> {
+        self.read(|r| r.certificate(id))
+    }
+
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&JournalReader) -> Result<R, JournalError>,
+    ) -> Result<R, JournalError> {
+        let reader = self
+            .reader
+            .lock()
+            .map_err(|_| JournalError::Other("shared journal reader poisoned".into()))?;
+        f(&reader)
     }
 
     /// Names the receipt-computer file written for a record the facility settled.
