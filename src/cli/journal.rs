@@ -6,8 +6,8 @@
 //! - `export --csv [--from D] [--to D] [--out FILE] [--encoding E]`: records as CSV
 //!   (formula-safe);
 //! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
-//! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand: it is no
-//!   longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
+//! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand (ID as `list`
+//!   shows it; with a shared journal only this desk's own records): it is no longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
 //!   month-end list, its claim is still 7s);
 //! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
 //!   before D (except those still queued or in conflict);
@@ -488,8 +488,31 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             Ok(())
         }
         JournalCommand::Resolve { id, json } => {
+            // The number as listed: with a shared journal, the facility's; closed in this
+            // desk's journal under the desk's own number, and only this desk's own records.
+            let own_desk = shared.as_ref().map(|c| c.desk_id.as_str());
+            let local_id = match shared.as_ref().filter(|_| !local) {
+                None => CheckId(id),
+                Some(_) => {
+                    let record = reader()?
+                        .get(CheckId(id))
+                        .map_err(|e| Failure::from(e).json(json))?;
+                    record.local_id(own_desk).ok_or_else(|| {
+                        Failure::new(
+                            "other_desk",
+                            "別の端末の受付記録です。記録した端末で対応済みにしてください。",
+                            format!(
+                                "check {id} was made at desk {}",
+                                for_display(record.desk.as_deref().unwrap_or("-"))
+                            ),
+                            2,
+                        )
+                        .json(json)
+                    })?
+                }
+            };
             journal
-                .resolve(CheckId(id), OffsetDateTime::now_utc())
+                .resolve(local_id, OffsetDateTime::now_utc())
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
                 print_json(&serde_json::json!({ "id": id, "status": "done" }))

@@ -472,12 +472,15 @@ impl JournalReader {
         })
     }
 
-    /// A reader of the facility's shared journal (a new connection).
+    /// A reader of the facility's shared journal (a new connection). The schema is brought
+    /// to this program's version first, as a desk forwarding does (a database no desk has
+    /// written to yet reads as empty), and a newer one is refused.
     #[cfg(feature = "shared-journal")]
     pub fn open_shared(
         shared: &crate::config::SharedJournalConfig,
     ) -> Result<JournalReader, JournalError> {
-        let client = super::shared::connect(shared)?;
+        let mut client = super::shared::connect(shared)?;
+        super::shared::schema::migrate(&mut client)?;
         Ok(JournalReader {
             store: Store::Shared(std::cell::RefCell::new(client)),
             scope: ReadScope::Facility,
