@@ -678,6 +678,8 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
         .collect();
     desks.sort();
     assert_eq!(desks, ["front-1", "front-1", "old-pc", "old-pc", "old-pc"]);
+    let old_only = common::stdout_json(&desk(&config, &["list", "--desk", "old-pc", "--json"]));
+    assert_eq!(old_only.as_array().expect("array").len(), 3);
     let found = common::stdout_json(&desk(&config, &["list", "--search", "山", "--json"]));
     assert_eq!(found.as_array().expect("array").len(), 2);
     // The terminal list and the CSV show the desk.

@@ -1,7 +1,8 @@
 //! `onshi-desk journal …`: the reception journal from the command line.
 //!
-//! - `list [--date D] [--search TEXT] [--status S] [--limit N] [--json]`: the history, newest
-//!   first (search: a date, digits for a 番号/保険者番号/記号, or the start of a name or kana);
+//! - `list [--date D] [--search TEXT] [--status S] [--desk DESK_ID] [--limit N] [--json]`: the
+//!   history, newest first (search: a date, digits for a 番号/保険者番号/記号, or the start of a
+//!   name or kana);
 //! - `show ID [--json]`: one record in full (never a certificate);
 //! - `export --csv [--from D] [--to D] [--out FILE] [--encoding E]`: records as CSV
 //!   (formula-safe);
@@ -82,6 +83,9 @@ enum JournalCommand {
         /// done, queued, reconfirmed or conflict.
         #[arg(long)]
         status: Option<String>,
+        /// Only the checks made at this desk (`[journal] desk_id`; with a shared journal).
+        #[arg(long, value_name = "DESK_ID")]
+        desk: Option<String>,
         /// At most this many (default 100; 0 for all).
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -390,6 +394,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             date,
             search,
             status,
+            desk,
             limit,
             json,
         } => {
@@ -409,6 +414,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 date,
                 status,
                 search,
+                desk,
                 limit: (limit > 0).then_some(limit),
                 ..Filter::default()
             };
