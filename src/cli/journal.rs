@@ -8,8 +8,9 @@
 //!   (formula-safe);
 //! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
 //! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand (ID as `list`
-//!   shows it; with a shared journal only this desk's own records): it is no longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
-//!   month-end list, its claim is still 7s);
+//!   shows it; with a shared journal only this desk's own records): it is no longer retried
+//!   (the conflict detail stays as the trace; an unknown receipt stays on the month-end list,
+//!   its claim is still 7s);
 //! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
 //!   before D (except those still queued or in conflict);
 //! - `unresolved --month YYYY-MM [--csv [--encoding E]] [--json]`: the month's checks the
@@ -685,6 +686,17 @@ fn copy_to_shared(
             format!(
                 "--from {} needs --desk with that desk's id, not this desk's ({})",
                 path.display(),
+                shared.desk_id
+            ),
+        ));
+    }
+    // This desk's own journal goes under this desk's id: under another, its records would
+    // collide with that desk's and never reach the shared journal as this desk's.
+    if !other_file && desk.as_deref().is_some_and(|d| d != shared.desk_id) {
+        return Err(invalid(
+            "この端末の受付記録は、この端末の端末IDで送信します。--desk は別の端末のファイル(--from)と一緒に指定してください。",
+            format!(
+                "this desk's journal is sent as desk {}, not another desk's",
                 shared.desk_id
             ),
         ));
