@@ -153,6 +153,11 @@ fn two_desks_records_are_found_together_with_the_desk_that_made_each() {
     let Some(db) = TestDatabase::create("two") else {
         return;
     };
+    // A database no desk has written to yet reads as empty.
+    let empty = JournalReader::open_shared(&db.desk("desk-a")).expect("an empty database");
+    assert_eq!(empty.count().expect("count"), 0);
+    assert!(empty.list(&Filter::default()).expect("list").is_empty());
+    drop(empty);
     let dir = tempfile::tempdir().expect("tmp");
     let a = open(&dir.path().join("a.sqlite3"), db.desk("desk-a"));
     let b = open(&dir.path().join("b.sqlite3"), db.desk("desk-b"));
@@ -193,8 +198,9 @@ fn two_desks_records_are_found_together_with_the_desk_that_made_each() {
     let b2 = b.record(outage).expect("record b2");
     // Both desks share their numbering: desk-a's 1 and desk-b's 1 are two records.
     assert_eq!((a1, b1), (CheckId(1), CheckId(1)));
-    assert_eq!(a.forward_now().expect("forwarded"), 0, "sent when recorded");
-    assert_eq!(b.forward_now().expect("forwarded"), 0);
+    // Sent when recorded; forwarded again here only should a first try have failed.
+    a.forward_now().expect("forwarded");
+    b.forward_now().expect("forwarded");
 
     let reader = a.reader().expect("reader");
     assert_eq!(reader.scope(), &ReadScope::Facility);
@@ -589,6 +595,20 @@ fn fill(path: &Path, names: &[&str]) {
     }
 }
 
+/// Adds a check queued in an outage (事後確認待ち).
+fn queue_one(path: &Path, name: &str) {
+    let journal = Journal::open(path).expect("journal");
+    let mut c = by_numbers(
+        name,
+        "ﾃｽﾄ",
+        numbers("01130012", "5012345", "999"),
+        date!(2026 - 11 - 21),
+        date!(1980 - 04 - 01),
+    );
+    c.verdict = Some(VerdictKind::Timeout);
+    journal.record(c).expect("record");
+}
+
 #[test]
 fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_desk() {
     let Some(db) = TestDatabase::create("cli") else {
@@ -597,13 +617,13 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
     let dir = tempfile::tempdir().expect("tmp");
     let config = cli_config(dir.path(), &db.desk("front-1"));
     // This desk's journal, made before the shared journal was set.
-    fill(
-        &dir.path().join("journal.sqlite3"),
-        &["山田 花子", "佐藤 太郎"],
-    );
+    let own = dir.path().join("journal.sqlite3");
+    fill(&own, &["山田 花子"]);
+    queue_one(&own, "佐藤 太郎");
     // An old PC's journal.
     let old = dir.path().join("old-pc.sqlite3");
-    fill(&old, &["山本 一郎", "鈴木 次郎", "田中 三郎"]);
+    fill(&old, &["山本 一郎", "鈴木 次郎"]);
+    queue_one(&old, "田中 三郎");
 
     let sent = |out: &Output| -> u64 {
         assert!(
@@ -613,12 +633,6 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
         );
         common::stdout_json(out)["sent"].as_u64().expect("sent")
     };
-    assert_eq!(sent(&desk(&config, &["copy-to-shared", "--json"])), 2);
-    assert_eq!(
-        sent(&desk(&config, &["copy-to-shared", "--json"])),
-        0,
-        "twice"
-    );
     let old_s = old.to_str().expect("utf-8 path");
     let from_old = [
         "copy-to-shared",
@@ -630,6 +644,12 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
     ];
     assert_eq!(sent(&desk(&config, &from_old)), 3);
     assert_eq!(sent(&desk(&config, &from_old)), 0, "twice");
+    assert_eq!(sent(&desk(&config, &["copy-to-shared", "--json"])), 2);
+    assert_eq!(
+        sent(&desk(&config, &["copy-to-shared", "--json"])),
+        0,
+        "twice"
+    );
     let text = desk(
         &config,
         &["copy-to-shared", "--from", old_s, "--desk", "old-pc"],
@@ -637,11 +657,13 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
     assert!(text.status.success());
     assert!(String::from_utf8_lossy(&text.stdout).contains("0 件を送信しました"));
 
-    // Another desk's file under this desk's id (or none) would collide with its records.
+    // Another desk's file under this desk's id (or none), or this desk's under another's, would
+    // collide with that desk's records.
     for args in [
         &["copy-to-shared", "--from", old_s, "--desk", "front-1"][..],
         &["copy-to-shared", "--from", old_s][..],
         &["copy-to-shared", "--from", old_s, "--desk", "../x"][..],
+        &["copy-to-shared", "--desk", "old-pc"][..],
     ] {
         let out = desk(&config, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -659,6 +681,8 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
         .collect();
     desks.sort();
     assert_eq!(desks, ["front-1", "front-1", "old-pc", "old-pc", "old-pc"]);
+    let old_only = common::stdout_json(&desk(&config, &["list", "--desk", "old-pc", "--json"]));
+    assert_eq!(old_only.as_array().expect("array").len(), 3);
     let found = common::stdout_json(&desk(&config, &["list", "--search", "山", "--json"]));
     assert_eq!(found.as_array().expect("array").len(), 2);
     // The terminal list and the CSV show the desk.
@@ -675,6 +699,62 @@ fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_d
     assert!(local.iter().all(|r| r["desk"].is_null()));
     // The file's integrity check is the file's, whatever is shared.
     assert!(desk(&config, &["check"]).status.success());
+
+    // `resolve` takes the number `list` shows (the facility's): this desk's queued check is
+    // closed in its own journal under its own number; another desk's is refused.
+    let queued = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["list", "--status", "queued", "--json"];
+        args.extend_from_slice(extra);
+        common::stdout_json(&desk(&config, &args))
+            .as_array()
+            .expect("array")
+            .clone()
+    };
+    let shared_queued = queued(&[]);
+    assert_eq!(shared_queued.len(), 2);
+    let of = |d: &str| {
+        shared_queued
+            .iter()
+            .find(|r| r["desk"] == d)
+            .expect("queued")
+            .clone()
+    };
+    let (mine, theirs) = (of("front-1"), of("old-pc"));
+    assert_ne!(mine["id"], mine["desk_check_id"], "numbers differ");
+    let id = |r: &serde_json::Value| r["id"].as_i64().expect("id").to_string();
+    let refused = desk(&config, &["resolve", &id(&theirs), "--json"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(common::stdout_json(&refused)["error"]["kind"], "other_desk");
+    let closed = desk(&config, &["resolve", &id(&mine)]);
+    assert!(
+        closed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+    assert!(
+        queued(&["--local"]).is_empty(),
+        "closed in this desk's file"
+    );
+    assert_eq!(
+        json_names(&desk(&config, &["list", "--local", "--json"])),
+        ["佐藤 太郎", "山田 花子"],
+        "no other record touched"
+    );
+    // The change reaches the shared journal with the desk's next forward.
+    assert_eq!(sent(&desk(&config, &["copy-to-shared", "--json"])), 1);
+    let left = queued(&[]);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["desk"], "old-pc");
+}
+
+/// The names of a JSON list of records, in its order.
+fn json_names(out: &Output) -> Vec<String> {
+    common::stdout_json(out)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or("-").to_owned())
+        .collect()
 }
 
 #[test]

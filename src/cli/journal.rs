@@ -1,14 +1,16 @@
 //! `onshi-desk journal …`: the reception journal from the command line.
 //!
-//! - `list [--date D] [--search TEXT] [--status S] [--limit N] [--json]`: the history, newest
-//!   first (search: a date, digits for a 番号/保険者番号/記号, or the start of a name or kana);
+//! - `list [--date D] [--search TEXT] [--status S] [--desk DESK_ID] [--limit N] [--json]`: the
+//!   history, newest first (search: a date, digits for a 番号/保険者番号/記号, or the start of a
+//!   name or kana);
 //! - `show ID [--json]`: one record in full (never a certificate);
 //! - `export --csv [--from D] [--to D] [--out FILE] [--encoding E]`: records as CSV
 //!   (formula-safe);
 //! - `reconfirm [--json]`: one round of 事後確認 against the configured service;
-//! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand: it is no
-//!   longer retried (the conflict detail stays as the trace; an unknown receipt stays on the
-//!   month-end list, its claim is still 7s);
+//! - `resolve ID [--json]`: staff closed a conflict or a queued check by hand (ID as `list`
+//!   shows it; with a shared journal only this desk's own records): it is no longer retried
+//!   (the conflict detail stays as the trace; an unknown receipt stays on the month-end list,
+//!   its claim is still 7s);
 //! - `purge [--before D] [--json]`: drop held certificates past the retention, and records
 //!   before D (except those still queued or in conflict);
 //! - `unresolved --month YYYY-MM [--csv [--encoding E]] [--json]`: the month's checks the
@@ -82,6 +84,9 @@ enum JournalCommand {
         /// done, queued, reconfirmed or conflict.
         #[arg(long)]
         status: Option<String>,
+        /// Only the checks made at this desk (`[journal] desk_id`; with a shared journal).
+        #[arg(long, value_name = "DESK_ID")]
+        desk: Option<String>,
         /// At most this many (default 100; 0 for all).
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -390,6 +395,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             date,
             search,
             status,
+            desk,
             limit,
             json,
         } => {
@@ -409,6 +415,7 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
                 date,
                 status,
                 search,
+                desk,
                 limit: (limit > 0).then_some(limit),
                 ..Filter::default()
             };
@@ -492,8 +499,31 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             Ok(())
         }
         JournalCommand::Resolve { id, json } => {
+            // The number as listed: with a shared journal, the facility's; closed in this
+            // desk's journal under the desk's own number, and only this desk's own records.
+            let own_desk = shared.as_ref().map(|c| c.desk_id.as_str());
+            let local_id = match shared.as_ref().filter(|_| !local) {
+                None => CheckId(id),
+                Some(_) => {
+                    let record = reader()?
+                        .get(CheckId(id))
+                        .map_err(|e| Failure::from(e).json(json))?;
+                    record.local_id(own_desk).ok_or_else(|| {
+                        Failure::new(
+                            "other_desk",
+                            "別の端末の受付記録です。記録した端末で対応済みにしてください。",
+                            format!(
+                                "check {id} was made at desk {}",
+                                for_display(record.desk.as_deref().unwrap_or("-"))
+                            ),
+                            2,
+                        )
+                        .json(json)
+                    })?
+                }
+            };
             journal
-                .resolve(CheckId(id), OffsetDateTime::now_utc())
+                .resolve(local_id, OffsetDateTime::now_utc())
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
                 print_json(&serde_json::json!({ "id": id, "status": "done" }))
@@ -660,6 +690,17 @@ fn copy_to_shared(
             format!(
                 "--from {} needs --desk with that desk's id, not this desk's ({})",
                 path.display(),
+                shared.desk_id
+            ),
+        ));
+    }
+    // This desk's own journal goes under this desk's id: under another, its records would
+    // collide with that desk's and never reach the shared journal as this desk's.
+    if !other_file && desk.as_deref().is_some_and(|d| d != shared.desk_id) {
+        return Err(invalid(
+            "この端末の受付記録は、この端末の端末IDで送信します。--desk は別の端末のファイル(--from)と一緒に指定してください。",
+            format!(
+                "this desk's journal is sent as desk {}, not another desk's",
                 shared.desk_id
             ),
         ));

@@ -472,12 +472,15 @@ impl JournalReader {
         })
     }
 
-    /// A reader of the facility's shared journal (a new connection).
+    /// A reader of the facility's shared journal (a new connection). The schema is brought
+    /// to this program's version first, as a desk forwarding does (a database no desk has
+    /// written to yet reads as empty), and a newer one is refused.
     #[cfg(feature = "shared-journal")]
     pub fn open_shared(
         shared: &crate::config::SharedJournalConfig,
     ) -> Result<JournalReader, JournalError> {
-        let client = super::shared::connect(shared)?;
+        let mut client = super::shared::connect(shared)?;
+        super::shared::schema::migrate(&mut client)?;
         Ok(JournalReader {
             store: Store::Shared(std::cell::RefCell::new(client)),
             scope: ReadScope::Facility,
@@ -695,3 +698,86 @@ impl JournalReader {
 /// What [`JournalReader::integrity_check`] says of the shared journal.
 pub const INTEGRITY_NOT_APPLICABLE: &str =
     "not applicable: the shared journal is checked by its database server";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_once_and_rendered_per_store() {
+        let sql = "SELECT x FROM checks WHERE a = ?1 AND (b = ?2 OR ?12) AND c IS NOT ?";
+        assert_eq!(Dialect::Sqlite.render(sql), sql);
+        #[cfg(feature = "shared-journal")]
+        assert_eq!(
+            Dialect::Postgres.render(sql),
+            "SELECT x FROM checks WHERE a = $1 AND (b = $2 OR $12) AND c IS NOT ?"
+        );
+        // A search's clauses: each `?` numbered after the values bound before it.
+        let filter = Filter {
+            date: Some(time::macros::date!(2026 - 11 - 21)),
+            status: Some(CheckStatus::Queued),
+            search: Some("1024".into()),
+            ..Filter::default()
+        };
+        let (clauses, values) = clauses(&filter, Dialect::Sqlite, None)
+            .expect("valid")
+            .expect("some");
+        assert_eq!(
+            clauses,
+            [
+                "check_date = ?1",
+                "status = ?2",
+                "(number = ?3 OR insurer_number = ?4 OR symbol = ?5)"
+            ]
+        );
+        assert_eq!(values.len(), 5);
+        assert_eq!(values[1], Param::Text("queued".into()));
+    }
+
+    #[test]
+    fn a_desks_own_file_answers_for_its_desk_only() {
+        let one_desk = Filter {
+            desk: Some("front-1".into()),
+            ..Filter::default()
+        };
+        assert!(clauses(&one_desk, Dialect::Sqlite, Some("front-2"))
+            .expect("valid")
+            .is_none());
+        assert!(clauses(&one_desk, Dialect::Sqlite, None)
+            .expect("valid")
+            .is_none());
+        let (own, _) = clauses(&one_desk, Dialect::Sqlite, Some("front-1"))
+            .expect("valid")
+            .expect("all of its records");
+        assert!(own.is_empty());
+        #[cfg(feature = "shared-journal")]
+        {
+            let (shared, values) = clauses(&one_desk, Dialect::Postgres, None)
+                .expect("valid")
+                .expect("some");
+            assert_eq!(shared, ["desk = ?1"]);
+            assert_eq!(values, [Param::Text("front-1".into())]);
+        }
+    }
+
+    #[test]
+    fn a_record_is_this_desks_to_write_only_when_it_made_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let journal = crate::journal::Journal::open(&dir.path().join("j.sqlite3")).expect("open");
+        let id = journal
+            .record(crate::journal::NewCheck::empty(
+                crate::journal::CheckKind::Card,
+                time::macros::date!(2026 - 11 - 21),
+            ))
+            .expect("record");
+        let mut r = journal.reader().expect("reader").get(id).expect("get");
+        assert_eq!((r.desk.as_deref(), r.desk_check_id), (None, None));
+        assert_eq!(r.local_id(None), Some(id));
+        assert_eq!(r.local_id(Some("front-1")), Some(id));
+        // As the shared journal numbers it.
+        (r.id, r.desk, r.desk_check_id) = (CheckId(40), Some("front-1".into()), Some(id.0));
+        assert_eq!(r.local_id(Some("front-1")), Some(id));
+        assert_eq!(r.local_id(Some("front-2")), None);
+        assert_eq!(r.local_id(None), None);
+    }
+}

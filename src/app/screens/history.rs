@@ -122,10 +122,12 @@ pub fn show(
             }
             for r in &h.records {
                 let (status, colour) = status_label(r.status);
-                // The desk that made the check, when read from the facility's shared journal.
-                let id = match &r.desk {
-                    Some(desk) => format!("#{} [{desk}]", r.id),
-                    None => format!("#{}", r.id),
+                // The desk that made the check and its number there (what that desk said when
+                // it recorded it), when read from the facility's shared journal.
+                let id = match (&r.desk, r.desk_check_id) {
+                    (Some(desk), Some(n)) => format!("#{} [{desk} #{n}]", r.id),
+                    (Some(desk), None) => format!("#{} [{desk}]", r.id),
+                    (None, _) => format!("#{}", r.id),
                 };
                 let line = format!(
                     "{}  {}  {}  {}  {}",
@@ -374,7 +376,7 @@ mod tests {
             desk_id: Some("front-1".into()),
             ..HistoryScreen::default()
         });
-        assert!(h.query_by_label_contains("#41 [front-2]").is_some());
+        assert!(h.query_by_label_contains("#41 [front-2 #7]").is_some());
         assert!(h
             .query_by_label_contains("記録した端末: front-2(端末の記録 #7)")
             .is_some());
