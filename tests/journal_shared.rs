@@ -443,3 +443,33 @@ fn a_record_the_facility_owns_keeps_its_status_and_numbers_while_desk_columns_fo
     assert!(shared(&db, desk, id, "public_expenses").is_some_and(|p| p.contains("88132014")));
     assert_eq!(db.rows_of(desk).len(), 1);
 }
+
+/// Regression: `forward_now` (the copy command) that reached the database left the desk's
+/// indicator saying offline, with the old count, until the writer's next retry (up to 30 s).
+#[test]
+fn forward_now_that_reaches_the_database_puts_the_desk_back_online_at_once() {
+    let db = TestDatabase::create("forward_now_status");
+    let dir = tempfile::tempdir().expect("tmp");
+    // The password file is read at each connect: wrong first, then put right.
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "wrong-password-0b7d").expect("write");
+    let mut config = db.config("desk-fn");
+    config.password = Some(SharedPassword::File(password_file.clone()));
+    let journal = open(&dir.path().join("j.sqlite3"), config);
+    for i in 0..3 {
+        journal.record(check(i)).expect("recorded locally");
+    }
+    let status = journal.shared_status().expect("status");
+    assert!(!status.online && status.unforwarded == 3, "{status:?}");
+
+    std::fs::copy(&db.cluster.password_file, &password_file).expect("right password");
+    assert_eq!(journal.forward_now().expect("forward"), 3);
+    let status = journal.shared_status().expect("status");
+    assert!(status.online, "{status:?}");
+    assert_eq!(status.unforwarded, 0, "{status:?}");
+    assert_eq!(status.offline_since, None);
+    assert_eq!(status.desk_message(), None);
+    // And the next write goes straight through, not held back by the old backoff.
+    let id = journal.record(check(9)).expect("record");
+    assert_eq!(db.rows_of("desk-fn").last(), Some(&(id.0, 1)));
+}

@@ -240,7 +240,7 @@ impl Forwarder {
     }
 
     /// Forwards everything now (the copy command, tests): batch after batch until none waits
-    /// or one fails.
+    /// or one fails. The desk's status follows (online again at once after a success).
     pub fn forward_all(&mut self, local: &Connection) -> Result<u64, JournalError> {
         let mut sent = 0;
         let result = loop {
@@ -250,53 +250,55 @@ impl Forwarder {
                 Err(e) => break Err(e),
             }
         };
-        self.note(
-            local,
-            result.as_ref().map(|_| ()).map_err(ToString::to_string),
-        );
+        match &result {
+            Ok(_) => self.reached(),
+            Err(e) => self.unreachable(e),
+        }
+        self.set_unforwarded(local);
         result
     }
 
     fn forward_batch(&mut self, local: &Connection) {
-        let result = self.try_batch(local);
-        self.note(local, result.map(|_| ()).map_err(|e| e.to_string()));
-    }
-
-    /// Keeps the status (and the pause before the next try) after an attempt.
-    fn note(&mut self, local: &Connection, result: Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.retry_at = None;
-                self.backoff = FIRST_BACKOFF;
-                let was_offline = self.status.lock().map(|s| !s.online).unwrap_or(false);
-                if let Ok(mut s) = self.status.lock() {
-                    s.online = true;
-                    s.offline_since = None;
-                    s.detail = None;
-                }
-                if was_offline {
-                    tracing::info!(database = %self.config.redacted(), "shared journal reachable");
-                }
-            }
-            Err(detail) => {
-                self.client = None;
-                self.retry_at = Some(Instant::now() + self.backoff);
-                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                let first = if let Ok(mut s) = self.status.lock() {
-                    let first = s.online || s.offline_since.is_none();
-                    s.online = false;
-                    s.offline_since.get_or_insert_with(OffsetDateTime::now_utc);
-                    s.detail = Some(detail.clone());
-                    first
-                } else {
-                    true
-                };
-                if first {
-                    tracing::warn!(error = %detail, "shared journal unreachable: recording on this desk, forwarding later");
-                }
-            }
+        match self.try_batch(local) {
+            Ok(_) => self.reached(),
+            Err(e) => self.unreachable(&e),
         }
         self.set_unforwarded(local);
+    }
+
+    /// A forward worked: online, the next failure starts from the first pause again.
+    fn reached(&mut self) {
+        self.retry_at = None;
+        self.backoff = FIRST_BACKOFF;
+        let was_offline = self.status.lock().map(|s| !s.online).unwrap_or(false);
+        if let Ok(mut s) = self.status.lock() {
+            s.online = true;
+            s.offline_since = None;
+            s.detail = None;
+        }
+        if was_offline {
+            tracing::info!(database = %self.config.redacted(), "shared journal reachable");
+        }
+    }
+
+    /// A forward failed: offline, retried after a growing pause.
+    fn unreachable(&mut self, e: &JournalError) {
+        self.client = None;
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        let detail = e.to_string();
+        let first = if let Ok(mut s) = self.status.lock() {
+            let first = s.online || s.offline_since.is_none();
+            s.online = false;
+            s.offline_since.get_or_insert_with(OffsetDateTime::now_utc);
+            s.detail = Some(detail.clone());
+            first
+        } else {
+            true
+        };
+        if first {
+            tracing::warn!(error = %detail, "shared journal unreachable: recording on this desk, forwarding later");
+        }
     }
 
     fn set_unforwarded(&self, local: &Connection) {
