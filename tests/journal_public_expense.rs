@@ -114,10 +114,10 @@ fn a_version_4_journal_migrates_and_its_records_have_no_public_expenses() {
         .expect("old row");
     }
     let journal = Journal::open(&path).expect("migrate");
-    assert_eq!(schema::VERSION, 5);
+    const { assert!(schema::VERSION >= 5) };
     assert_eq!(
         schema::version(&rusqlite::Connection::open(&path).expect("open")).expect("v"),
-        5
+        schema::VERSION
     );
     let reader = journal.reader().expect("reader");
     let all = reader

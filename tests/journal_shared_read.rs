@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::postgres::TestDatabase;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -24,68 +26,6 @@ use onshi_desk::journal::{
 };
 use time::macros::date;
 use time::{Month, OffsetDateTime};
-
-/// A database of this test's own on the test server, dropped at the end.
-struct TestDatabase {
-    admin: SharedJournalConfig,
-    name: String,
-}
-
-impl TestDatabase {
-    /// `None` (and a note) when no test server is configured.
-    fn create(prefix: &str) -> Option<TestDatabase> {
-        let (Ok(url), Ok(password), Ok(ca)) = (
-            std::env::var("ONSHI_TEST_PG_URL"),
-            std::env::var("ONSHI_TEST_PG_PASSWORD_FILE"),
-            std::env::var("ONSHI_TEST_PG_CA"),
-        ) else {
-            eprintln!("ONSHI_TEST_PG_URL etc. not set: shared-journal test skipped");
-            return None;
-        };
-        let admin = SharedJournalConfig {
-            url,
-            password: Some(SharedPassword::File(password.into())),
-            ca: ca.into(),
-            desk_id: "test-admin".into(),
-        };
-        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-        let name = format!(
-            "pgread_{prefix}_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000
-        );
-        let mut client = onshi_desk::journal::shared::connect(&admin).expect("admin connection");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        Some(TestDatabase { admin, name })
-    }
-
-    /// The configuration of a desk using this database.
-    fn desk(&self, desk_id: &str) -> SharedJournalConfig {
-        let mut config = self.admin.clone();
-        config.url = self.url();
-        config.desk_id = desk_id.into();
-        config
-    }
-
-    /// The URL of this database.
-    fn url(&self) -> String {
-        let base = self.admin.url.rsplit_once('/').map_or("", |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = onshi_desk::journal::shared::connect(&self.admin) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 fn open(path: &Path, shared: SharedJournalConfig) -> Journal {
     Journal::open_with(
@@ -150,17 +90,15 @@ fn origins(records: &[CheckRecord]) -> Vec<(String, i64)> {
 
 #[test]
 fn two_desks_records_are_found_together_with_the_desk_that_made_each() {
-    let Some(db) = TestDatabase::create("two") else {
-        return;
-    };
+    let db = TestDatabase::create("two");
     // A database no desk has written to yet reads as empty.
-    let empty = JournalReader::open_shared(&db.desk("desk-a")).expect("an empty database");
+    let empty = JournalReader::open_shared(&db.config("desk-a")).expect("an empty database");
     assert_eq!(empty.count().expect("count"), 0);
     assert!(empty.list(&Filter::default()).expect("list").is_empty());
     drop(empty);
     let dir = tempfile::tempdir().expect("tmp");
-    let a = open(&dir.path().join("a.sqlite3"), db.desk("desk-a"));
-    let b = open(&dir.path().join("b.sqlite3"), db.desk("desk-b"));
+    let a = open(&dir.path().join("a.sqlite3"), db.config("desk-a"));
+    let b = open(&dir.path().join("b.sqlite3"), db.config("desk-b"));
 
     let mut card = NewCheck::empty(CheckKind::Card, date!(2026 - 10 - 05));
     card.identity = Some(IdentityMethod::Pin);
@@ -310,11 +248,9 @@ fn as_local(mut r: CheckRecord) -> serde_json::Value {
 
 #[test]
 fn the_desks_file_and_the_shared_journal_give_the_same_records_for_the_same_search() {
-    let Some(db) = TestDatabase::create("same") else {
-        return;
-    };
+    let db = TestDatabase::create("same");
     let dir = tempfile::tempdir().expect("tmp");
-    let journal = open(&dir.path().join("j.sqlite3"), db.desk("desk-1"));
+    let journal = open(&dir.path().join("j.sqlite3"), db.config("desk-1"));
     let day = date!(2026 - 11 - 21);
     let born = date!(1980 - 04 - 01);
     journal
@@ -496,11 +432,9 @@ fn the_desks_file_and_the_shared_journal_give_the_same_records_for_the_same_sear
 
 #[test]
 fn an_unreachable_shared_journal_falls_back_to_this_desks_records_and_says_so() {
-    let Some(db) = TestDatabase::create("down") else {
-        return;
-    };
+    let db = TestDatabase::create("down");
     let dir = tempfile::tempdir().expect("tmp");
-    let mut config = db.desk("desk-x");
+    let mut config = db.config("desk-x");
     // Nothing listens on port 1.
     config.url = config
         .url
@@ -611,11 +545,9 @@ fn queue_one(path: &Path, name: &str) {
 
 #[test]
 fn copy_to_shared_sends_a_desks_records_once_and_the_cli_reads_them_with_their_desk() {
-    let Some(db) = TestDatabase::create("cli") else {
-        return;
-    };
+    let db = TestDatabase::create("cli");
     let dir = tempfile::tempdir().expect("tmp");
-    let config = cli_config(dir.path(), &db.desk("front-1"));
+    let config = cli_config(dir.path(), &db.config("front-1"));
     // This desk's journal, made before the shared journal was set.
     let own = dir.path().join("journal.sqlite3");
     fill(&own, &["山田 花子"]);
@@ -759,11 +691,9 @@ fn json_names(out: &Output) -> Vec<String> {
 
 #[test]
 fn the_cli_says_when_only_this_desks_records_could_be_read() {
-    let Some(db) = TestDatabase::create("clidown") else {
-        return;
-    };
+    let db = TestDatabase::create("clidown");
     let dir = tempfile::tempdir().expect("tmp");
-    let mut shared = db.desk("front-2");
+    let mut shared = db.config("front-2");
     shared.url = shared
         .url
         .replacen(&url_host_port(&shared.url), "127.0.0.1:1", 1);

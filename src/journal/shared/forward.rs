@@ -145,19 +145,35 @@ pub fn count_unforwarded(local: &Connection) -> Result<u64, JournalError> {
     Ok(n.unsigned_abs())
 }
 
-/// Sends `rows` in one shared transaction.
-fn send(client: &mut Client, desk: &str, rows: &[Row]) -> Result<(), JournalError> {
-    let mut tx = client.transaction()?;
-    let stmt = tx.prepare(&upsert_sql())?;
+/// A connection to the shared journal with the upsert prepared on it (parsed once per
+/// connection, not once per forward).
+struct Connected {
+    client: Client,
+    upsert: postgres::Statement,
+}
+
+/// The upsert's parameters for `row` of `desk`.
+fn params_of<'a>(desk: &'a &str, row: &'a Row) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(row.values.len() + 3);
+    params.push(desk);
+    params.push(&row.id);
+    params.push(&row.revision);
+    for v in &row.values {
+        params.push(v.as_ref() as &(dyn ToSql + Sync));
+    }
+    params
+}
+
+/// Sends `rows` atomically: a single row as one statement (one round trip, committed on its
+/// own), several in one transaction.
+fn send(to: &mut Connected, desk: &str, rows: &[Row]) -> Result<(), JournalError> {
+    if let [row] = rows {
+        to.client.execute(&to.upsert, &params_of(&desk, row))?;
+        return Ok(());
+    }
+    let mut tx = to.client.transaction()?;
     for row in rows {
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(row.values.len() + 3);
-        params.push(&desk);
-        params.push(&row.id);
-        params.push(&row.revision);
-        for v in &row.values {
-            params.push(v.as_ref() as &(dyn ToSql + Sync));
-        }
-        tx.execute(&stmt, &params)?;
+        tx.execute(&to.upsert, &params_of(&desk, row))?;
     }
     tx.commit()?;
     Ok(())
@@ -188,7 +204,7 @@ fn mark(local: &Connection, rows: &[Row]) -> Result<(), JournalError> {
 /// Forwards the desk's rows from its writer thread; keeps [`SharedStatus`] current.
 pub struct Forwarder {
     config: SharedJournalConfig,
-    client: Option<Client>,
+    client: Option<Connected>,
     status: Arc<Mutex<SharedStatus>>,
     /// While offline: not before this instant.
     retry_at: Option<Instant>,
@@ -318,9 +334,10 @@ impl Forwarder {
         let client = match &mut self.client {
             Some(c) => c,
             None => {
-                let mut c = super::connect(&self.config)?;
-                super::schema::migrate(&mut c)?;
-                self.client.insert(c)
+                let mut client = super::connect(&self.config)?;
+                super::schema::migrate(&mut client)?;
+                let upsert = client.prepare(&upsert_sql())?;
+                self.client.insert(Connected { client, upsert })
             }
         };
         if rows.is_empty() {
@@ -383,6 +400,26 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .expect("pragma");
         assert_eq!(sync, 2, "FULL again after the mark");
+    }
+
+    #[test]
+    fn a_version_5_journal_migrates_with_every_record_waiting_to_be_forwarded() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("v5.sqlite3");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            crate::journal::schema::migrate_to(&mut conn, 5).expect("v5");
+            conn.execute(
+                "INSERT INTO checks (recorded_at, check_date, kind, status)
+                 VALUES ('2026-11-20T01:00:00Z', '2026-11-20', 'card', 'done')",
+                [],
+            )
+            .expect("old row");
+        }
+        drop(Journal::open(&path).expect("migrate"));
+        let conn = Connection::open(&path).expect("open");
+        assert_eq!(revisions(&conn), vec![(1, 1, 0)]);
+        assert_eq!(count_unforwarded(&conn).expect("count"), 1);
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! | `forwarded_at` | when the desk's row last reached the shared journal |
 //! | `facility_owned_at` | set when the facility took the record over (事後確認, staff closing or attaching numbers in the shared journal); from then on the desk's later changes bring only printouts, the receipt-computer file and 公費 (see `forward.rs`) |
 //!
+//! Version 1: the table above and the search indexes (also one on the birth date, which a
+//! desk's file lacks). Version 2: `checks_recorded` on (`recorded_at`, `id`), the history's
+//! order.
+//!
 //! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`, each in one transaction with
 //! the new version, under an advisory lock so two desks starting together never migrate
 //! twice. A database of a newer version than [`VERSION`] is refused.
@@ -83,6 +87,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX checks_birthdate ON checks(birthdate);
     CREATE INDEX checks_open ON checks(status, next_attempt_at)
         WHERE status IN ('queued', 'conflict');"#,
+    // 1 → 2: the history lists the newest first by when the check was made (records forwarded
+    // after an outage arrive with later ids): without this index a search over millions of
+    // records sorted them all before taking the 100 shown.
+    "CREATE INDEX checks_recorded ON checks(recorded_at, id);",
 ];
 
 /// The schema version of the shared journal (0 for an empty database).
@@ -95,6 +103,10 @@ pub fn version(client: &mut Client) -> Result<i64, JournalError> {
 /// Migrates the shared journal to [`VERSION`]; refuses a newer one.
 pub fn migrate(client: &mut Client) -> Result<(), JournalError> {
     let mut tx = client.transaction()?;
+    // A migration may build an index over millions of records: the connection's statement
+    // timeout (seconds, for the desk's writes) does not apply to it. It runs once per version,
+    // on the first desk that meets it; the others wait for the lock, then find nothing to do.
+    tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS onshi_schema (version BIGINT NOT NULL)")?;
     let found: i64 = tx
