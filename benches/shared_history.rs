@@ -47,7 +47,7 @@ SELECT 'desk' || (g % 10), g, 1,
     lpad(((g::bigint * 7919) % 100000000)::text, 8, '0'), (g % 9999)::text,
     ((g::bigint * 104729) % 10000000)::text, '00',
     f.k || ' ' || n.k || (g % 97)::text, f.h || ' ' || n.h,
-    to_char(date '1930-01-01' + (g % 32000), 'YYYY-MM-DD'), 'done', '[]', '[]'
+    to_char(date '1930-01-01' + (g % 32000)::int, 'YYYY-MM-DD'), 'done', '[]', '[]'
 FROM generate_series(1, $1::bigint) g
 CROSS JOIN LATERAL (SELECT date '2024-01-01' + (g / 10000)::int AS d) x
 CROSS JOIN LATERAL (SELECT

@@ -715,6 +715,31 @@ mod tests {
         )
     }
 
+    #[cfg(feature = "shared-journal")]
+    #[test]
+    fn the_waiting_screen_says_when_the_shared_journal_is_out_of_reach_and_what_waits() {
+        use crate::journal::shared::{SharedStatus, StatusBoard};
+        let mut d = desk();
+        assert_eq!(d.shared_journal_line(), None, "no shared journal");
+        let status = std::sync::Arc::new(std::sync::Mutex::new(SharedStatus::default()));
+        d.shared_journal = Some(StatusBoard(status.clone()));
+        assert_eq!(d.shared_journal_line(), None, "not tried yet");
+        *status.lock().expect("lock") = SharedStatus {
+            online: false,
+            unforwarded: 4,
+            offline_since: Some(time::OffsetDateTime::now_utc()),
+            detail: Some("connection refused".into()),
+        };
+        let (line, trouble) = d.shared_journal_line().expect("offline said");
+        assert!(trouble && line.contains("未送信 4 件"), "{line}");
+        *status.lock().expect("lock") = SharedStatus {
+            online: true,
+            unforwarded: 0,
+            ..SharedStatus::default()
+        };
+        assert_eq!(d.shared_journal_line(), None, "all sent: nothing to say");
+    }
+
     #[test]
     fn a_card_placed_while_waiting_starts_a_read_on_its_reader() {
         let mut d = desk();

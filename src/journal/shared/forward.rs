@@ -436,6 +436,11 @@ mod tests {
 
     #[test]
     fn offline_and_sending_are_told_to_the_desk_and_all_sent_is_not() {
+        assert_eq!(
+            SharedStatus::default().desk_message(),
+            None,
+            "nothing said before the first try"
+        );
         let mut s = SharedStatus {
             online: true,
             ..SharedStatus::default()
@@ -446,6 +451,7 @@ mod tests {
             .desk_message()
             .is_some_and(|m| m.contains("送信中") && m.contains("3 件")));
         s.online = false;
+        s.offline_since = Some(OffsetDateTime::now_utc());
         assert!(s
             .desk_message()
             .is_some_and(|m| m.contains("接続できません") && m.contains("この端末に記録")));

@@ -80,7 +80,8 @@ impl SharedStatus {
     /// What the desk shows while the shared journal is out of reach, in Japanese; `None` when
     /// all is forwarded.
     pub fn desk_message(&self) -> Option<String> {
-        if self.online && self.unforwarded == 0 {
+        let not_tried_yet = !self.online && self.offline_since.is_none();
+        if not_tried_yet || (self.online && self.unforwarded == 0) {
             return None;
         }
         if self.online {
