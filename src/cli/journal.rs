@@ -499,31 +499,34 @@ pub fn run(args: JournalArgs, config_path: Option<&Path>) -> Result<(), Failure>
             Ok(())
         }
         JournalCommand::Resolve { id, json } => {
-            // The number as listed: with a shared journal, the facility's; closed in this
-            // desk's journal under the desk's own number, and only this desk's own records.
-            let own_desk = shared.as_ref().map(|c| c.desk_id.as_str());
-            let local_id = match shared.as_ref().filter(|_| !local) {
-                None => CheckId(id),
-                Some(_) => {
-                    let record = reader()?
-                        .get(CheckId(id))
-                        .map_err(|e| Failure::from(e).json(json))?;
-                    record.local_id(own_desk).ok_or_else(|| {
-                        Failure::new(
-                            "other_desk",
-                            "別の端末の受付記録です。記録した端末で対応済みにしてください。",
-                            format!(
-                                "check {id} was made at desk {}",
-                                for_display(record.desk.as_deref().unwrap_or("-"))
-                            ),
-                            2,
-                        )
-                        .json(json)
-                    })?
+            // The number as listed: with a shared journal, the facility's. Staff close any
+            // desk's record there (it is the facility's from then on); this desk's own copy
+            // of one of its records is closed too.
+            #[cfg(feature = "shared-journal")]
+            if let Some(shared) = shared.as_ref().filter(|_| !local) {
+                let facility = crate::journal::shared::facility::FacilityJournal::connect(shared)
+                    .map_err(|e| Failure::from(e).json(json))?;
+                let record = reader()?
+                    .get(CheckId(id))
+                    .map_err(|e| Failure::from(e).json(json))?;
+                facility
+                    .resolve(CheckId(id), OffsetDateTime::now_utc())
+                    .map_err(|e| Failure::from(e).json(json))?;
+                if let Some(own) = record.local_id(Some(shared.desk_id.as_str())) {
+                    match journal.resolve(own, OffsetDateTime::now_utc()) {
+                        Ok(()) | Err(JournalError::NotOpen(_) | JournalError::NotFound(_)) => {}
+                        Err(e) => tracing::warn!(error = %e, "this desk's copy not closed"),
+                    }
                 }
-            };
+                return if json {
+                    print_json(&serde_json::json!({ "id": id, "status": "done" }))
+                } else {
+                    println!("受付記録 {id} を対応済みにしました。");
+                    Ok(())
+                };
+            }
             journal
-                .resolve(local_id, OffsetDateTime::now_utc())
+                .resolve(CheckId(id), OffsetDateTime::now_utc())
                 .map_err(|e| Failure::from(e).json(json))?;
             if json {
                 print_json(&serde_json::json!({ "id": id, "status": "done" }))

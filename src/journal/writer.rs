@@ -536,14 +536,30 @@ impl Journal {
                 Some(_) => return Err(JournalError::NotOpen(id.0)),
             }
             tx.execute(
-                "UPDATE checks SET status = ?3, certificate_serial = NULL,
-                     certificate_der = NULL, next_attempt_at = NULL, last_attempt_detail = ?2
-                 WHERE id = ?1",
-                params![id.0, note, CheckStatus::Done],
+                sql::RESOLVE,
+                params![
+                    id.0,
+                    note,
+                    CheckStatus::Done,
+                    CheckStatus::Queued,
+                    CheckStatus::Conflict,
+                    CheckStatus::Abandoned
+                ],
             )?;
             tx.commit()?;
             Ok(())
-        })
+        })?;
+        // The facility's copy too, when it already took the record over (its status is the
+        // facility's then: the desk's forward alone would not close it there).
+        #[cfg(feature = "shared-journal")]
+        if let Some(shared) = self.shared_config() {
+            let closed = super::shared::facility::FacilityJournal::connect(shared)
+                .and_then(|f| f.resolve_desk_record(&shared.desk_id, id, at));
+            if let Err(e) = closed {
+                tracing::warn!(error = %e, %id, "closed on this desk; the shared journal's copy follows with the next forward");
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the records checked before `date`, except those still queued or in conflict
@@ -701,6 +717,11 @@ pub(crate) mod sql {
         "UPDATE checks SET certificate_serial = NULL, certificate_der = NULL
      WHERE (certificate_der IS NOT NULL OR certificate_serial IS NOT NULL)
        AND (check_date < ?1 OR status <> ?2)";
+    /// Staff close a record: `?1` id, `?2` note, `?3` done, `?4`–`?6` the open statuses
+    /// (queued, conflict, abandoned).
+    pub const RESOLVE: &str = "UPDATE checks SET status = ?3, certificate_serial = NULL,
+         certificate_der = NULL, next_attempt_at = NULL, last_attempt_detail = ?2
+     WHERE id = ?1 AND status IN (?4, ?5, ?6)";
     /// `?1` id, `?2` file name.
     pub const SET_INTEROP_FILE: &str = "UPDATE checks SET interop_file = ?2 WHERE id = ?1";
 }

@@ -222,6 +222,57 @@ impl FacilityJournal {
         })
     }
 
+    /// As [`crate::journal::Journal::resolve`], for record `id` of the shared journal (any
+    /// desk's): staff closed it. [`JournalError::NotOpen`] when it is neither queued, in
+    /// conflict nor abandoned.
+    pub fn resolve(&self, id: CheckId, at: OffsetDateTime) -> Result<(), JournalError> {
+        let note = format!("closed by staff at {}", timestamp(at));
+        let n = self.owned_update(
+            id,
+            sql::RESOLVE,
+            &[
+                &id.0,
+                &note,
+                &status(CheckStatus::Done),
+                &status(CheckStatus::Queued),
+                &status(CheckStatus::Conflict),
+                &status(CheckStatus::Abandoned),
+            ],
+        )?;
+        if n == 0 {
+            let exists =
+                self.with(|c| Ok(c.query_opt("SELECT 1 FROM checks WHERE id = $1", &[&id.0])?))?;
+            return Err(match exists {
+                Some(_) => JournalError::NotOpen(id.0),
+                None => JournalError::NotFound(id.0),
+            });
+        }
+        Ok(())
+    }
+
+    /// The shared copy of a record `desk` closed under its own number `local`, when the
+    /// facility owns it (otherwise the desk's forward brings the change). Nothing to do is no
+    /// error: the record may not be forwarded yet, or not be open there.
+    pub fn resolve_desk_record(
+        &self,
+        desk: &str,
+        local: CheckId,
+        at: OffsetDateTime,
+    ) -> Result<(), JournalError> {
+        let id: Option<i64> = self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT id FROM checks WHERE desk = $1 AND desk_check_id = $2
+                   AND facility_owned_at IS NOT NULL",
+                &[&desk, &local.0],
+            )?
+            .map(|r| r.get(0)))
+        })?;
+        match id.map(|id| self.resolve(CheckId(id), at)) {
+            None | Some(Ok(())) | Some(Err(JournalError::NotOpen(_))) => Ok(()),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
     /// As [`crate::journal::Journal::purge_certificates`], over every desk's records.
     pub fn purge_certificates(&self, before: Date) -> Result<u64, JournalError> {
         let before = before.to_string();
