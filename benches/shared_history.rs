@@ -20,10 +20,12 @@
 
 use std::time::{Duration, Instant};
 
-use onshi_desk::config::{SharedJournalConfig, SharedPassword};
 use onshi_desk::journal::{Filter, JournalReader};
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+#[path = "common/pg.rs"]
+mod pg;
+
+use pg::{Cluster, Error};
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -62,35 +64,6 @@ CROSS JOIN LATERAL (SELECT
         [1 + (g / 7) % 12] AS h) n
 "#;
 
-struct Cluster {
-    url: String,
-    password_file: String,
-    ca: String,
-}
-
-impl Cluster {
-    fn from_env() -> Option<Cluster> {
-        Some(Cluster {
-            url: std::env::var("ONSHI_TEST_PG_URL").ok()?,
-            password_file: std::env::var("ONSHI_TEST_PG_PASSWORD_FILE").ok()?,
-            ca: std::env::var("ONSHI_TEST_PG_CA").ok()?,
-        })
-    }
-
-    fn config(&self, db: &str) -> Result<SharedJournalConfig, Error> {
-        let (base, _) = self
-            .url
-            .rsplit_once('/')
-            .ok_or("ONSHI_TEST_PG_URL has no database")?;
-        Ok(SharedJournalConfig {
-            url: format!("{base}/{db}"),
-            password: Some(SharedPassword::File(self.password_file.clone().into())),
-            ca: self.ca.clone().into(),
-            desk_id: "bench".into(),
-        })
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
@@ -102,14 +75,14 @@ fn ms(d: Duration) -> String {
 
 /// Makes `db` hold at least `rows` records (creating and migrating it if needed).
 fn fill(cluster: &Cluster, db: &str, rows: i64) -> Result<(), Error> {
-    let mut admin = onshi_desk::journal::shared::connect(&cluster.config("postgres")?)?;
+    let mut admin = cluster.admin()?;
     let exists = admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db])?
         .is_some();
     if !exists {
         admin.batch_execute(&format!("CREATE DATABASE {db}"))?;
     }
-    let mut client = onshi_desk::journal::shared::connect(&cluster.config(db)?)?;
+    let mut client = onshi_desk::journal::shared::connect(&cluster.config(db, "bench")?)?;
     onshi_desk::journal::shared::schema::migrate(&mut client)?;
     let have: i64 = client.query_one("SELECT count(*) FROM checks", &[])?.get(0);
     if have < rows {
@@ -128,7 +101,7 @@ fn run() -> Result<(), Error> {
     let bench = std::env::args().any(|a| a == "--bench");
     let Some(cluster) = Cluster::from_env() else {
         if bench {
-            return Err("ONSHI_TEST_PG_URL, ONSHI_TEST_PG_PASSWORD_FILE and ONSHI_TEST_PG_CA must name a PostgreSQL (bash scripts/test-postgres-cluster start DIR && source DIR/env)".into());
+            return Err(pg::NO_CLUSTER.into());
         }
         println!("shared_history bench: skipped (no ONSHI_TEST_PG_URL; scripts/test sets it)");
         return Ok(());
@@ -151,7 +124,7 @@ fn run() -> Result<(), Error> {
     };
     let result = (|| -> Result<(), Error> {
         fill(&cluster, &db, rows)?;
-        let reader = JournalReader::open_shared(&cluster.config(&db)?)?;
+        let reader = JournalReader::open_shared(&cluster.config(&db, "bench")?)?;
         println!(
             "history search over {} records (PostgreSQL, loopback, limit 100):",
             reader.count()?
@@ -194,7 +167,8 @@ fn run() -> Result<(), Error> {
         Ok(())
     })();
     if throwaway {
-        let _ = onshi_desk::journal::shared::connect(&cluster.config("postgres")?)
+        let _ = cluster
+            .admin()
             .map(|mut a| a.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")));
     }
     result

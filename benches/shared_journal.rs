@@ -21,12 +21,15 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use onshi_desk::config::{SharedJournalConfig, SharedPassword};
 use onshi_desk::domain::VerdictKind;
 use onshi_desk::journal::{CheckKind, CheckNumbers, Journal, JournalOptions, NewCheck};
 use time::macros::date;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+#[path = "common/pg.rs"]
+mod pg;
+
+use onshi_desk::config::SharedJournalConfig;
+use pg::{Cluster, Error};
 
 const DESKS: usize = 10;
 
@@ -47,42 +50,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// The test cluster's admin URL, password file and CA.
-struct Cluster {
-    url: String,
-    password_file: String,
-    ca: String,
-}
-
-impl Cluster {
-    fn from_env() -> Option<Cluster> {
-        Some(Cluster {
-            url: std::env::var("ONSHI_TEST_PG_URL").ok()?,
-            password_file: std::env::var("ONSHI_TEST_PG_PASSWORD_FILE").ok()?,
-            ca: std::env::var("ONSHI_TEST_PG_CA").ok()?,
-        })
-    }
-
-    fn config(&self, db: &str, desk_id: &str) -> Result<SharedJournalConfig, Error> {
-        let (base, _) = self
-            .url
-            .rsplit_once('/')
-            .ok_or("ONSHI_TEST_PG_URL has no database")?;
-        Ok(SharedJournalConfig {
-            url: format!("{base}/{db}"),
-            password: Some(SharedPassword::File(self.password_file.clone().into())),
-            ca: self.ca.clone().into(),
-            desk_id: desk_id.to_owned(),
-        })
-    }
-
-    fn admin(&self) -> Result<postgres::Client, Error> {
-        Ok(onshi_desk::journal::shared::connect(
-            &self.config("postgres", "bench-admin")?,
-        )?)
-    }
 }
 
 fn check(desk: usize, i: usize) -> NewCheck {
@@ -106,7 +73,7 @@ fn run() -> Result<(), Error> {
     let per_desk = if bench { 500 } else { 5 };
     let Some(cluster) = Cluster::from_env() else {
         if bench {
-            return Err("ONSHI_TEST_PG_URL, ONSHI_TEST_PG_PASSWORD_FILE and ONSHI_TEST_PG_CA must name a PostgreSQL (bash scripts/test-postgres-cluster start DIR && source DIR/env)".into());
+            return Err(pg::NO_CLUSTER.into());
         }
         println!("shared_journal bench: skipped (no ONSHI_TEST_PG_URL; scripts/test sets it)");
         return Ok(());

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::postgres::TestDatabase;
 use common::{MockService, AS_OF};
@@ -19,19 +19,6 @@ use onshi_desk::journal::{Journal, JournalOptions, NewCheck};
 use onshi_desk::online::OnlineClient;
 use time::macros::date;
 use time::OffsetDateTime;
-
-fn config_for(dir: &Path, addr: &str, name: &str) -> PathBuf {
-    let tls = common::pki_dir().join("tls");
-    let text = format!(
-        "facility_code = \"1312345678\"\n\n[endpoint]\nurl = \"https://{addr}/\"\nca = \"{}\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\nconnect_timeout_ms = 1000\ntimeout_ms = 3000\n",
-        tls.join("server-ca.pem").display(),
-        tls.join("facility.pem").display(),
-        tls.join("facility-key.pem").display(),
-    );
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write config");
-    path
-}
 
 fn client(config: &Path) -> OnlineClient {
     OnlineClient::new(&Config::load(Some(config)).expect("config")).expect("client")
@@ -80,7 +67,14 @@ fn the_facility_reconfirms_every_desks_queue_once_under_one_leader() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .to_string();
-    let down = client(&config_for(dir.path(), &closed, "down.toml"));
+    let service = MockService::start(&[]);
+    let (up_dir, down_dir) = (dir.path().join("up"), dir.path().join("down"));
+    for d in [&up_dir, &down_dir] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    // The same desk configuration, once with the service's port closed (the outage).
+    let down = client(&service.config(&down_dir, |t| t.replace(&service.addr, &closed)));
+    let up = service.config(&up_dir, |t| t);
     let (a, b) = (
         desk(&db, dir.path(), "desk-a"),
         desk(&db, dir.path(), "desk-b"),
@@ -97,8 +91,6 @@ fn the_facility_reconfirms_every_desks_queue_once_under_one_leader() {
     assert_eq!(shared_row(&db, "desk-a", at_a.0).0, "queued");
     assert_eq!(shared_row(&db, "desk-b", at_b.0).0, "queued");
 
-    let service = MockService::start(&[]);
-    let up = config_for(dir.path(), &service.addr, "up.toml");
     // Another desk leads now: B's round does nothing.
     let held = Leadership::try_take(&db.config("someone"))
         .expect("lock")

@@ -27,17 +27,8 @@ use crate::journal::{
 pub const LEADER_IDLE_TIMEOUT_S: u64 = 300;
 
 /// A statement written with SQLite's `?N` placeholders, with PostgreSQL's `$N`.
-pub(crate) fn pg(sqlite: &str) -> String {
-    let mut out = String::with_capacity(sqlite.len());
-    let mut chars = sqlite.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('$');
-        } else {
-            out.push(c);
-        }
-    }
-    out
+fn pg(sqlite: &str) -> String {
+    crate::journal::query::Dialect::Postgres.render(sqlite)
 }
 
 /// The shared journal as the facility writes it.
@@ -328,17 +319,4 @@ fn take_over(tx: &mut postgres::Transaction<'_>, id: CheckId) -> Result<(), Jour
         &[&id.0, &timestamp(OffsetDateTime::now_utc())],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pg;
-
-    #[test]
-    fn placeholders_are_renumbered_for_postgres_and_nothing_else_changes() {
-        assert_eq!(
-            pg("UPDATE t SET a = ?2, b = '?' WHERE id = ?1 AND c = ?10"),
-            "UPDATE t SET a = $2, b = '?' WHERE id = $1 AND c = $10"
-        );
-    }
 }
