@@ -119,6 +119,10 @@ fn a_record_is_in_the_shared_journal_when_record_returns_and_updates_follow() {
     assert!(status.online, "{status:?}");
     assert_eq!(status.unforwarded, 0);
     assert_eq!(status.desk_message(), None);
+    assert!(
+        status.last_send.is_some(),
+        "the send's time is kept: {status:?}"
+    );
 
     // Each update raises the revision and is in the shared journal when it returns.
     journal

@@ -729,6 +729,7 @@ mod tests {
             unforwarded: 4,
             offline_since: Some(time::OffsetDateTime::now_utc()),
             detail: Some("connection refused".into()),
+            ..SharedStatus::default()
         };
         let (line, trouble) = d.shared_journal_line().expect("offline said");
         assert!(trouble && line.contains("未送信 4 件"), "{line}");

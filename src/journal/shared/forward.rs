@@ -75,6 +75,10 @@ const BATCH: usize = 200;
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// A send slower than this is logged: the desk waits for it before it says "done", so a
+/// database that is reachable but struggling shows in the logs before the clerks complain.
+const SLOW_SEND: Duration = Duration::from_secs(1);
+
 /// The upsert of one row: applied only over an older revision; once the facility owns the
 /// record, only the desk's own columns change.
 fn upsert_sql() -> String {
@@ -137,11 +141,9 @@ fn unforwarded(local: &Connection, limit: usize) -> Result<Vec<Row>, JournalErro
 
 /// How many local rows are not in the shared journal yet.
 pub fn count_unforwarded(local: &Connection) -> Result<u64, JournalError> {
-    let n: i64 = local.query_row(
-        "SELECT count(*) FROM checks WHERE forwarded_revision < revision",
-        [],
-        |r| r.get(0),
-    )?;
+    let n: i64 = local
+        .prepare_cached("SELECT count(*) FROM checks WHERE forwarded_revision < revision")?
+        .query_row([], |r| r.get(0))?;
     Ok(n.unsigned_abs())
 }
 
@@ -183,7 +185,10 @@ fn send(to: &mut Connected, desk: &str, rows: &[Row]) -> Result<(), JournalError
 /// NORMAL` for this one transaction): a mark lost in a power cut only sends the row again,
 /// which the shared journal ignores, and the desk's next write makes it durable anyway.
 fn mark(local: &Connection, rows: &[Row]) -> Result<(), JournalError> {
-    local.pragma_update(None, "synchronous", "NORMAL")?;
+    // Cached statements, not `pragma_update`: this runs after every check.
+    local
+        .prepare_cached("PRAGMA synchronous = NORMAL")?
+        .execute([])?;
     let result = (|| -> Result<(), JournalError> {
         let tx = local.unchecked_transaction()?;
         {
@@ -197,7 +202,9 @@ fn mark(local: &Connection, rows: &[Row]) -> Result<(), JournalError> {
         tx.commit()?;
         Ok(())
     })();
-    local.pragma_update(None, "synchronous", "FULL")?;
+    local
+        .prepare_cached("PRAGMA synchronous = FULL")?
+        .execute([])?;
     result
 }
 
@@ -343,7 +350,20 @@ impl Forwarder {
         if rows.is_empty() {
             return Ok(0);
         }
+        let began = Instant::now();
         send(client, &self.config.desk_id, &rows)?;
+        let took = began.elapsed();
+        if let Ok(mut s) = self.status.lock() {
+            s.last_send = Some(took);
+        }
+        if took > SLOW_SEND {
+            tracing::warn!(
+                database = %self.config.redacted(),
+                rows = rows.len(),
+                ms = took.as_millis(),
+                "shared journal slow to commit"
+            );
+        }
         mark(local, &rows)?;
         Ok(rows.len())
     }

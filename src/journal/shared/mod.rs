@@ -62,6 +62,10 @@ pub struct SharedStatus {
     pub offline_since: Option<OffsetDateTime>,
     /// Why (English, for logs and staff; never the password).
     pub detail: Option<String>,
+    /// How long the last batch sent took to be committed in the shared journal (one round
+    /// trip with its synchronous commit): the shared part of the desk's wait, apart from its
+    /// own file's commit. For the logs and the write benchmark.
+    pub last_send: Option<std::time::Duration>,
 }
 
 /// The desk's view of [`SharedStatus`], kept current by the journal's writer thread (cheap to
