@@ -547,18 +547,7 @@ fn read_body(response: reqwest::blocking::Response, deadline: Instant) -> Result
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(Ok(chunk)) => bytes.extend_from_slice(&chunk),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return Err(failure(
-                    VerdictKind::Timeout,
-                    format!("reading the answer: {}", for_display(&e.to_string())),
-                ));
-            }
-            Ok(Err(e)) => {
-                return Err(failure(
-                    VerdictKind::ServerError,
-                    format!("answer cut off: {}", for_display(&e.to_string())),
-                ));
-            }
+            Ok(Err(e)) => return Err(read_failure(&e)),
             // The reader finished: the whole body is here.
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(bytes),
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -572,6 +561,23 @@ fn read_body(response: reqwest::blocking::Response, deadline: Instant) -> Result
             }
         }
     }
+}
+
+/// Classifies an error reading the answer body: a timeout, or a server that cut it off.
+///
+/// reqwest's own timer ends a body with `io::ErrorKind::Other` wrapping its error, whose source
+/// is "operation timed out"; whether it or this thread's deadline fires first is a race (it
+/// was reqwest's under Wine in CI, once), and either way the desk must be told "timeout".
+fn read_failure(e: &std::io::Error) -> Verdict {
+    let chain = for_display(&error_chain(e)).into_owned();
+    let reqwest_timeout = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_timeout);
+    if e.kind() == std::io::ErrorKind::TimedOut || reqwest_timeout || chain.contains("timed out") {
+        return failure(VerdictKind::Timeout, format!("reading the answer: {chain}"));
+    }
+    failure(VerdictKind::ServerError, format!("answer cut off: {chain}"))
 }
 
 fn flag(b: bool) -> String {
@@ -834,6 +840,37 @@ mod tests {
     use crate::domain::numbers::InsurerNumber;
     use crate::domain::search::{CardSearch, NumberSearch};
     use crate::domain::IdentityMethod;
+
+    /// reqwest's body error as its blocking reader hands it over when its own timer fires.
+    #[derive(Debug)]
+    struct BodyError(std::io::Error);
+    impl std::fmt::Display for BodyError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("request or response body error")
+        }
+    }
+    impl std::error::Error for BodyError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_body_ended_by_the_clients_own_timer_is_a_timeout_not_a_cut_off_answer() {
+        // Regression: under Wine, reqwest's timer beat the deadline and the desk said
+        // "server error" for what was a timeout (tests/online_hostile.rs, shared timeout).
+        let timed_out =
+            std::io::Error::other(BodyError(std::io::Error::other("operation timed out")));
+        let v = read_failure(&timed_out);
+        assert_eq!(v.kind, VerdictKind::Timeout, "{:?}", v.detail);
+        let v = read_failure(&std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert_eq!(v.kind, VerdictKind::Timeout);
+        let cut = std::io::Error::other(BodyError(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        let v = read_failure(&cut);
+        assert_eq!(v.kind, VerdictKind::ServerError, "{:?}", v.detail);
+    }
 
     #[test]
     fn card_searches_carry_the_extension_elements() {
