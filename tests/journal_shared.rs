@@ -477,3 +477,72 @@ fn forward_now_that_reaches_the_database_puts_the_desk_back_online_at_once() {
     let id = journal.record(check(9)).expect("record");
     assert_eq!(db.rows_of("desk-fn").last(), Some(&(id.0, 1)));
 }
+
+#[test]
+fn a_second_desk_file_under_the_same_desk_id_is_refused_not_hidden_and_forwards_once_renamed() {
+    // A replaced reception PC configured with the old PC's desk_id starts its own file at
+    // number 1, which the shared journal already holds for that desk. Before the fix its checks
+    // were silently ignored by the upsert (their revision no newer): kept on the desk, missing
+    // from the facility's history.
+    let db = TestDatabase::create("clash");
+    let dir = tempfile::tempdir().expect("tmp");
+    let at = |s: i64| time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_790_000_000 + s);
+    let old_pc = open(&dir.path().join("old.sqlite3"), db.config("desk-a"));
+    for i in 1..=2 {
+        let mut c = check(i);
+        c.at = at(i as i64);
+        old_pc.record(c).expect("old PC records");
+    }
+    drop(old_pc);
+
+    let new_path = dir.path().join("new.sqlite3");
+    let new_pc = open(&new_path, db.config("desk-a"));
+    let mut c = check(3);
+    c.at = at(100);
+    let id = new_pc.record(c.clone()).expect("the desk still records");
+    assert_eq!(id, CheckId(1));
+    let status = new_pc.shared_status().expect("status");
+    assert!(status.id_clash && !status.online, "{status:?}");
+    assert_eq!(status.unforwarded, 1);
+    let said = status.desk_message().expect("the desk is told");
+    assert!(
+        said.contains("端末名") && said.contains("未送信 1 件"),
+        "{said}"
+    );
+    // The old PC's check is untouched, and the new one is not passed off as sent.
+    assert_eq!(
+        shared(&db, "desk-a", CheckId(1), "number").as_deref(),
+        Some("1001")
+    );
+    assert_eq!(db.rows_of("desk-a").len(), 2);
+    assert_eq!(
+        local(&new_path, id, "forwarded_revision").as_deref(),
+        Some("0")
+    );
+    // Sending again (the copy command) says what is wrong, in Japanese for staff.
+    let err = new_pc.forward_now().expect_err("still a clash");
+    assert!(matches!(err, JournalError::SharedIdClash { .. }), "{err:?}");
+    assert!(
+        err.desk_message().contains("desk_id"),
+        "{}",
+        err.desk_message()
+    );
+    drop(new_pc);
+
+    // Staff give the new PC a desk id of its own: its check arrives, once.
+    let renamed = open(&new_path, db.config("desk-b"));
+    let status = renamed.shared_status().expect("status");
+    let sent = renamed.forward_now().expect("forwarded");
+    assert!(sent <= 1, "{sent} {status:?}");
+    assert_eq!(db.rows_of("desk-b"), vec![(1, 1)]);
+    assert_eq!(
+        shared(&db, "desk-b", CheckId(1), "number").as_deref(),
+        Some("1003")
+    );
+    let status = renamed.shared_status().expect("status");
+    assert!(
+        status.online && !status.id_clash && status.unforwarded == 0,
+        "{status:?}"
+    );
+    assert_eq!(renamed.shared_status().and_then(|s| s.desk_message()), None);
+}

@@ -68,6 +68,12 @@ pub enum JournalError {
     /// desk's own journal still records: this is said, not a check lost.
     #[error("shared journal unavailable: {0}")]
     SharedUnavailable(String),
+    /// The shared journal already holds another check under this desk's id and number: two
+    /// desk files forward as one desk (a replaced PC or a restored backup kept the old
+    /// `desk_id`). Nothing is overwritten; this desk keeps its records and stops forwarding
+    /// until staff give it a `desk_id` of its own.
+    #[error("shared journal holds another check as desk {desk:?} number {id}: two desk files share one desk_id")]
+    SharedIdClash { desk: String, id: i64 },
     /// Any other SQLite or I/O error.
     #[error("journal error: {0}")]
     Other(String),
@@ -91,6 +97,7 @@ impl JournalError {
             JournalError::NotOpen(_) => "not_open",
             JournalError::Invalid(_) => "invalid_input",
             JournalError::SharedUnavailable(_) => "journal_shared_unavailable",
+            JournalError::SharedIdClash { .. } => "journal_shared_id_clash",
             JournalError::Other(_) => "journal_error",
         }
     }
@@ -121,6 +128,7 @@ impl JournalError {
             JournalError::NotOpen(id) => format!("受付記録 {id} は事後確認待ち・要確認・中断のいずれでもないため、対応済みにできません。"),
             JournalError::Invalid(_) => "検索・入力の内容が正しくありません。".into(),
             JournalError::SharedUnavailable(_) => "共有の受付記録(データベース)に接続できません。ネットワークとデータベースの状態をシステム担当者に確認してください。".into(),
+            JournalError::SharedIdClash { desk, .. } => format!("共有の受付記録に、この端末と同じ端末名({desk})の別の記録があります。この端末の記録は残っていますが共有されません。システム担当者に端末名(desk_id)の変更を依頼してください。"),
             JournalError::Other(_) => "受付記録の処理でエラーが発生しました。確認の途中であれば、この確認は記録されていません。システム担当者に連絡してください。".into(),
         }
     }

@@ -68,6 +68,9 @@ const COLUMNS: &[(&str, Kind, Owner)] = &[
     ("public_expenses", Kind::Text, Owner::Desk),
 ];
 
+/// Where `recorded_at` is in [`COLUMNS`].
+const RECORDED_AT: usize = 0;
+
 /// Rows forwarded per shared transaction.
 const BATCH: usize = 200;
 
@@ -109,6 +112,9 @@ fn upsert_sql() -> String {
 struct Row {
     id: i64,
     revision: i64,
+    /// When the desk recorded it: tells a resend of this check from another check under the
+    /// same desk id and number.
+    recorded_at: String,
     values: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
@@ -133,6 +139,7 @@ fn unforwarded(local: &Connection, limit: usize) -> Result<Vec<Row>, JournalErro
         Ok(Row {
             id: r.get(0)?,
             revision: r.get(1)?,
+            recorded_at: r.get(2 + RECORDED_AT)?,
             values,
         })
     })?;
@@ -170,15 +177,44 @@ fn params_of<'a>(desk: &'a &str, row: &'a Row) -> Vec<&'a (dyn ToSql + Sync)> {
 /// own), several in one transaction.
 fn send(to: &mut Connected, desk: &str, rows: &[Row]) -> Result<(), JournalError> {
     if let [row] = rows {
-        to.client.execute(&to.upsert, &params_of(&desk, row))?;
+        if to.client.execute(&to.upsert, &params_of(&desk, row))? == 0 {
+            same_check(&mut to.client, desk, row)?;
+        }
         return Ok(());
     }
     let mut tx = to.client.transaction()?;
     for row in rows {
-        tx.execute(&to.upsert, &params_of(&desk, row))?;
+        if tx.execute(&to.upsert, &params_of(&desk, row))? == 0 {
+            // The transaction is rolled back on a clash: nothing after it goes either, so the
+            // desk's order is kept.
+            same_check(&mut tx, desk, row)?;
+        }
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The upsert changed nothing: fine when the shared journal has this very check at the same or
+/// a newer revision (a resend); a clash when it holds another check under the same desk id and
+/// number (recorded at another moment), which the upsert must never overwrite nor hide.
+fn same_check(
+    client: &mut impl postgres::GenericClient,
+    desk: &str,
+    row: &Row,
+) -> Result<(), JournalError> {
+    let stored: Option<String> = client
+        .query_opt(
+            "SELECT recorded_at FROM checks WHERE desk = $1 AND desk_check_id = $2",
+            &[&desk, &row.id],
+        )?
+        .map(|r| r.get(0));
+    match stored {
+        Some(at) if at != row.recorded_at => Err(JournalError::SharedIdClash {
+            desk: desk.to_owned(),
+            id: row.id,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Marks `rows` forwarded in the desk's file. Without an fsync of its own (`synchronous =
@@ -298,6 +334,7 @@ impl Forwarder {
             s.online = true;
             s.offline_since = None;
             s.detail = None;
+            s.id_clash = false;
         }
         if was_offline {
             tracing::info!(database = %self.config.redacted(), "shared journal reachable");
@@ -310,8 +347,10 @@ impl Forwarder {
         self.retry_at = Some(Instant::now() + self.backoff);
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
         let detail = e.to_string();
+        let clash = matches!(e, JournalError::SharedIdClash { .. });
         let first = if let Ok(mut s) = self.status.lock() {
-            let first = s.online || s.offline_since.is_none();
+            let first = s.online || s.offline_since.is_none() || clash != s.id_clash;
+            s.id_clash = clash;
             s.online = false;
             s.offline_since.get_or_insert_with(OffsetDateTime::now_utc);
             s.detail = Some(detail.clone());
@@ -320,7 +359,11 @@ impl Forwarder {
             true
         };
         if first {
-            tracing::warn!(error = %detail, "shared journal unreachable: recording on this desk, forwarding later");
+            if clash {
+                tracing::error!(error = %detail, "shared journal: this desk's id is another desk file's; recording on this desk only until desk_id is changed");
+            } else {
+                tracing::warn!(error = %detail, "shared journal unreachable: recording on this desk, forwarding later");
+            }
         }
     }
 
@@ -440,6 +483,11 @@ mod tests {
         let conn = Connection::open(&path).expect("open");
         assert_eq!(revisions(&conn), vec![(1, 1, 0)]);
         assert_eq!(count_unforwarded(&conn).expect("count"), 1);
+    }
+
+    #[test]
+    fn recorded_at_is_where_the_clash_check_reads_it() {
+        assert_eq!(COLUMNS.get(RECORDED_AT).map(|c| c.0), Some("recorded_at"));
     }
 
     #[test]

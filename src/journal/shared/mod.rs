@@ -66,6 +66,9 @@ pub struct SharedStatus {
     /// trip with its synchronous commit): the shared part of the desk's wait, apart from its
     /// own file's commit. For the logs and the write benchmark.
     pub last_send: Option<std::time::Duration>,
+    /// The shared journal holds other checks under this desk's id
+    /// ([`crate::journal::JournalError::SharedIdClash`]): forwarding waits for staff.
+    pub id_clash: bool,
 }
 
 /// The desk's view of [`SharedStatus`], kept current by the journal's writer thread (cheap to
@@ -87,6 +90,12 @@ impl SharedStatus {
         let not_tried_yet = !self.online && self.offline_since.is_none();
         if not_tried_yet || (self.online && self.unforwarded == 0) {
             return None;
+        }
+        if self.id_clash {
+            return Some(format!(
+                "共有の受付記録に同じ端末名の別の記録があるため送信を止めています。この端末には記録されています(未送信 {} 件)。システム担当者に端末名(desk_id)の変更を依頼してください。",
+                self.unforwarded
+            ));
         }
         if self.online {
             return Some(format!(
