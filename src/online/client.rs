@@ -570,14 +570,26 @@ fn read_body(response: reqwest::blocking::Response, deadline: Instant) -> Result
 /// was reqwest's under Wine in CI, once), and either way the desk must be told "timeout".
 fn read_failure(e: &std::io::Error) -> Verdict {
     let chain = for_display(&error_chain(e)).into_owned();
-    let reqwest_timeout = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-        .is_some_and(reqwest::Error::is_timeout);
-    if e.kind() == std::io::ErrorKind::TimedOut || reqwest_timeout || chain.contains("timed out") {
+    if timed_out(e, &chain) {
         return failure(VerdictKind::Timeout, format!("reading the answer: {chain}"));
     }
     failure(VerdictKind::ServerError, format!("answer cut off: {chain}"))
+}
+
+/// The one rule for "this transport error is a timeout": reqwest says so (its own check walks
+/// the sources for its timer and for I/O `TimedOut`), the error is an I/O `TimedOut` or wraps
+/// such a reqwest error (the blocking body reader's shape), or its chain (`chain`, from
+/// [`error_chain`]) says "timed out" (a timeout some layer reported only in words).
+fn timed_out(e: &(dyn std::error::Error + 'static), chain: &str) -> bool {
+    let reqwest = |e: &(dyn std::error::Error + 'static)| {
+        e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+    };
+    let io = e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+        io.kind() == std::io::ErrorKind::TimedOut
+            || io.get_ref().is_some_and(|inner| reqwest(inner))
+    });
+    reqwest(e) || io || chain.contains("timed out")
 }
 
 fn flag(b: bool) -> String {
@@ -768,7 +780,7 @@ fn http_error(answer: &Answer) -> Verdict {
 /// Classifies a transport error: timeout, TLS trust, connection, or a server that dropped us.
 fn transport_failure(e: &reqwest::Error) -> Verdict {
     let chain = for_display(&error_chain(e)).into_owned();
-    if e.is_timeout() || chain.contains("timed out") {
+    if timed_out(e, &chain) {
         return failure(VerdictKind::Timeout, chain);
     }
     if let Some(tls) = rustls_error(e) {
